@@ -1,0 +1,236 @@
+"""Spec -> Analysis: per-layer output shapes, parameter counts and their arithmetic.
+
+Arithmetic only: no tensor is allocated, so a 20-billion-parameter design analyses instantly.
+Multiply-adds are counted as ``torchinfo`` counts them (per sample): a layer's weight and bias
+count once per output position for convolutions, once for every other layer with parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import SpecError
+from .layers import LayerProblem
+from .spec import Spec, load_spec
+
+BYTES_PER_PARAM = 4  # float32
+MB = 1e6
+
+
+@dataclass(frozen=True)
+class LayerAnalysis:
+    """One row of the analysis table.
+
+    Attributes:
+        index: position in the stack, from 0 (the app shows ``index + 1``).
+        name, type: the layer's name and torch class name.
+        input_shape, output_shape: per-sample shapes (None after an error).
+        params: the layer's parameter count, or None where the input is unknown.
+        trainable: whether its parameters are trained.
+        tensors: ``[(name, shape)]`` of its parameters, in torch's order.
+        buffers: number of buffer elements (BatchNorm running statistics).
+        buffer_tensors: ``[(name, shape)]`` of its buffers.
+        param_formula: the count's arithmetic (``6·3·5·5 + 6 = 456``).
+        shape_formula: the output size's arithmetic.
+        mult_adds: multiply-adds for one sample (torchinfo's convention).
+        activations: elements of the output for one sample.
+        error: what is wrong at this layer, or None.
+        error_field: the field at fault.
+        fix: the suggested fix in words.
+        fix_action: the fix as an edit, or None.
+        torch_fails: whether torch itself would raise at this layer.
+    """
+
+    index: int
+    name: str
+    type: str
+    input_shape: tuple[int, ...] | None
+    output_shape: tuple[int, ...] | None
+    params: int | None
+    trainable: bool = True
+    tensors: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    buffers: int = 0
+    buffer_tensors: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    param_formula: str = ""
+    shape_formula: str = ""
+    mult_adds: int = 0
+    activations: int = 0
+    error: str | None = None
+    error_field: str | None = None
+    fix: str | None = None
+    fix_action: dict[str, Any] | None = None
+    torch_fails: bool = True
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The whole table and its totals."""
+
+    input_shape: tuple[int, ...]
+    layers: tuple[LayerAnalysis, ...]
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+    total_buffers: int
+    mult_adds: int
+    param_memory_mb: float
+    activation_memory_mb: float
+    error: str | None = None
+    error_index: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def output_shape(self) -> tuple[int, ...] | None:
+        if not self.ok:
+            return None
+        return self.layers[-1].output_shape if self.layers else self.input_shape
+
+    def to_frame(self) -> Any:
+        """The table as a pandas DataFrame (one row per layer)."""
+        import pandas as pd
+
+        rows = [
+            {
+                "#": row.index + 1,
+                "name": row.name,
+                "type": row.type,
+                "output shape": _shape_text(row.output_shape),
+                "params": row.params,
+                "param formula": row.param_formula,
+                "mult-adds": row.mult_adds if row.output_shape is not None else None,
+                "output size formula": row.shape_formula,
+                "error": row.error or "",
+            }
+            for row in self.layers
+        ]
+        columns = ["#", "name", "type", "output shape", "params", "param formula", "mult-adds",
+                   "output size formula", "error"]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def _shape_text(shape: tuple[int, ...] | None) -> str:
+    return "—" if shape is None else "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def param_formula(tensors: list[tuple[str, tuple[int, ...]]]) -> str:
+    """``6·3·5·5 + 6 = 456``: each tensor's shape multiplied out, summed."""
+    if not tensors:
+        return ""
+    parts = ["·".join(str(s) for s in shape) or "1" for _, shape in tensors]
+    total = sum(math.prod(shape) for _, shape in tensors)
+    return f"{' + '.join(parts)} = {total:,}"
+
+
+def analyze(spec: Any) -> Analysis:
+    """Analyse a spec without allocating weights.
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+
+    Returns:
+        The ``Analysis``. A shape problem is the failing layer's ``.error``, not an exception;
+        layers after it have no shape.
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    shape: tuple[int, ...] | None = spec.input_shape
+    rows: list[LayerAnalysis] = []
+    error: str | None = None
+    error_index: int | None = None
+    for index, layer in enumerate(spec.layers):
+        entry = layer.entry
+        args = layer.resolved()
+        given_in = args.get(entry.in_key) if entry.in_key else None
+        if shape is None:
+            tensors = entry.tensors(args, given_in) if given_in is not None else []
+            rows.append(_row(index, layer, None, None, tensors, [], "", given_in is not None))
+            continue
+        try:
+            out_shape, formula = entry.rule(shape, args)
+        except LayerProblem as problem:
+            where = f"layer {index + 1} ({layer.name})"
+            error = f"{where}: {problem.message}" + (f". Fix: {problem.fix}" if problem.fix else "")
+            error_index = index
+            action = dict(problem.action, index=index) if problem.action else None
+            tensors = entry.tensors(args, given_in) if given_in is not None else []
+            rows.append(
+                _row(index, layer, shape, None, tensors, [], "", given_in is not None,
+                     problem=problem, action=action, error=error)
+            )
+            shape = None
+            continue
+        in_dim = shape[0] if entry.in_key else None
+        tensors = entry.tensors(args, in_dim)
+        buffers = entry.buffers(args, in_dim)
+        rows.append(_row(index, layer, shape, out_shape, tensors, buffers, formula, True))
+        shape = out_shape
+    params = [r.params or 0 for r in rows]
+    trainable = sum(p for p, r in zip(params, rows) if r.trainable)
+    total = sum(params)
+    activations = sum(r.activations for r in rows)
+    return Analysis(
+        input_shape=spec.input_shape,
+        layers=tuple(rows),
+        total_params=total,
+        trainable_params=trainable,
+        non_trainable_params=total - trainable,
+        total_buffers=sum(r.buffers for r in rows),
+        mult_adds=sum(r.mult_adds for r in rows),
+        param_memory_mb=total * BYTES_PER_PARAM / MB,
+        activation_memory_mb=activations * BYTES_PER_PARAM / MB,
+        error=error,
+        error_index=error_index,
+    )
+
+
+def _row(
+    index: int,
+    layer: Any,
+    in_shape: tuple[int, ...] | None,
+    out_shape: tuple[int, ...] | None,
+    tensors: list[tuple[str, tuple[int, ...]]],
+    buffers: list[tuple[str, tuple[int, ...]]],
+    formula: str,
+    known: bool,
+    problem: LayerProblem | None = None,
+    action: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> LayerAnalysis:
+    params = sum(math.prod(s) for _, s in tensors) if known else None
+    mult_adds = 0
+    if out_shape is not None and params:
+        positions = math.prod(out_shape[1:]) if layer.type == "Conv2d" else 1
+        mult_adds = params * positions
+    return LayerAnalysis(
+        index=index,
+        name=layer.name,
+        type=layer.type,
+        input_shape=in_shape,
+        output_shape=out_shape,
+        params=params,
+        trainable=layer.trainable,
+        tensors=tuple(tensors),
+        buffers=sum(math.prod(s) for _, s in buffers),
+        buffer_tensors=tuple(buffers),
+        param_formula=param_formula(tensors) if known else "",
+        shape_formula=formula,
+        mult_adds=mult_adds,
+        activations=math.prod(out_shape) if out_shape is not None else 0,
+        error=error,
+        error_field=problem.field if problem else None,
+        fix=problem.fix if problem else None,
+        fix_action=action,
+        torch_fails=problem.torch_fails if problem else True,
+    )
+
+
+def require_ok(analysis: Analysis) -> None:
+    """Raise ``SpecError`` with the first layer error if the analysis failed."""
+    if not analysis.ok:
+        raise SpecError(analysis.error)

@@ -1,0 +1,75 @@
+"""Pure output-size formulas for one spatial dimension, each quoting torch's ``Shape:`` rule.
+
+Every function returns ``(size, formula)`` where ``formula`` is the arithmetic with the numbers
+filled in, ready to show a class. ``size`` may be < 1: the caller decides that is an error.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def _fmt_sub(value: int) -> str:
+    return f"({value})" if value < 0 else str(value)
+
+
+def conv_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int
+) -> tuple[int, str]:
+    """Output size of ``nn.Conv2d`` along one dimension.
+
+    torch's Shape rule: ``H_out = floor((H_in + 2*padding - dilation*(kernel_size - 1) - 1)
+    / stride + 1)``.
+    """
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = math.floor(numerator / stride) + 1 if numerator >= 0 else numerator // stride + 1
+    formula = (
+        f"floor(({size} + 2·{padding} − {dilation}·({kernel}−1) − 1) / {stride}) + 1 = {out}"
+    )
+    return out, formula
+
+
+def conv_same_output_size(size: int) -> tuple[int, str]:
+    """Output size of ``nn.Conv2d(padding="same")``: the input size (stride is 1)."""
+    return size, f"padding='same' keeps the size: {size}"
+
+
+def pool_output_size(
+    size: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> tuple[int, str]:
+    """Output size of ``nn.MaxPool2d`` / ``nn.AvgPool2d`` along one dimension.
+
+    torch's Shape rule: ``H_out = floor_or_ceil((H_in + 2*padding - dilation*(kernel_size - 1)
+    - 1) / stride + 1)``; with ``ceil_mode`` the last window must start inside the input or its
+    left padding, so one is taken off when ``(H_out - 1)*stride >= H_in + padding``.
+    (``AvgPool2d`` has no dilation: it is 1.)
+    """
+    numerator = size + 2 * padding - dilation * (kernel - 1) - 1
+    rounding = "ceil" if ceil_mode else "floor"
+    if numerator < 0:
+        out = numerator // stride + 1
+    elif ceil_mode:
+        out = -(-numerator // stride) + 1
+    else:
+        out = numerator // stride + 1
+    dil = f"{dilation}·({kernel}−1)" if dilation != 1 else f"({kernel}−1)"
+    formula = f"{rounding}(({size} + 2·{padding} − {dil} − 1) / {stride}) + 1"
+    if ceil_mode and numerator >= 0 and (out - 1) * stride >= size + padding:
+        out -= 1
+        formula += " − 1 (last window would start in the right padding)"
+    return out, f"{formula} = {out}"
+
+
+def adaptive_output_size(size: int, target: int | None) -> tuple[int, str]:
+    """Output size of ``nn.AdaptiveAvgPool2d`` / ``nn.AdaptiveMaxPool2d`` along one dimension.
+
+    torch's Shape rule: ``H_out = output_size[0]``, or ``H_in`` where that entry is ``None``.
+    """
+    if target is None:
+        return size, f"None keeps the size: {size}"
+    return target, f"output_size = {target}"

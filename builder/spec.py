@@ -1,0 +1,494 @@
+"""The network spec as frozen dataclasses: ``load_spec`` validates, ``to_dict`` gives it back.
+
+Validation happens here, once, at the boundary: every string becomes a registry key or an enum
+value, every number is checked against the registry's bounds, and every problem is a
+``SpecError`` naming the layer (position from 1, and name), the field and the received value.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import keyword
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from .errors import SpecError
+from .initializers import SCHEMES, InitArg
+from .layers import MAX_INT, PARAM_TYPES, REGISTRY, Arg, ArgKind, LayerType
+
+VERSION = 1
+TOP_KEYS = ("version", "name", "input_shape", "seed", "layers", "init")
+LAYER_META_KEYS = ("type", "name", "init", "trainable")
+TENSORS = ("weight", "bias")
+MAX_NAME = 64
+MAX_SPEC_NAME = 80
+MAX_SEED = 2**63 - 1
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self"}
+
+# what each parameter tensor of a type looks like, for checking that a scheme fits it
+TENSOR_NDIM = {
+    "Conv2d": {"weight": 4, "bias": 1},
+    "Linear": {"weight": 2, "bias": 1},
+    "BatchNorm2d": {"weight": 1, "bias": 1},
+    "BatchNorm1d": {"weight": 1, "bias": 1},
+}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One validated layer.
+
+    Attributes:
+        type: the torch class name (a registry key).
+        name: the layer's attribute name (explicit or default).
+        args: the constructor arguments the spec gives, in the spec's JSON form.
+        init: the per-layer override ``{"weight": INIT, "bias": INIT}`` (possibly empty).
+        trainable: False freezes the layer's parameters (``requires_grad_(False)``).
+        explicit_name: whether the spec named it.
+    """
+
+    type: str
+    name: str
+    args: dict[str, Any]
+    init: dict[str, dict[str, Any]] = field(default_factory=dict)
+    trainable: bool = True
+    explicit_name: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def entry(self) -> LayerType:
+        return REGISTRY[self.type]
+
+    def resolved(self) -> dict[str, Any]:
+        """All constructor arguments, with torch's defaults where the spec omits them."""
+        return self.entry.resolved(self.args)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "name": self.name, **copy.deepcopy(self.args)}
+        if self.init:
+            out["init"] = copy.deepcopy(self.init)
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated network spec (format version 1)."""
+
+    input_shape: tuple[int, ...]
+    layers: tuple[Layer, ...]
+    init: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    seed: int = 0
+    name: str | None = None
+    version: int = VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready normalized spec; ``load_spec(spec.to_dict())`` round-trips."""
+        out: dict[str, Any] = {"version": self.version}
+        if self.name is not None:
+            out["name"] = self.name
+        out["input_shape"] = list(self.input_shape)
+        out["seed"] = self.seed
+        out["layers"] = [layer.to_dict() for layer in self.layers]
+        out["init"] = copy.deepcopy(self.init)
+        return out
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Canonical JSON (sorted keys): equal designs give equal strings (a cache key)."""
+        return json.dumps(self.to_dict(), sort_keys=indent is None, indent=indent)
+
+    def init_for(self, index: int, tensor: str) -> dict[str, Any]:
+        """The INIT that applies to one tensor: layer ``init`` > type ``init`` > default."""
+        layer = self.layers[index]
+        if tensor in layer.init:
+            return layer.init[tensor]
+        return self.init.get(layer.type, {}).get(tensor, {"scheme": "default"})
+
+    @property
+    def class_name(self) -> str:
+        """``name`` as a CamelCase identifier for the exported class (default ``Net``)."""
+        return class_name(self.name)
+
+
+def class_name(name: str | None) -> str:
+    """Make a valid, non-keyword CamelCase ASCII identifier of ``name`` (default ``Net``)."""
+    words = re.findall(r"[A-Za-z0-9]+", name or "")
+    text = "".join(w[0].upper() + w[1:] for w in words) or "Net"
+    if text[0].isdigit() or keyword.iskeyword(text) or text in {"Module", "F", "nn", "torch"}:
+        text = "Net" + text
+    return text
+
+
+def _show(value: Any) -> str:
+    """A received value for a message: repr, cut short so hostile input cannot flood it."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (not isinstance(value, float) or math.isfinite(value))
+    )
+
+
+def _int_in(where: str, key: str, value: Any, low: float, high: float) -> int:
+    if not _is_int(value):
+        raise SpecError(f"{where}: {key} must be an integer, got {_show(value)}")
+    if not low <= value <= high:
+        if low == 1 and high == MAX_INT:
+            raise SpecError(f"{where}: {key} must be a positive integer, got {_show(value)}")
+        if low == 0 and high == MAX_INT:
+            raise SpecError(f"{where}: {key} must be a non-negative integer, got {_show(value)}")
+        raise SpecError(f"{where}: {key} must be between {low} and {high}, got {_show(value)}")
+    return value
+
+
+def _size_value(where: str, key: str, value: Any, low: int, allow_none: bool = False) -> Any:
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise SpecError(f"{where}: {key} must be one integer or a pair [h, w], got {_show(value)}")
+        return [
+            None if (allow_none and v is None) else _int_in(where, key, v, low, MAX_INT)
+            for v in value
+        ]
+    return _int_in(where, key, value, low, MAX_INT)
+
+
+def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
+    """Check one constructor argument against its registry entry; return its JSON form."""
+    key, kind = arg.name, arg.kind
+    if kind is ArgKind.INT:
+        return _int_in(where, key, value, arg.minimum, arg.maximum)
+    if kind is ArgKind.SIZE:
+        return _size_value(where, key, value, int(arg.minimum))
+    if kind is ArgKind.OPT_SIZE:
+        return None if value is None else _size_value(where, key, value, int(arg.minimum))
+    if kind is ArgKind.PADDING:
+        if isinstance(value, str):
+            if value not in arg.choices:
+                raise SpecError(
+                    f"{where}: {key} must be an integer, a pair, 'same' or 'valid', got {_show(value)}"
+                )
+            return value
+        return _size_value(where, key, value, 0)
+    if kind is ArgKind.OUTPUT_SIZE:
+        if value is None:
+            raise SpecError(f"{where}: {key} must be an integer or a pair [h, w], got None")
+        return _size_value(where, key, value, 1, allow_none=True)
+    if kind is ArgKind.OPT_INT:
+        return None if value is None else _int_in(where, key, value, arg.minimum, arg.maximum)
+    if kind is ArgKind.DIM:
+        return None if value is None else _int_in(where, key, value, arg.minimum, arg.maximum)
+    if kind in (ArgKind.FLOAT, ArgKind.OPT_FLOAT):
+        if value is None and kind is ArgKind.OPT_FLOAT:
+            return None
+        if not _is_number(value):
+            raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
+        if not arg.minimum <= value <= arg.maximum:
+            raise SpecError(
+                f"{where}: {key} must be between {arg.minimum} and {arg.maximum}, got {_show(value)}"
+            )
+        return value
+    if kind is ArgKind.BOOL:
+        if not isinstance(value, bool):
+            raise SpecError(f"{where}: {key} must be true or false, got {_show(value)}")
+        return value
+    if kind is ArgKind.CHOICE:
+        if value not in arg.choices:
+            options = ", ".join(repr(c) for c in arg.choices)
+            raise SpecError(f"{where}: {key} must be one of {options}, got {_show(value)}")
+        return value
+    raise AssertionError(f"unhandled argument kind {kind}")  # pragma: no cover
+
+
+def _check_layer_alone(where: str, entry: LayerType, args: dict[str, Any]) -> None:
+    """Argument combinations torch refuses that the layer shows on its own."""
+    resolved = entry.resolved(args)
+    if entry.name == "Conv2d":
+        if resolved["padding"] == "same":
+            stride = resolved["stride"]
+            if (stride if _is_int(stride) else max(stride)) > 1:
+                raise SpecError(
+                    f"{where}: padding='same' needs stride 1, got stride={_show(stride)}"
+                )
+        groups = resolved["groups"]
+        if resolved["out_channels"] % groups:
+            raise SpecError(
+                f"{where}: groups={groups} must divide out_channels={resolved['out_channels']}"
+            )
+        if resolved["in_channels"] is not None and resolved["in_channels"] % groups:
+            raise SpecError(
+                f"{where}: groups={groups} must divide in_channels={resolved['in_channels']}"
+            )
+    if entry.name in ("MaxPool2d", "AvgPool2d"):
+        kernel, padding = resolved["kernel_size"], resolved["padding"]
+        kernels = kernel if isinstance(kernel, list) else [kernel, kernel]
+        paddings = padding if isinstance(padding, list) else [padding, padding]
+        for k, p in zip(kernels, paddings):
+            if 2 * p > k:
+                raise SpecError(
+                    f"{where}: padding must be at most half of kernel_size, "
+                    f"got padding={_show(padding)} with kernel_size={_show(kernel)}"
+                )
+    if entry.name in ("MaxPool2d", "AdaptiveMaxPool2d") and resolved["return_indices"]:
+        raise SpecError(
+            f"{where}: return_indices=True is not supported: the next layer would get a tuple"
+        )
+    if entry.name.startswith("BatchNorm") and resolved["eps"] <= 0:
+        raise SpecError(f"{where}: eps must be greater than 0, got {_show(resolved['eps'])}")
+
+
+def _validate_init_arg(where: str, arg: InitArg, value: Any) -> Any:
+    key = arg.name
+    if arg.kind == "choice":
+        if value not in arg.choices:
+            raise SpecError(f"{where}: {key} must be one of {', '.join(arg.choices)}, got {_show(value)}")
+        return value
+    if arg.kind == "int":
+        return _int_in(where, key, value, 1, MAX_INT)
+    if arg.kind == "gain":
+        if isinstance(value, str):
+            if value not in SCHEMES["kaiming_normal"].arg("nonlinearity").choices:
+                raise SpecError(
+                    f"{where}: gain must be a positive number or a nonlinearity name "
+                    f"('relu', 'tanh', ...), got {_show(value)}"
+                )
+            return value
+        if not _is_number(value) or value <= 0:
+            raise SpecError(f"{where}: gain must be a positive number, got {_show(value)}")
+        return value
+    if not _is_number(value):
+        raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
+    if arg.kind == "nonneg" and value < 0:
+        raise SpecError(f"{where}: {key} must be >= 0, got {_show(value)}")
+    if arg.kind == "positive" and value <= 0:
+        raise SpecError(f"{where}: {key} must be > 0, got {_show(value)}")
+    if arg.kind == "fraction" and not 0 <= value < 1:
+        raise SpecError(f"{where}: {key} must be in [0, 1), got {_show(value)}")
+    return value
+
+
+def validate_init(where: str, init: Any, ndim: int | None) -> dict[str, Any]:
+    """Validate one INIT (``{"scheme": NAME, ...}``) for a tensor with ``ndim`` dimensions."""
+    if not isinstance(init, Mapping):
+        raise SpecError(f"{where} must be an object like {{'scheme': 'zeros'}}, got {_show(init)}")
+    name = init.get("scheme")
+    if name not in SCHEMES:
+        hint = difflib.get_close_matches(str(name), SCHEMES, 1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise SpecError(
+            f"{where}: scheme must be one of {', '.join(SCHEMES)}, got {_show(name)}{extra}"
+        )
+    scheme = SCHEMES[name]
+    out: dict[str, Any] = {"scheme": name}
+    for key, value in init.items():
+        if key == "scheme":
+            continue
+        arg = scheme.arg(key) if isinstance(key, str) else None
+        if arg is None:
+            allowed = ", ".join(a.name for a in scheme.args) or "no arguments"
+            raise SpecError(f"{where}: {name} takes {allowed}; unknown key {_show(key)}")
+        out[key] = _validate_init_arg(f"{where} ({name})", arg, value)
+    for arg in scheme.args:
+        if arg.required and arg.name not in out:
+            raise SpecError(f"{where}: {name} needs {arg.name}")
+    if name in ("uniform", "trunc_normal"):
+        a = out.get("a", scheme.arg("a").default)
+        b = out.get("b", scheme.arg("b").default)
+        if not a < b:
+            raise SpecError(f"{where}: {name} needs a < b, got a={_show(a)}, b={_show(b)}")
+    if ndim is not None and not scheme.min_ndim <= ndim <= scheme.max_ndim:
+        raise SpecError(
+            f"{where}: {name} fits {scheme.fits}, not a tensor with {ndim} dimension"
+            f"{'s' if ndim != 1 else ''}"
+        )
+    return out
+
+
+def _validate_tensor_inits(where: str, layer_type: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SpecError(f"{where} must be an object like {{'weight': {{...}}, 'bias': {{...}}}}")
+    out = {}
+    for tensor, init in value.items():
+        if tensor not in TENSORS:
+            raise SpecError(f"{where}: unknown tensor {_show(tensor)} (use 'weight' or 'bias')")
+        ndim = TENSOR_NDIM[layer_type][tensor]
+        out[tensor] = validate_init(f"{where}.{tensor}", init, ndim)
+    return out
+
+
+def default_names(types: list[str], explicit: list[str | None]) -> list[str]:
+    """Fill in default names: the k-th layer of a prefix is ``prefix + k`` or the next free one."""
+    used = {n for n in explicit if n is not None}
+    counts: dict[str, int] = {}
+    names = []
+    for layer_type, name in zip(types, explicit):
+        prefix = REGISTRY[layer_type].prefix
+        counts[prefix] = counts.get(prefix, 0) + 1
+        if name is None:
+            number = counts[prefix]
+            while f"{prefix}{number}" in used:
+                number += 1
+            name = f"{prefix}{number}"
+            used.add(name)
+        names.append(name)
+    return names
+
+
+def _parse(obj: Any) -> Any:
+    if isinstance(obj, (str, Path)):
+        text = str(obj)
+        if isinstance(obj, str) and text.lstrip()[:1] in ("{", "["):
+            try:
+                return json.loads(text)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise SpecError(f"spec is not valid JSON: {exc}") from None
+        try:
+            data = Path(text).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SpecError(f"cannot read spec file {_show(text)}: {exc}") from None
+        try:
+            return json.loads(data)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise SpecError(f"{_show(text)} is not valid JSON: {exc}") from None
+    if isinstance(obj, Spec):
+        return obj.to_dict()
+    return obj
+
+
+def load_spec(obj: Any) -> Spec:
+    """Validate a spec given as a dict, a JSON string, or a path to a ``.json`` file.
+
+    Args:
+        obj: the spec.
+
+    Returns:
+        The validated ``Spec``.
+
+    Raises:
+        SpecError: naming the layer (position from 1, and name), the field and the value.
+    """
+    data = _parse(obj)
+    if not isinstance(data, Mapping):
+        raise SpecError(f"a spec must be a JSON object, got {type(data).__name__}")
+    for key in data:
+        if key not in TOP_KEYS:
+            hint = difflib.get_close_matches(str(key), TOP_KEYS, 1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise SpecError(f"spec: unknown key {_show(key)}{extra}")
+    version = data.get("version", VERSION)
+    if version != VERSION or isinstance(version, bool):
+        raise SpecError(f"spec: unknown version {_show(version)} (this NetBuilder reads version 1)")
+    name = data.get("name")
+    if name is not None:
+        if not isinstance(name, str) or len(name) > MAX_SPEC_NAME or not name.isprintable():
+            raise SpecError(
+                f"spec: name must be printable text of at most {MAX_SPEC_NAME} characters, "
+                f"got {_show(name)}"
+            )
+    shape = data.get("input_shape")
+    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3):
+        raise SpecError(
+            f"spec: input_shape must be [C, H, W] or [F] (one sample, no batch), got {_show(shape)}"
+        )
+    input_shape = tuple(_int_in("spec", "input_shape", v, 1, MAX_INT) for v in shape)
+    seed = _int_in("spec", "seed", data.get("seed", 0), 0, MAX_SEED)
+
+    raw_layers = data.get("layers", [])
+    if not isinstance(raw_layers, (list, tuple)):
+        raise SpecError(f"spec: layers must be a list, got {_show(raw_layers)}")
+    types: list[str] = []
+    explicit: list[str | None] = []
+    for i, raw in enumerate(raw_layers):
+        where = f"layer {i + 1}"
+        if not isinstance(raw, Mapping):
+            raise SpecError(f"{where}: must be an object with a 'type', got {_show(raw)}")
+        layer_type = raw.get("type")
+        if layer_type not in REGISTRY:
+            hint = difflib.get_close_matches(str(layer_type), REGISTRY, 1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise SpecError(f"{where}: type must be a known layer type, got {_show(layer_type)}{extra}")
+        types.append(layer_type)
+        layer_name = raw.get("name")
+        if layer_name is not None:
+            if not isinstance(layer_name, str) or not _IDENTIFIER.match(layer_name) or len(layer_name) > MAX_NAME:
+                raise SpecError(
+                    f"{where} ({layer_type}): name must be a Python identifier of ASCII letters, "
+                    f"digits and _, starting with a letter, got {_show(layer_name)}"
+                )
+            if keyword.iskeyword(layer_name) or layer_name in RESERVED_NAMES:
+                raise SpecError(
+                    f"{where} ({layer_type}): name {layer_name!r} is reserved by Python or nn.Module"
+                )
+            if layer_name in explicit:
+                raise SpecError(f"{where} ({layer_type}): name {layer_name!r} is used twice")
+        explicit.append(layer_name)
+    names = default_names(types, explicit)
+
+    layers = []
+    for i, (raw, layer_type, layer_name) in enumerate(zip(raw_layers, types, names)):
+        where = f"layer {i + 1} ({layer_name})"
+        entry = REGISTRY[layer_type]
+        args: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in LAYER_META_KEYS:
+                continue
+            arg = entry.arg(key) if isinstance(key, str) else None
+            if arg is None:
+                known = [a.name for a in entry.args]
+                hint = difflib.get_close_matches(str(key), known, 1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                raise SpecError(f"{where}: {layer_type} has no argument {_show(key)}{extra}")
+            args[key] = _validate_arg(where, arg, value)
+        for arg in entry.args:
+            if arg.required and arg.name not in args:
+                raise SpecError(f"{where}: {layer_type} needs {arg.name}")
+        _check_layer_alone(where, entry, args)
+        layer_init: dict[str, Any] = {}
+        if "init" in raw:
+            if layer_type not in PARAM_TYPES:
+                raise SpecError(f"{where}: init is set but {layer_type} has no weights")
+            layer_init = _validate_tensor_inits(f"{where}: init", layer_type, raw["init"])
+            present = {n for n, _ in entry.tensors(entry.resolved(args), 1)}
+            for tensor in layer_init:
+                if tensor not in present:
+                    raise SpecError(
+                        f"{where}: init.{tensor} is set but this layer has no {tensor} "
+                        f"({'bias=False' if tensor == 'bias' else 'affine=False'})"
+                    )
+        trainable = raw.get("trainable", True)
+        if not isinstance(trainable, bool):
+            raise SpecError(f"{where}: trainable must be true or false, got {_show(trainable)}")
+        extra = {"trainable": trainable} if "trainable" in raw else {}
+        layers.append(
+            Layer(layer_type, layer_name, args, layer_init, trainable, explicit[i] is not None, extra)
+        )
+
+    raw_init = data.get("init", {})
+    if not isinstance(raw_init, Mapping):
+        raise SpecError(f"spec: init must be an object keyed by layer type, got {_show(raw_init)}")
+    init = {}
+    for layer_type, value in raw_init.items():
+        if layer_type not in PARAM_TYPES:
+            raise SpecError(
+                f"init: {_show(layer_type)} is not a layer type with weights "
+                f"({', '.join(PARAM_TYPES)})"
+            )
+        init[layer_type] = _validate_tensor_inits(f"init.{layer_type}", layer_type, value)
+
+    return Spec(input_shape, tuple(layers), init, seed, name, version)
