@@ -109,8 +109,17 @@ class Analysis:
             }
             for row in self.layers
         ]
-        columns = ["#", "name", "type", "output shape", "params", "param formula", "mult-adds",
-                   "output size formula", "error"]
+        columns = [
+            "#",
+            "name",
+            "type",
+            "output shape",
+            "params",
+            "param formula",
+            "mult-adds",
+            "output size formula",
+            "error",
+        ]
         return pd.DataFrame(rows, columns=columns)
 
 
@@ -147,9 +156,11 @@ def analyze(spec: Any) -> Analysis:
         entry = layer.entry
         args = layer.resolved()
         given_in = args.get(entry.in_key) if entry.in_key else None
+        # without an input shape, the count is known only where the layer's own arguments fix it
+        fixed = given_in is not None or not entry.tensors(args, 1)
         if shape is None:
             tensors = entry.tensors(args, given_in) if given_in is not None else []
-            rows.append(_row(index, layer, None, None, tensors, [], "", given_in is not None))
+            rows.append(_row(index, layer, None, None, tensors, [], "", fixed))
             continue
         try:
             out_shape, formula = entry.rule(shape, args)
@@ -160,8 +171,19 @@ def analyze(spec: Any) -> Analysis:
             action = dict(problem.action, index=index) if problem.action else None
             tensors = entry.tensors(args, given_in) if given_in is not None else []
             rows.append(
-                _row(index, layer, shape, None, tensors, [], "", given_in is not None,
-                     problem=problem, action=action, error=error)
+                _row(
+                    index,
+                    layer,
+                    shape,
+                    None,
+                    tensors,
+                    [],
+                    "",
+                    fixed,
+                    problem=problem,
+                    action=action,
+                    error=error,
+                )
             )
             shape = None
             continue

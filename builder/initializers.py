@@ -102,10 +102,38 @@ SCHEMES: dict[str, Scheme] = {
                 InitArg("b", "float", 2.0, help="upper cut-off (absolute value)"),
             ),
         ),
-        Scheme("xavier_uniform", "Xavier (Glorot) uniform", nn.init.xavier_uniform_, (_GAIN,), 2, fits=_MATRIX),
-        Scheme("xavier_normal", "Xavier (Glorot) normal", nn.init.xavier_normal_, (_GAIN,), 2, fits=_MATRIX),
-        Scheme("kaiming_uniform", "Kaiming (He) uniform", nn.init.kaiming_uniform_, _KAIMING, 2, fits=_MATRIX),
-        Scheme("kaiming_normal", "Kaiming (He) normal", nn.init.kaiming_normal_, _KAIMING, 2, fits=_MATRIX),
+        Scheme(
+            "xavier_uniform",
+            "Xavier (Glorot) uniform",
+            nn.init.xavier_uniform_,
+            (_GAIN,),
+            2,
+            fits=_MATRIX,
+        ),
+        Scheme(
+            "xavier_normal",
+            "Xavier (Glorot) normal",
+            nn.init.xavier_normal_,
+            (_GAIN,),
+            2,
+            fits=_MATRIX,
+        ),
+        Scheme(
+            "kaiming_uniform",
+            "Kaiming (He) uniform",
+            nn.init.kaiming_uniform_,
+            _KAIMING,
+            2,
+            fits=_MATRIX,
+        ),
+        Scheme(
+            "kaiming_normal",
+            "Kaiming (He) normal",
+            nn.init.kaiming_normal_,
+            _KAIMING,
+            2,
+            fits=_MATRIX,
+        ),
         Scheme("orthogonal", "orthogonal", nn.init.orthogonal_, (_GAIN,), 2, fits=_MATRIX),
         Scheme(
             "dirac",
@@ -144,7 +172,7 @@ def gain_value(gain: float | str) -> float:
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` as ``torch.nn.init`` computes them (shape[1]·receptive, shape[0]·...)."""
+    """``(fan_in, fan_out)`` as ``torch.nn.init`` computes them ."""
     if len(shape) < 2:
         return (shape[0] if shape else 1), (shape[0] if shape else 1)
     receptive = math.prod(shape[2:])

@@ -62,7 +62,7 @@ class LayerProblem(Exception):
         field: the spec field at fault (or ``"input"``).
         message: what is wrong, with the numbers.
         fix: a suggestion in words.
-        action: the same fix as an edit (``{"op": "insert", ...}`` / ``{"op": "set", ...}``), or None.
+        action: the same fix as an edit (``{"op": "insert" | "set", ...}``), or None.
         torch_fails: True where torch itself raises on this input; False where the rule is
             NetBuilder's stricter one (e.g. Linear on an unflattened tensor).
     """
@@ -155,7 +155,9 @@ def register(entry: LayerType) -> LayerType:
 # --- shared argument definitions --------------------------------------------------------------
 
 
-def _size(name: str, default: Any = None, required: bool = False, minimum: int = 1, **kw: Any) -> Arg:
+def _size(
+    name: str, default: Any = None, required: bool = False, minimum: int = 1, **kw: Any
+) -> Arg:
     return Arg(name, ArgKind.SIZE, default, required, minimum, MAX_INT, **kw)
 
 
@@ -163,8 +165,11 @@ def _inplace() -> Arg:
     return Arg("inplace", ArgKind.BOOL, False, help="overwrite the input (saves memory)")
 
 
-def _fmt_shape(shape: Shape) -> str:
-    return "×".join(str(s) for s in shape)
+def _join_axes(formulas: list[str]) -> str:
+    """``H: ...; W: ...``, or one ``H, W: ...`` line when both axes compute the same thing."""
+    if len(formulas) == 2 and formulas[0] == formulas[1]:
+        return f"H, W: {formulas[0]}"
+    return "; ".join(f"{axis}: {f}" for axis, f in zip("HW", formulas))
 
 
 def _image(shape: Shape, layer: str) -> None:
@@ -213,7 +218,11 @@ def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
             f"groups={groups} does not divide the {in_channels} input channels",
             "choose groups that divides both in_channels and out_channels",
         )
-    kernel, stride, dilation = pair(args["kernel_size"]), pair(args["stride"]), pair(args["dilation"])
+    kernel, stride, dilation = (
+        pair(args["kernel_size"]),
+        pair(args["stride"]),
+        pair(args["dilation"]),
+    )
     padding = args["padding"]
     out, formulas = [], []
     for axis, size in enumerate(shape[1:]):
@@ -234,12 +243,13 @@ def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
                 "kernel_size",
                 f"the kernel reaches {reach} pixels but the input is only {size} "
                 f"{'high' if axis == 0 else 'wide'} (padding {pads[0]}): {formula}",
-                f"set padding to {need}, use a smaller kernel_size, or remove a pooling layer before",
+                f"set padding to {need}, use a smaller kernel_size, "
+                "or remove a pooling layer before",
                 {"op": "set", "field": "padding", "value": need},
             )
         out.append(size_out)
-        formulas.append(("H: " if axis == 0 else "W: ") + formula)
-    return (args["out_channels"], *out), "; ".join(formulas)
+        formulas.append(formula)
+    return (args["out_channels"], *out), _join_axes(formulas)
 
 
 def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int) -> None:
@@ -254,7 +264,8 @@ def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int) 
     if mode == "circular" and max(pads) > size:
         raise LayerProblem(
             "padding",
-            f"padding_mode='circular' needs padding at most the input {dim} {size}, got {max(pads)}",
+            f"padding_mode='circular' needs padding at most the input {dim} {size}, "
+            f"got {max(pads)}",
             "lower the padding or use padding_mode='zeros'",
         )
 
@@ -326,8 +337,8 @@ def _pool_rule(shape: Shape, args: dict[str, Any], layer: str, dilated: bool) ->
                 {"op": "set", "field": "kernel_size", "value": max(1, min(size, kernel[axis]))},
             )
         out.append(size_out)
-        formulas.append(("H: " if axis == 0 else "W: ") + formula)
-    return (shape[0], *out), "; ".join(formulas)
+        formulas.append(formula)
+    return (shape[0], *out), _join_axes(formulas)
 
 
 _POOL_ARGS = (
@@ -382,8 +393,8 @@ def _adaptive_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shap
     for axis, size in enumerate(shape[1:]):
         size_out, formula = shapes.adaptive_output_size(size, target[axis])
         out.append(size_out)
-        formulas.append(("H: " if axis == 0 else "W: ") + formula)
-    return (shape[0], *out), "; ".join(formulas)
+        formulas.append(formula)
+    return (shape[0], *out), _join_axes(formulas)
 
 
 for _name, _cls, _extra, _summary in (
@@ -684,5 +695,14 @@ for _name, _cls, _args, _functional, _summary in (
         )
     )
 
-REQUIRED_TYPES = ("Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm2d", "Linear", "Flatten", "ReLU", "Dropout")
+REQUIRED_TYPES = (
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "BatchNorm2d",
+    "Linear",
+    "Flatten",
+    "ReLU",
+    "Dropout",
+)
 PARAM_TYPES = tuple(name for name, entry in REGISTRY.items() if entry.tensor_names)

@@ -23,9 +23,7 @@ def conv_output_size(
     """
     numerator = size + 2 * padding - dilation * (kernel - 1) - 1
     out = math.floor(numerator / stride) + 1 if numerator >= 0 else numerator // stride + 1
-    formula = (
-        f"floor(({size} + 2·{padding} − {dilation}·({kernel}−1) − 1) / {stride}) + 1 = {out}"
-    )
+    formula = f"floor(({size} + 2·{padding} − {dilation}·({kernel}−1) − 1) / {stride}) + 1 = {out}"
     return out, formula
 
 
@@ -51,15 +49,11 @@ def pool_output_size(
     """
     numerator = size + 2 * padding - dilation * (kernel - 1) - 1
     rounding = "ceil" if ceil_mode else "floor"
-    if numerator < 0:
-        out = numerator // stride + 1
-    elif ceil_mode:
-        out = -(-numerator // stride) + 1
-    else:
-        out = numerator // stride + 1
+    # torch's pooling_output_shape: floor division after adding stride - 1 in ceil mode
+    out = (numerator + (stride - 1 if ceil_mode else 0)) // stride + 1
     dil = f"{dilation}·({kernel}−1)" if dilation != 1 else f"({kernel}−1)"
     formula = f"{rounding}(({size} + 2·{padding} − {dil} − 1) / {stride}) + 1"
-    if ceil_mode and numerator >= 0 and (out - 1) * stride >= size + padding:
+    if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
         formula += " − 1 (last window would start in the right padding)"
     return out, f"{formula} = {out}"

@@ -161,7 +161,9 @@ def _int_in(where: str, key: str, value: Any, low: float, high: float) -> int:
 def _size_value(where: str, key: str, value: Any, low: int, allow_none: bool = False) -> Any:
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise SpecError(f"{where}: {key} must be one integer or a pair [h, w], got {_show(value)}")
+            raise SpecError(
+                f"{where}: {key} must be one integer or a pair [h, w], got {_show(value)}"
+            )
         return [
             None if (allow_none and v is None) else _int_in(where, key, v, low, MAX_INT)
             for v in value
@@ -182,7 +184,8 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
         if isinstance(value, str):
             if value not in arg.choices:
                 raise SpecError(
-                    f"{where}: {key} must be an integer, a pair, 'same' or 'valid', got {_show(value)}"
+                    f"{where}: {key} must be an integer, a pair, 'same' or 'valid', "
+                    f"got {_show(value)}"
                 )
             return value
         return _size_value(where, key, value, 0)
@@ -201,7 +204,8 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
             raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
         if not arg.minimum <= value <= arg.maximum:
             raise SpecError(
-                f"{where}: {key} must be between {arg.minimum} and {arg.maximum}, got {_show(value)}"
+                f"{where}: {key} must be between {arg.minimum} and {arg.maximum}, "
+                f"got {_show(value)}"
             )
         return value
     if kind is ArgKind.BOOL:
@@ -257,7 +261,9 @@ def _validate_init_arg(where: str, arg: InitArg, value: Any) -> Any:
     key = arg.name
     if arg.kind == "choice":
         if value not in arg.choices:
-            raise SpecError(f"{where}: {key} must be one of {', '.join(arg.choices)}, got {_show(value)}")
+            raise SpecError(
+                f"{where}: {key} must be one of {', '.join(arg.choices)}, got {_show(value)}"
+            )
         return value
     if arg.kind == "int":
         return _int_in(where, key, value, 1, MAX_INT)
@@ -395,12 +401,13 @@ def load_spec(obj: Any) -> Spec:
     if version != VERSION or isinstance(version, bool):
         raise SpecError(f"spec: unknown version {_show(version)} (this NetBuilder reads version 1)")
     name = data.get("name")
-    if name is not None:
-        if not isinstance(name, str) or len(name) > MAX_SPEC_NAME or not name.isprintable():
-            raise SpecError(
-                f"spec: name must be printable text of at most {MAX_SPEC_NAME} characters, "
-                f"got {_show(name)}"
-            )
+    if name is not None and (
+        not isinstance(name, str) or len(name) > MAX_SPEC_NAME or not name.isprintable()
+    ):
+        raise SpecError(
+            f"spec: name must be printable text of at most {MAX_SPEC_NAME} characters, "
+            f"got {_show(name)}"
+        )
     shape = data.get("input_shape")
     if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3):
         raise SpecError(
@@ -422,18 +429,25 @@ def load_spec(obj: Any) -> Spec:
         if layer_type not in REGISTRY:
             hint = difflib.get_close_matches(str(layer_type), REGISTRY, 1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise SpecError(f"{where}: type must be a known layer type, got {_show(layer_type)}{extra}")
+            raise SpecError(
+                f"{where}: type must be a known layer type, got {_show(layer_type)}{extra}"
+            )
         types.append(layer_type)
         layer_name = raw.get("name")
         if layer_name is not None:
-            if not isinstance(layer_name, str) or not _IDENTIFIER.match(layer_name) or len(layer_name) > MAX_NAME:
+            if (
+                not isinstance(layer_name, str)
+                or not _IDENTIFIER.match(layer_name)
+                or len(layer_name) > MAX_NAME
+            ):
                 raise SpecError(
                     f"{where} ({layer_type}): name must be a Python identifier of ASCII letters, "
                     f"digits and _, starting with a letter, got {_show(layer_name)}"
                 )
             if keyword.iskeyword(layer_name) or layer_name in RESERVED_NAMES:
                 raise SpecError(
-                    f"{where} ({layer_type}): name {layer_name!r} is reserved by Python or nn.Module"
+                    f"{where} ({layer_type}): name {layer_name!r} is reserved "
+                    "by Python or nn.Module"
                 )
             if layer_name in explicit:
                 raise SpecError(f"{where} ({layer_type}): name {layer_name!r} is used twice")
@@ -476,7 +490,9 @@ def load_spec(obj: Any) -> Spec:
             raise SpecError(f"{where}: trainable must be true or false, got {_show(trainable)}")
         extra = {"trainable": trainable} if "trainable" in raw else {}
         layers.append(
-            Layer(layer_type, layer_name, args, layer_init, trainable, explicit[i] is not None, extra)
+            Layer(
+                layer_type, layer_name, args, layer_init, trainable, explicit[i] is not None, extra
+            )
         )
 
     raw_init = data.get("init", {})

@@ -1,0 +1,370 @@
+"""load_spec / to_dict / SpecError: the format, its validation and its messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+
+import builder
+from builder import SpecError, load_spec
+from builder.presets import PRESET_NAMES, preset
+from tests.cases import CASES, case_spec
+from tests.strategies import specs
+
+
+def lenet() -> dict:
+    return preset()
+
+
+def test_spec_md_example_loads_and_names():
+    spec = load_spec(lenet())
+    assert [layer.name for layer in spec.layers] == [
+        "conv1",
+        "relu1",
+        "pool1",
+        "conv2",
+        "relu2",
+        "pool2",
+        "flatten1",
+        "fc1",
+        "relu3",
+        "fc2",
+        "relu4",
+        "fc3",
+    ]
+    assert spec.class_name == "LeNet"
+    assert spec.seed == 0 and spec.version == 1
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_round_trip_is_fixed_point(name):
+    first = load_spec(preset(name)).to_dict()
+    assert load_spec(first).to_dict() == first
+    assert load_spec(json.dumps(first)).to_dict() == first
+
+
+@given(specs())
+def test_round_trip_random(data):
+    first = load_spec(data).to_dict()
+    assert load_spec(first).to_dict() == first
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_round_trip_cases(case):
+    first = load_spec(case_spec(case)).to_dict()
+    assert load_spec(first).to_dict() == first
+    # inferred in_* arguments are not added
+    assert all(k in case[2] or k in ("name",) for k in first["layers"][0] if k != "type")
+
+
+def test_to_dict_fills_version_seed_names_only():
+    data = {
+        "input_shape": [3, 8, 8],
+        "layers": [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3}],
+    }
+    out = load_spec(data).to_dict()
+    assert out["version"] == 1 and out["seed"] == 0
+    assert out["layers"] == [
+        {"type": "Conv2d", "name": "conv1", "out_channels": 2, "kernel_size": 3}
+    ]
+    assert "in_channels" not in out["layers"][0]
+
+
+def test_load_from_path_and_json(tmp_path):
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(lenet()))
+    assert load_spec(str(path)).to_dict() == load_spec(lenet()).to_dict()
+    assert load_spec(path).to_dict() == load_spec(lenet()).to_dict()
+    assert load_spec("  " + json.dumps(lenet())).to_dict() == load_spec(lenet()).to_dict()
+
+
+@pytest.mark.parametrize(
+    "source, fragment",
+    [
+        ("{not json", "not valid JSON"),
+        ("/no/such/file.json", "cannot read spec file"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+def test_unreadable_inputs(source, fragment):
+    with pytest.raises(SpecError, match=fragment):
+        load_spec(source)
+
+
+def test_default_names_follow_prefix_rules():
+    layers = [
+        {"type": "Conv2d", "name": "conv2", "out_channels": 2, "kernel_size": 1},
+        {"type": "Conv2d", "out_channels": 2, "kernel_size": 1},
+        {"type": "Conv2d", "out_channels": 2, "kernel_size": 1},
+        {"type": "MaxPool2d", "kernel_size": 1},
+        {"type": "AvgPool2d", "kernel_size": 1},
+        {"type": "AdaptiveAvgPool2d", "output_size": 1},
+        {"type": "BatchNorm2d"},
+        {"type": "Dropout2d"},
+        {"type": "LeakyReLU"},
+        {"type": "Flatten"},
+        {"type": "Dropout"},
+        {"type": "BatchNorm1d"},
+        {"type": "Linear", "out_features": 2, "name": "head"},
+        {"type": "Linear", "out_features": 2},
+        {"type": "LogSoftmax", "dim": 1},
+        {"type": "Identity"},
+    ]
+    spec = load_spec({"input_shape": [3, 4, 4], "layers": layers})
+    assert [layer.name for layer in spec.layers] == [
+        "conv2",
+        "conv3",
+        "conv4",
+        "pool1",
+        "pool2",
+        "pool3",
+        "bn1",
+        "drop1",
+        "leakyrelu1",
+        "flatten1",
+        "drop2",
+        "bn2",
+        "head",
+        "fc2",
+        "logsoftmax1",
+        "identity1",
+    ]
+
+
+def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
+    with pytest.raises(SpecError) as info:
+        load_spec({"input_shape": list(shape), "layers": [{"type": "ReLU"}, layer]})
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "layer, expected",
+    [
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": -1},
+            "layer 2 (conv1): kernel_size must be a positive integer, got -1",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "stride": 0},
+            "layer 2 (conv1): stride must be a positive integer, got 0",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "padding": -1},
+            "layer 2 (conv1): padding must be a non-negative integer, got -1",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "padding": "full"},
+            "padding must be an integer, a pair, 'same' or 'valid', got 'full'",
+        ),
+        ({"type": "Conv2d", "out_channels": 6}, "layer 2 (conv1): Conv2d needs kernel_size"),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": [3, 3, 3]},
+            "kernel_size must be one integer or a pair [h, w], got [3, 3, 3]",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": True},
+            "kernel_size must be an integer, got True",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 2.5},
+            "kernel_size must be an integer, got 2.5",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "stride": 2, "padding": "same"},
+            "padding='same' needs stride 1, got stride=2",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "groups": 4},
+            "groups=4 must divide out_channels=6",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "kernal_size": 3},
+            "Conv2d has no argument 'kernal_size' (did you mean 'kernel_size'?)",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "padding_mode": "mirror"},
+            "padding_mode must be one of 'zeros', 'reflect', 'replicate', 'circular', got 'mirror'",
+        ),
+        (
+            {"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "bias": "yes"},
+            "bias must be true or false, got 'yes'",
+        ),
+        (
+            {"type": "MaxPool2d", "kernel_size": 2, "padding": 2},
+            "layer 2 (pool1): padding must be at most half of kernel_size",
+        ),
+        (
+            {"type": "MaxPool2d", "kernel_size": 2, "return_indices": True},
+            "return_indices=True is not supported",
+        ),
+        ({"type": "Dropout", "p": 1.5}, "layer 2 (drop1): p must be between 0.0 and 1.0, got 1.5"),
+        ({"type": "Dropout", "p": float("nan")}, "p must be a number, got nan"),
+        ({"type": "BatchNorm2d", "eps": 0}, "eps must be greater than 0"),
+        ({"type": "BatchNorm2d", "momentum": "fast"}, "momentum must be a number"),
+        ({"type": "Linear"}, "layer 2 (fc1): Linear needs out_features"),
+        (
+            {"type": "Conv3d"},
+            "layer 2: type must be a known layer type, got 'Conv3d' (did you mean 'Conv2d'?)",
+        ),
+        ({"type": "ReLU", "name": "forward"}, "name 'forward' is reserved"),
+        ({"type": "ReLU", "name": "class"}, "name 'class' is reserved"),
+        ({"type": "ReLU", "name": "a b"}, "name must be a Python identifier"),
+        ({"type": "ReLU", "name": "_hidden"}, "name must be a Python identifier"),
+        ({"type": "ReLU", "name": "с1"}, "name must be a Python identifier"),  # Cyrillic с
+        ({"type": "ReLU", "init": {"weight": {"scheme": "zeros"}}}, "ReLU has no weights"),
+        (
+            {
+                "type": "Linear",
+                "out_features": 3,
+                "bias": False,
+                "init": {"bias": {"scheme": "zeros"}},
+            },
+            "init.bias is set but this layer has no bias",
+        ),
+        (
+            {
+                "type": "Conv2d",
+                "out_channels": 2,
+                "kernel_size": 1,
+                "init": {"weight": {"scheme": "eye"}},
+            },
+            "eye fits Linear weights, not a tensor with 4 dimensions",
+        ),
+        (
+            {
+                "type": "Conv2d",
+                "out_channels": 2,
+                "kernel_size": 1,
+                "init": {"bias": {"scheme": "orthogonal"}},
+            },
+            "orthogonal fits weights with 2 or more dimensions, not a tensor with 1 dimension",
+        ),
+        (
+            {"type": "Linear", "out_features": 2, "init": {"weight": {"scheme": "dirac"}}},
+            "dirac fits conv weights",
+        ),
+        (
+            {
+                "type": "Linear",
+                "out_features": 2,
+                "init": {"weight": {"scheme": "normal", "sd": 1}},
+            },
+            "normal takes mean, std; unknown key 'sd'",
+        ),
+        (
+            {"type": "Linear", "out_features": 2, "init": {"weight": {"scheme": "xavier"}}},
+            "scheme must be one of",
+        ),
+        (
+            {
+                "type": "Linear",
+                "out_features": 2,
+                "init": {"weight": {"scheme": "uniform", "a": 1, "b": 0}},
+            },
+            "uniform needs a < b",
+        ),
+        (
+            {
+                "type": "Linear",
+                "out_features": 2,
+                "init": {"weight": {"scheme": "kaiming_normal", "mode": "fan"}},
+            },
+            "mode must be one of fan_in, fan_out",
+        ),
+        (
+            {
+                "type": "Linear",
+                "out_features": 2,
+                "init": {"weight": {"scheme": "xavier_normal", "gain": "relux"}},
+            },
+            "gain must be a positive number or a nonlinearity name",
+        ),
+        (
+            {"type": "Linear", "out_features": 2, "init": {"weight": {"scheme": "sparse"}}},
+            "sparse needs sparsity",
+        ),
+        (
+            {"type": "Linear", "out_features": 2, "trainable": "no"},
+            "trainable must be true or false",
+        ),
+    ],
+)
+def test_layer_messages(layer, expected):
+    assert expected in _layer_error(layer)
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"input_shape": [3, 8]}, "input_shape must be [C, H, W] or [F]"),
+        ({"input_shape": [0]}, "input_shape must be a positive integer, got 0"),
+        ({"input_shape": [3, 8, 8], "version": 2}, "unknown version 2"),
+        ({"input_shape": [3, 8, 8], "seed": -1}, "seed must be between"),
+        ({"input_shape": [3, 8, 8], "layers": {}}, "layers must be a list"),
+        ({"input_shape": [3, 8, 8], "layers": [5]}, "layer 1: must be an object"),
+        ({"input_shape": [3, 8, 8], "laeyrs": []}, "unknown key 'laeyrs' (did you mean 'layers'?)"),
+        ({"input_shape": [3, 8, 8], "name": "x\ny"}, "name must be printable text"),
+        (
+            {"input_shape": [3, 8, 8], "init": {"ReLU": {}}},
+            "'ReLU' is not a layer type with weights",
+        ),
+        (
+            {"input_shape": [3, 8, 8], "init": {"Linear": {"gamma": {"scheme": "ones"}}}},
+            "unknown tensor 'gamma'",
+        ),
+        (
+            {
+                "input_shape": [3, 8, 8],
+                "init": {"BatchNorm2d": {"weight": {"scheme": "xavier_normal"}}},
+            },
+            "init.BatchNorm2d.weight: xavier_normal fits weights with 2 or more dimensions",
+        ),
+    ],
+)
+def test_top_level_messages(data, expected):
+    with pytest.raises(SpecError) as info:
+        load_spec(data)
+    assert expected in str(info.value)
+
+
+def test_spec_error_is_value_error_and_value_is_truncated():
+    with pytest.raises(ValueError) as info:
+        load_spec({"input_shape": [3, 8, 8], "layers": [{"type": "x" * 10_000}]})
+    assert len(str(info.value)) < 200
+
+
+def test_type_level_init_for_missing_tensor_is_ignored():
+    data = {
+        "input_shape": [4],
+        "layers": [{"type": "Linear", "out_features": 2, "bias": False}],
+        "init": {"Linear": {"bias": {"scheme": "ones"}}},
+    }
+    model = builder.build_model(data)
+    assert [n for n, _ in model.named_parameters()] == ["fc1.weight"]
+
+
+def test_class_names():
+    from builder.spec import class_name
+
+    assert class_name("my net") == "MyNet"
+    assert class_name("3rd-try") == "Net3rdTry"
+    assert class_name("none") == "NetNone"
+    assert class_name(None) == "Net"
+    assert class_name("'); __import__('os')") == "ImportOs"
+    assert class_name("résumé") == "RSum"
+
+
+def test_duplicate_explicit_names_and_free_numbers():
+    with pytest.raises(SpecError, match="layer 2 \\(ReLU\\): name 'act' is used twice"):
+        load_spec(
+            {
+                "input_shape": [4],
+                "layers": [{"type": "ReLU", "name": "act"}, {"type": "ReLU", "name": "act"}],
+            }
+        )
+    spec = load_spec(
+        {"input_shape": [4], "layers": [{"type": "ReLU"}, {"type": "ReLU", "name": "relu1"}]}
+    )
+    assert [layer.name for layer in spec.layers] == ["relu2", "relu1"]
