@@ -38,6 +38,7 @@ _MAX_INT_LITERAL = 2**64  # seeds go up to 2**63 - 1; everything else is far sma
 # module-level names the generated code uses: a class called so would shadow them
 _GLOBALS = frozenset({"torch", "nn", "F", "print", "isinstance", "super", "net", "x"})
 _TENSORS = ("weight", "bias")
+_QUOTES = '"""'
 
 
 def generate_code(spec: Any, *, functional_activations: bool = False) -> str:
@@ -380,8 +381,6 @@ class _Writer:
                 init_call(inits[t], f"m.{t}") for t in present if inits[t]["scheme"] != "default"
             ]
             own.append(_Branch([self.names[index]], [], body or ["pass"]))
-        if own:
-            own[0].body.insert(0, "# initialization set on the layer itself: before the type rules")
         typed_arms = []
         for layer_type, members in by_type.items():
             body = []
@@ -404,29 +403,41 @@ class _Writer:
         out = [f"{INDENT}def initialize_weights(self) -> None:"]
         arms = self.branches()
         if not arms:
-            return [*out, f'{body}"""Every layer keeps PyTorch\'s default initialization."""']
-        summary = f'{body}"""Set each layer type\'s initialization (the others keep PyTorch\'s).'
-        if any(arm.layers for arm in arms):
-            out += [
-                summary,
-                "",
-                f"{body}Layers that set their own are matched first, inside the same loop: walking "
-                "the layers",
-                f"{body}in order keeps the random draws in NetBuilder's order.",
-                f'{body}"""',
+            return [
+                *out,
+                f"{body}{_QUOTES}Every layer keeps PyTorch's default initialization.{_QUOTES}",
             ]
+        summary = "Initialize each layer type as designed; the rest keep PyTorch's default."
+        if any(arm.layers for arm in arms):
+            details = (
+                "Layers that set their own are matched first, inside the same loop: walking the "
+                "layers in order keeps the random draws in NetBuilder's order."
+            )
+            wrapped = textwrap.wrap(
+                details, LINE_LENGTH, initial_indent=body, subsequent_indent=body
+            )
+            out += [f"{body}{_QUOTES}{summary}", "", *wrapped, body + _QUOTES]
         else:
-            out.append(summary + '"""')
+            out.append(f"{body}{_QUOTES}{summary}{_QUOTES}")
         out.append(f"{body}for m in self.modules():")
         for number, arm in enumerate(arms):
             out += _condition_lines("if" if number == 0 else "elif", arm.operands(), 3 * INDENT)
+            if arm.layers:
+                verb = "sets its" if len(arm.layers) == 1 else "set their"
+                note = (
+                    f"# {', '.join(arm.layers)} {verb} own initialization: tested before the types"
+                )
+                prefix = 4 * INDENT
+                out += textwrap.wrap(note, LINE_LENGTH, initial_indent=prefix,
+                                     subsequent_indent=prefix + "# ")  # fmt: skip
             out += [4 * INDENT + statement for statement in arm.body]
         return out
 
     def main_block(self) -> list[str]:
         a = self.analysis
-        batch = literal([1, *a.input_shape])[1:-1]
-        out_shape = ", ".join(str(s) for s in (1, *(a.output_shape or a.input_shape)))
+        # two samples: BatchNorm without running statistics needs more than one value per channel
+        batch = literal([2, *a.input_shape])[1:-1]
+        out_shape = ", ".join(str(s) for s in (2, *(a.output_shape or a.input_shape)))
         return [
             'if __name__ == "__main__":',
             f"{INDENT}torch.manual_seed({literal(self.spec.seed)})",
@@ -440,17 +451,13 @@ class _Writer:
 def _merge(arms: list[_Branch]) -> list[_Branch]:
     """Join neighbouring arms with the same statements (``if a: s elif b: s`` is ``if a or b: s``).
 
-    Comments do not count as statements; the first arm's comment is kept.
+    Besides reading better, this keeps ``ruff`` (SIM114) from flagging the export.
     """
     out: list[_Branch] = []
     for arm in arms:
-        if out and _code(out[-1].body) == _code(arm.body):
+        if out and out[-1].body == arm.body:
             out[-1].layers += arm.layers
             out[-1].types += arm.types
         else:
             out.append(arm)
     return out
-
-
-def _code(body: list[str]) -> list[str]:
-    return [line for line in body if not line.startswith("#")]
