@@ -1,12 +1,1091 @@
-"""NetBuilder: placeholder page showing the analysis of the article's LeNet."""
+"""NetBuilder: point-and-click design of PyTorch convolutional networks.
 
+A thin script: it keeps the design (a spec dict) in ``st.session_state``, turns widget events
+into ``builder.edits`` calls, and renders what ``builder`` computes. No shape or parameter math
+happens here. Every widget is keyed by the layer's stable uid, never by its position.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+import pandas as pd
 import streamlit as st
+import torch
 
 import builder
-from builder.presets import preset
+from builder import edits, presets
+from builder.initializers import NONLINEARITIES, SCHEMES
+from builder.layers import MAX_INT, PARAM_TYPES, REGISTRY, ArgKind
+from builder.share import decode_design, encode_design
+from builder.spec import TENSOR_NDIM
 
-st.set_page_config(page_title="NetBuilder", layout="wide")
-st.title("NetBuilder")
-analysis = builder.analyze(preset())
-st.dataframe(analysis.to_frame(), hide_index=True)
-st.metric("Total parameters", f"{analysis.total_params:,}")
+HISTORY_LIMIT = 100
+MAX_UPLOAD_BYTES = 1_000_000
+HEAVY_PARAM_LIMIT = 30_000_000  # build / histograms / signal only below this many parameters
+W = "w:"  # prefix of every widget key mirrored from the design
+CATEGORIES = (
+    "convolution",
+    "pooling",
+    "normalization",
+    "linear",
+    "activation",
+    "reshape",
+    "dropout",
+)
+PRIMARY = {
+    "Conv2d": ("out_channels", "kernel_size", "stride", "padding"),
+    "MaxPool2d": ("kernel_size", "stride", "padding"),
+    "AvgPool2d": ("kernel_size", "stride", "padding"),
+    "AdaptiveAvgPool2d": ("output_size",),
+    "AdaptiveMaxPool2d": ("output_size",),
+    "Linear": ("out_features",),
+    "Dropout": ("p",),
+    "Dropout2d": ("p",),
+    "LeakyReLU": ("negative_slope",),
+    "ELU": ("alpha",),
+    "GELU": ("approximate",),
+    "Softmax": ("dim",),
+    "LogSoftmax": ("dim",),
+    "Flatten": ("start_dim", "end_dim"),
+}
+
+
+# --- state --------------------------------------------------------------------------------------
+
+
+def _fresh_uids(count: int) -> list[int]:
+    start = st.session_state.get("next_uid", 0)
+    st.session_state.next_uid = start + count
+    return list(range(start, start + count))
+
+
+def _clear_widgets() -> None:
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(W)]:
+        del st.session_state[key]
+
+
+def _set_design(design: dict[str, Any], uids: list[int] | None = None) -> None:
+    st.session_state.design = design
+    st.session_state.uids = uids if uids is not None else _fresh_uids(len(design["layers"]))
+
+
+def init_state() -> None:
+    """Create the session's design once: from the share link if it has one, else the LeNet."""
+    if "design" in st.session_state:
+        return
+    st.session_state.undo_stack = []
+    st.session_state.redo_stack = []
+    st.session_state.flash = []
+    design = presets.preset()
+    link = st.query_params.get("d")
+    if link:
+        try:
+            design = decode_design(link)
+            st.session_state.flash.append(("success", "Opened the design from the shared link."))
+        except builder.SpecError as exc:
+            st.session_state.flash.append(
+                (
+                    "error",
+                    f"The shared link could not be opened: {exc}. Showing the default design.",
+                )
+            )
+    _set_design(design)
+
+
+def commit(design: dict[str, Any], uids: list[int], sync_widgets: bool = True) -> None:
+    """Make ``design`` current, remembering the previous one for undo."""
+    undo = st.session_state.undo_stack
+    undo.append((st.session_state.design, st.session_state.uids))
+    del undo[:-HISTORY_LIMIT]
+    st.session_state.redo_stack = []
+    st.session_state.design = design
+    st.session_state.uids = uids
+    if sync_widgets:
+        _clear_widgets()
+
+
+def _index(uid: int) -> int:
+    return st.session_state.uids.index(uid)
+
+
+# --- callbacks (each one undoable edit) ---------------------------------------------------------
+
+
+def on_undo() -> None:
+    if st.session_state.undo_stack:
+        st.session_state.redo_stack.append((st.session_state.design, st.session_state.uids))
+        st.session_state.design, st.session_state.uids = st.session_state.undo_stack.pop()
+        _clear_widgets()
+
+
+def on_redo() -> None:
+    if st.session_state.redo_stack:
+        st.session_state.undo_stack.append((st.session_state.design, st.session_state.uids))
+        st.session_state.design, st.session_state.uids = st.session_state.redo_stack.pop()
+        _clear_widgets()
+
+
+def on_add() -> None:
+    layer_type = st.session_state.palette_type
+    uids = list(st.session_state.uids)
+    selected = st.session_state.get("selected")
+    where = st.session_state.get("palette_where", "at the end")
+    index = len(uids)
+    if where == "after the selected layer" and selected in uids:
+        index = uids.index(selected) + 1
+    uid = _fresh_uids(1)[0]
+    uids.insert(index, uid)
+    commit(
+        edits.insert_layer(st.session_state.design, index, edits.new_layer(layer_type)), uids, False
+    )
+    st.session_state.selected = uid
+
+
+def on_move(uid: int, offset: int) -> None:
+    index = _index(uid)
+    target = index + offset
+    uids = list(st.session_state.uids)
+    if 0 <= target < len(uids):
+        uids[index], uids[target] = uids[target], uids[index]
+        commit(edits.move_layer(st.session_state.design, index, offset), uids, False)
+
+
+def on_duplicate(uid: int) -> None:
+    index = _index(uid)
+    uids = list(st.session_state.uids)
+    new_uid = _fresh_uids(1)[0]
+    uids.insert(index + 1, new_uid)
+    commit(edits.duplicate_layer(st.session_state.design, index), uids, False)
+    st.session_state.selected = new_uid
+
+
+def on_delete(uid: int) -> None:
+    index = _index(uid)
+    uids = list(st.session_state.uids)
+    del uids[index]
+    commit(edits.delete_layer(st.session_state.design, index), uids, False)
+
+
+def on_select(uid: int) -> None:
+    st.session_state.selected = uid
+
+
+def on_arg(uid: int, key: str, kind: str) -> None:
+    """A layer argument widget changed: read it back and store it in the design."""
+    value = _read_arg(uid, key, kind)
+    index = _index(uid)
+    design = edits.set_arg(st.session_state.design, index, key, value)
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_name(uid: int) -> None:
+    text = st.session_state[f"{W}{uid}:name"].strip()
+    index = _index(uid)
+    design = edits.set_arg(st.session_state.design, index, "name", text or None)
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_fix(action: dict[str, Any]) -> None:
+    uids = list(st.session_state.uids)
+    if action["op"] == "insert":
+        uids.insert(action["index"], _fresh_uids(1)[0])
+    commit(edits.apply_fix(st.session_state.design, action), uids)
+
+
+def on_preset() -> None:
+    design = presets.preset(st.session_state.preset_choice)
+    commit(design, _fresh_uids(len(design["layers"])))
+
+
+def on_meta(field: str) -> None:
+    design = copy.deepcopy(st.session_state.design)
+    if field == "input_shape":
+        old = design["input_shape"]
+        if st.session_state[f"{W}input_kind"] == "image [C, H, W]":
+            start = old if len(old) == 3 else [3, 32, 32]
+            design["input_shape"] = [
+                int(st.session_state.get(f"{W}in_{k}", v)) for k, v in zip("CHW", start)
+            ]
+        else:
+            # switching an image to flat keeps every value: F = C·H·W
+            start = old[0] if len(old) == 1 else math.prod(old)
+            design["input_shape"] = [int(st.session_state.get(f"{W}in_F", start))]
+    elif field == "seed":
+        design["seed"] = int(st.session_state[f"{W}seed"])
+    elif field == "name":
+        design["name"] = st.session_state[f"{W}name"].strip() or "Net"
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_type_init(layer_type: str, tensor: str) -> None:
+    init = _read_init(f"{W}init:{layer_type}:{tensor}")
+    commit(
+        edits.set_type_init(st.session_state.design, layer_type, tensor, init),
+        list(st.session_state.uids),
+        False,
+    )
+
+
+def on_layer_init(uid: int, tensor: str) -> None:
+    prefix = f"{W}{uid}:init:{tensor}"
+    init = _read_init(prefix) if st.session_state.get(f"{prefix}:on") else None
+    _store_layer_init(uid, tensor, init)
+
+
+def _store_layer_init(uid: int, tensor: str, init: dict[str, Any] | None) -> None:
+    commit(
+        edits.set_layer_init(st.session_state.design, _index(uid), tensor, init),
+        list(st.session_state.uids),
+        False,
+    )
+
+
+def on_override(uid: int, tensor: str) -> None:
+    """The override box was ticked (start from the type's scheme) or cleared (back to it)."""
+    _clear_widgets_with(f"{W}{uid}:init:{tensor}:", keep=":on")
+    init = None
+    if st.session_state.get(f"{W}{uid}:init:{tensor}:on"):
+        layer = st.session_state.design["layers"][_index(uid)]
+        plan = st.session_state.design.get("init", {}).get(layer["type"], {})
+        init = copy.deepcopy(plan.get(tensor, {"scheme": "default"}))
+    _store_layer_init(uid, tensor, init)
+
+
+def _clear_widgets_with(prefix: str, keep: str = "") -> None:
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
+        if not (keep and key.endswith(keep)):
+            del st.session_state[key]
+
+
+# --- widgets for one argument -------------------------------------------------------------------
+
+
+def _read_arg(uid: int, key: str, kind: str) -> Any:
+    """The value the widgets of one argument now say, in the spec's JSON form."""
+    base = f"{W}{uid}:{key}"
+    state = st.session_state
+    if kind in ("size", "opt_size", "padding", "output_size"):
+        if kind == "opt_size" and state.get(f"{base}:auto", False):
+            return None
+        if kind == "padding" and state.get(f"{base}:mode", "number") != "number":
+            return state[f"{base}:mode"]
+        h, w = state.get(f"{base}:h"), state.get(f"{base}:w")
+        if kind == "output_size":
+            h, w = (None if h == 0 else h), (None if w == 0 else w)
+        return h if h == w and h is not None else [h, w]
+    if kind == "opt_float" and state.get(f"{base}:none", False):
+        return None
+    if kind == "opt_int":
+        value = state.get(base, 0)
+        return None if value == 0 else int(value)
+    if kind == "dim":
+        value = state.get(base, "None")
+        return None if value == "None" else int(value)
+    value = state.get(base)
+    if kind == "int":
+        return int(value)
+    if kind in ("float", "opt_float"):
+        return float(value)
+    return value
+
+
+def _seed_widget(key: str, value: Any) -> None:
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def arg_widgets(uid: int, layer: dict[str, Any], arg: Any, container: Any) -> None:
+    """Render the widget(s) for one argument, bounded by the registry entry."""
+    base = f"{W}{uid}:{arg.name}"
+    kind = arg.kind.value
+    value = layer.get(arg.name, arg.default)
+    callback = {"on_change": on_arg, "args": (uid, arg.name, kind)}
+    label = arg.name
+    helptext = arg.help or None
+    low = int(arg.minimum) if arg.minimum is not None and arg.kind is not ArgKind.FLOAT else 0
+    high = (
+        int(arg.maximum) if arg.maximum is not None and arg.kind is not ArgKind.FLOAT else MAX_INT
+    )
+    if arg.kind in (ArgKind.SIZE, ArgKind.OPT_SIZE, ArgKind.PADDING, ArgKind.OUTPUT_SIZE):
+        cols = (
+            container.columns([1.25, 1, 1])
+            if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING)
+            else [container, *container.columns(2)]
+        )
+        if arg.kind is ArgKind.OPT_SIZE:
+            _seed_widget(f"{base}:auto", value is None)
+            cols[0].checkbox(f"{label} = kernel", key=f"{base}:auto", help=helptext, **callback)
+            if value is None:
+                value = layer.get("kernel_size", 1)
+        elif arg.kind is ArgKind.PADDING:
+            _seed_widget(f"{base}:mode", value if isinstance(value, str) else "number")
+            cols[0].selectbox(label, ["number", "same", "valid"], key=f"{base}:mode", **callback)
+            if isinstance(value, str):
+                return
+        else:
+            cols[0].caption(
+                f"**{label}**" + (" (0 keeps that size)" if arg.kind is ArgKind.OUTPUT_SIZE else "")
+            )
+        h, w = value if isinstance(value, list) else (value, value)
+        if arg.kind is ArgKind.OUTPUT_SIZE:
+            h, w = h or 0, w or 0
+            low = 0
+        disabled = arg.kind is ArgKind.OPT_SIZE and layer.get(arg.name) is None
+        for col, axis, current in ((cols[1], "h", h), (cols[2], "w", w)):
+            _seed_widget(f"{base}:{axis}", int(current))
+            col.number_input(
+                f"{label} {axis}",
+                min_value=low,
+                max_value=high,
+                step=1,
+                key=f"{base}:{axis}",
+                disabled=disabled,
+                **callback,
+            )
+        return
+    if arg.kind is ArgKind.BOOL:
+        _seed_widget(base, bool(value))
+        container.checkbox(label, key=base, help=helptext, **callback)
+    elif arg.kind is ArgKind.CHOICE:
+        _seed_widget(base, value)
+        container.selectbox(label, list(arg.choices), key=base, help=helptext, **callback)
+    elif arg.kind is ArgKind.DIM:
+        options = ["None", "-1", "1", "0", "2", "3", "-2", "-3", "-4"]
+        _seed_widget(base, "None" if value is None else str(value))
+        if st.session_state[base] not in options:
+            options.append(st.session_state[base])
+        container.selectbox(label, options, key=base, help=helptext, **callback)
+    elif arg.kind in (ArgKind.FLOAT, ArgKind.OPT_FLOAT):
+        if arg.kind is ArgKind.OPT_FLOAT:
+            _seed_widget(f"{base}:none", value is None)
+            container.checkbox(f"{label} = None", key=f"{base}:none", help=helptext, **callback)
+            if value is None:
+                return
+        _seed_widget(base, float(value))
+        container.number_input(
+            label,
+            min_value=float(arg.minimum),
+            max_value=float(arg.maximum),
+            step=0.01 if arg.maximum <= 1 else 0.1,
+            format="%.4g",
+            key=base,
+            help=helptext,
+            **callback,
+        )
+    elif arg.kind is ArgKind.OPT_INT:
+        _seed_widget(base, int(value or 0))
+        container.number_input(
+            f"{label} (0 = None)",
+            min_value=0,
+            max_value=high,
+            step=1,
+            key=base,
+            help=helptext,
+            **callback,
+        )
+    else:  # INT
+        _seed_widget(base, int(value))
+        container.number_input(
+            label, min_value=low, max_value=high, step=1, key=base, help=helptext, **callback
+        )
+
+
+# --- init pickers -------------------------------------------------------------------------------
+
+
+def _read_init(prefix: str) -> dict[str, Any]:
+    state = st.session_state
+    name = state[f"{prefix}:scheme"]
+    init: dict[str, Any] = {"scheme": name}
+    for arg in SCHEMES[name].args:
+        key = f"{prefix}:{arg.name}"
+        if key not in state:
+            continue
+        if arg.kind == "gain":
+            choice = state[key]
+            init["gain"] = float(state.get(f"{key}:value", 1.0)) if choice == "number" else choice
+        elif arg.kind == "choice":
+            init[arg.name] = state[key]
+        elif arg.kind == "int":
+            init[arg.name] = int(state[key])
+        else:
+            init[arg.name] = float(state[key])
+        if arg.name in init and init[arg.name] == arg.default and not arg.required:
+            del init[arg.name]  # keep the design (and the exported code) to what was chosen
+    return init
+
+
+def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, args: tuple) -> None:
+    """Scheme picker (only schemes that fit a tensor of ``ndim`` dims) and its arguments."""
+    fitting = [n for n, s in SCHEMES.items() if s.min_ndim <= ndim <= s.max_ndim]
+    _seed_widget(f"{prefix}:scheme", init["scheme"])
+    st.selectbox(
+        "scheme",
+        fitting,
+        key=f"{prefix}:scheme",
+        on_change=callback,
+        args=args,
+        format_func=lambda n: SCHEMES[n].label,
+    )
+    scheme = SCHEMES[st.session_state[f"{prefix}:scheme"]]
+    if not scheme.args:
+        return
+    cols = st.columns(len(scheme.args))
+    for col, arg in zip(cols, scheme.args):
+        key = f"{prefix}:{arg.name}"
+        value = init.get(arg.name, arg.default)
+        if arg.kind == "gain":
+            _seed_widget(key, value if isinstance(value, str) else "number")
+            col.selectbox(
+                "gain", ["number", *NONLINEARITIES], key=key, on_change=callback, args=args
+            )
+            if st.session_state[key] == "number":
+                _seed_widget(f"{key}:value", float(value) if not isinstance(value, str) else 1.0)
+                col.number_input(
+                    "gain value",
+                    min_value=0.0001,
+                    max_value=100.0,
+                    step=0.1,
+                    key=f"{key}:value",
+                    on_change=callback,
+                    args=args,
+                )
+        elif arg.kind == "choice":
+            _seed_widget(key, value)
+            col.selectbox(arg.name, list(arg.choices), key=key, on_change=callback, args=args)
+        elif arg.kind == "int":
+            _seed_widget(key, int(value))
+            col.number_input(
+                arg.name,
+                min_value=1,
+                max_value=MAX_INT,
+                step=1,
+                key=key,
+                on_change=callback,
+                args=args,
+            )
+        else:
+            low = {"nonneg": 0.0, "positive": 1e-6, "fraction": 0.0}.get(arg.kind, -1e6)
+            high = 0.999 if arg.kind == "fraction" else 1e6
+            _seed_widget(key, float(value))
+            col.number_input(
+                arg.name,
+                min_value=low,
+                max_value=high,
+                step=0.01,
+                format="%.4g",
+                key=key,
+                on_change=callback,
+                args=args,
+            )
+
+
+# --- heavy work, cached on the canonical spec ---------------------------------------------------
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_histograms(spec_json: str) -> dict[str, Any]:
+    from builder.figures import histogram_grid
+
+    from builder.histograms import weight_histograms
+
+    model = builder.build_model(json.loads(spec_json))
+    figure = histogram_grid(weight_histograms(model))
+    return figure.to_plotly_json()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_signal(spec_json: str, batch_size: int) -> dict[str, Any]:
+    from builder.figures import signal_figure
+    from builder.signal import activation_stats
+
+    data = json.loads(spec_json)
+    model = builder.build_model(data)
+    stats = activation_stats(
+        model, data["input_shape"], batch_size=batch_size, seed=data.get("seed", 0)
+    )
+    return signal_figure(stats).to_plotly_json()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_code(spec_json: str, functional: bool) -> str:
+    from builder.codegen import generate_code
+
+    return generate_code(json.loads(spec_json), functional_activations=functional)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_weights(spec_json: str) -> bytes:
+    from builder.export import state_dict_bytes
+
+    return state_dict_bytes(json.loads(spec_json))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_model_text(spec_json: str) -> dict[str, str]:
+    model = builder.build_model(json.loads(spec_json))
+    modules = "\n".join(str(m) for m in model.modules())
+    convs = [(n, m) for n, m in model.named_children() if isinstance(m, torch.nn.Conv2d)]
+    first_name, first = convs[0] if convs else ("", None)
+    shapes = ""
+    if first is not None:
+        bias = "None" if first.bias is None else str(first.bias.shape)
+        shapes = (
+            f"{first_name}.weight.shape = {first.weight.shape}\n{first_name}.bias.shape = {bias}"
+        )
+    return {"print": str(model), "modules": modules, "first_conv": shapes}
+
+
+# --- page sections ------------------------------------------------------------------------------
+
+
+def sidebar(spec: builder.Spec | None) -> None:
+    design = st.session_state.design
+    sb = st.sidebar
+    sb.header("Design")
+    _seed_widget(f"{W}name", design.get("name", "Net"))
+    sb.text_input(
+        "Name (becomes the class name)",
+        key=f"{W}name",
+        on_change=on_meta,
+        args=("name",),
+        max_chars=80,
+    )
+    shape = design["input_shape"]
+    _seed_widget(f"{W}input_kind", "image [C, H, W]" if len(shape) == 3 else "flat [F]")
+    sb.radio(
+        "Input (one sample)",
+        ["image [C, H, W]", "flat [F]"],
+        key=f"{W}input_kind",
+        horizontal=True,
+        on_change=on_meta,
+        args=("input_shape",),
+    )
+    if st.session_state[f"{W}input_kind"] == "image [C, H, W]":
+        cols = sb.columns(3)
+        defaults = shape if len(shape) == 3 else [3, 32, 32]
+        for col, axis, value in zip(cols, "CHW", defaults):
+            _seed_widget(f"{W}in_{axis}", int(value))
+            col.number_input(
+                axis,
+                min_value=1,
+                max_value=100_000,
+                step=1,
+                key=f"{W}in_{axis}",
+                on_change=on_meta,
+                args=("input_shape",),
+            )
+    else:
+        _seed_widget(f"{W}in_F", int(shape[0]) if len(shape) == 1 else 784)
+        sb.number_input(
+            "F (features)",
+            min_value=1,
+            max_value=10_000_000,
+            step=1,
+            key=f"{W}in_F",
+            on_change=on_meta,
+            args=("input_shape",),
+        )
+    _seed_widget(f"{W}seed", int(design.get("seed", 0)))
+    sb.number_input(
+        "Seed",
+        min_value=0,
+        max_value=2**31 - 1,
+        step=1,
+        key=f"{W}seed",
+        on_change=on_meta,
+        args=("seed",),
+    )
+
+    sb.subheader("Presets")
+    sb.selectbox("Preset", presets.PRESET_NAMES, key="preset_choice")
+    sb.button("Load preset", key="load_preset", on_click=on_preset, width="stretch")
+
+    sb.subheader("Files")
+    sb.file_uploader("Load a design (.json)", type=["json"], key="upload")
+    sb.download_button(
+        "Download design (.json)",
+        data=json.dumps(design, indent=2),
+        file_name=f"{_stem(design)}.json",
+        mime="application/json",
+        key="download_spec",
+        on_click="ignore",
+        width="stretch",
+    )
+    sb.subheader("Share")
+    sb.caption(
+        "The address bar always holds the current design: copy it to share. The packed design:"
+    )
+    sb.code(f"?d={encode_design(design)}", language=None, wrap_lines=True)
+
+
+def _stem(design: dict[str, Any]) -> str:
+    return "".join(c for c in str(design.get("name", "net")).lower() if c.isalnum()) or "net"
+
+
+def process_upload() -> None:
+    """Load a newly uploaded design before anything is drawn (the widget lives in the sidebar)."""
+    uploaded = st.session_state.get("upload")
+    if uploaded is not None and st.session_state.get("upload_seen") != uploaded.file_id:
+        st.session_state.upload_seen = uploaded.file_id
+        load_upload(uploaded.getvalue())
+
+
+def load_upload(raw: bytes) -> None:
+    if len(raw) > MAX_UPLOAD_BYTES:
+        st.session_state.flash.append(
+            (
+                "error",
+                f"That file is {len(raw):,} bytes; a design file is at most {MAX_UPLOAD_BYTES:,}. "
+                "Your design is unchanged.",
+            )
+        )
+        return
+    try:
+        design = builder.load_spec(raw.decode("utf-8", errors="strict")).to_dict()
+    except (builder.SpecError, UnicodeDecodeError) as exc:
+        st.session_state.flash.append(
+            ("error", f"Could not load that file: {exc}. Your design is unchanged.")
+        )
+        return
+    commit(design, _fresh_uids(len(design["layers"])))
+    st.session_state.flash.append(("success", f"Loaded {design.get('name', 'the design')}."))
+
+
+def palette() -> None:
+    cols = st.columns([2.2, 1.5, 1.3], vertical_alignment="bottom")
+    groups = {c: [n for n, e in REGISTRY.items() if e.category == c] for c in CATEGORIES}
+    options = [n for c in CATEGORIES for n in groups[c]]
+    _seed_widget("palette_type", "Conv2d")
+    cols[0].selectbox(
+        "Add a layer",
+        options,
+        key="palette_type",
+        format_func=lambda n: f"{n}: {REGISTRY[n].summary}",
+    )
+    cols[1].selectbox("Where", ["at the end", "after the selected layer"], key="palette_where")
+    cols[2].button("Add layer", key="add_layer", on_click=on_add, width="stretch", type="primary")
+
+
+def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: bool) -> None:
+    entry = REGISTRY[layer["type"]]
+    name = row.name if row is not None else layer.get("name", "?")
+    shape = "—" if row is None or row.output_shape is None else str(tuple(row.output_shape))
+    params = "" if row is None or not row.params else f" · {row.params:,} params"
+    marker = "✖ " if row is not None and row.error else ""
+    selected = st.session_state.get("selected") == uid
+    label = f"{marker}{index + 1}. **{name}** · {layer['type']} → {shape}{params}"
+    with st.expander(label, expanded=selected or bool(marker)):
+        tools = st.columns([1, 1, 1, 1, 1, 3])
+        tools[0].button(
+            "↑",
+            key=f"up:{uid}",
+            on_click=on_move,
+            args=(uid, -1),
+            help="move up",
+            disabled=index == 0,
+            width="stretch",
+        )
+        tools[1].button(
+            "↓",
+            key=f"down:{uid}",
+            on_click=on_move,
+            args=(uid, 1),
+            help="move down",
+            disabled=index == len(st.session_state.uids) - 1,
+            width="stretch",
+        )
+        tools[2].button(
+            "⧉",
+            key=f"dup:{uid}",
+            on_click=on_duplicate,
+            args=(uid,),
+            help="duplicate",
+            width="stretch",
+        )
+        tools[3].button(
+            "✕", key=f"del:{uid}", on_click=on_delete, args=(uid,), help="delete", width="stretch"
+        )
+        tools[4].button(
+            "◎",
+            key=f"sel:{uid}",
+            on_click=on_select,
+            args=(uid,),
+            help="select (new layers go after it)",
+            width="stretch",
+            type="primary" if selected else "secondary",
+        )
+        _seed_widget(f"{W}{uid}:name", layer.get("name", ""))
+        tools[5].text_input(
+            "name",
+            key=f"{W}{uid}:name",
+            on_change=on_name,
+            args=(uid,),
+            placeholder=name,
+            label_visibility="collapsed",
+            max_chars=64,
+        )
+        if row is not None and row.error:
+            st.error(row.error)
+        if entry.in_key and row is not None and row.input_shape is not None:
+            st.caption(f"{entry.in_key} = {row.input_shape[0]} (inferred from the input)")
+        primary = PRIMARY.get(layer["type"], ())
+        visible = [a for a in entry.args if not a.inferred and a.name in primary]
+        rest = [a for a in entry.args if not a.inferred and a.name not in primary]
+        for arg in visible:
+            arg_widgets(uid, layer, arg, st)
+        if rest:
+            _seed_widget(f"{W}{uid}:more", False)
+            if st.toggle("more arguments", key=f"{W}{uid}:more"):
+                for arg in rest:
+                    arg_widgets(uid, layer, arg, st)
+        if row is not None and (row.shape_formula or row.param_formula):
+            st.caption(
+                f"output size: {row.shape_formula}"
+                + (f"  \nparameters: {row.param_formula}" if row.param_formula else "")
+            )
+        if layer["type"] in PARAM_TYPES:
+            layer_init_section(uid, layer, row)
+
+
+def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:
+    present = {n for n, _ in row.tensors} if row is not None and row.tensors else {"weight", "bias"}
+    if not present:
+        return
+    design = st.session_state.design
+    for tensor in ("weight", "bias"):
+        if tensor not in present:
+            continue
+        prefix = f"{W}{uid}:init:{tensor}"
+        overrides = layer.get("init", {})
+        _seed_widget(f"{prefix}:on", tensor in overrides)
+        st.checkbox(
+            f"own init for {tensor} (override the {layer['type']} default)",
+            key=f"{prefix}:on",
+            on_change=on_override,
+            args=(uid, tensor),
+        )
+        if st.session_state[f"{prefix}:on"]:
+            current = overrides.get(tensor) or design.get("init", {}).get(layer["type"], {}).get(
+                tensor, {"scheme": "default"}
+            )
+            init_widgets(
+                prefix, current, TENSOR_NDIM[layer["type"]][tensor], on_layer_init, (uid, tensor)
+            )
+
+
+def metrics(analysis: builder.Analysis | None) -> None:
+    cols = st.columns(7)
+    if analysis is None:
+        for col, label in zip(
+            cols,
+            (
+                "Parameters",
+                "Trainable",
+                "Non-trainable",
+                "Buffers",
+                "Param memory",
+                "Activations",
+                "Mult-adds",
+            ),
+        ):
+            col.metric(label, "—")
+        return
+    values = (
+        ("Parameters", f"{analysis.total_params:,}", "sum of every layer's weights and biases"),
+        ("Trainable", f"{analysis.trainable_params:,}", "parameters with requires_grad"),
+        ("Non-trainable", f"{analysis.non_trainable_params:,}", "frozen parameters"),
+        ("Buffers", f"{analysis.total_buffers:,}", "BatchNorm running statistics: not parameters"),
+        ("Memory", _mb(analysis.param_memory_mb), "parameters as float32"),
+        (
+            "Activations",
+            _mb(analysis.activation_memory_mb),
+            "all layer outputs for one sample, float32",
+        ),
+        (
+            "Mult-adds",
+            _count(analysis.mult_adds),
+            "multiply-adds for one sample (torchinfo's count)",
+        ),
+    )
+    for col, (label, value, helptext) in zip(cols, values):
+        col.metric(label, value, help=helptext)
+
+
+def _mb(value: float) -> str:
+    return f"{value:,.2f} MB" if value < 1000 else f"{value / 1000:,.2f} GB"
+
+
+def _count(value: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:,.2f} {unit}"
+    return f"{value:,}"
+
+
+def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
+    rows = [
+        {
+            "#": r.index + 1,
+            "name": r.name,
+            "type": r.type,
+            "output shape": "—" if r.output_shape is None else str(tuple(r.output_shape)),
+            "params": "" if r.params is None else f"{r.params:,}",
+            "mult-adds": f"{r.mult_adds:,}" if r.output_shape is not None else "",
+            "status": "✖ " + (r.error_field or "error")
+            if r.error
+            else ("✔" if r.output_shape is not None else ""),
+        }
+        for r in analysis.layers
+    ]
+    input_row = {
+        "#": 0,
+        "name": "input",
+        "type": "",
+        "output shape": str(tuple(spec.input_shape)),
+        "params": "",
+        "mult-adds": "",
+        "status": "",
+    }
+    frame = pd.DataFrame([input_row, *rows])
+    bad = analysis.error_index
+
+    def highlight(row: pd.Series) -> list[str]:
+        if bad is not None and row["#"] == bad + 1:
+            return ["background-color: #fde2e1; color: #8a1c12; font-weight: 600"] * len(row)
+        return [""] * len(row)
+
+    height = min(38 + 35 * len(frame), 560)
+    st.dataframe(
+        frame.style.apply(highlight, axis=1),
+        hide_index=True,
+        height=height,
+        width="stretch",
+        key="analysis_table",
+    )
+    if analysis.error:
+        row = analysis.layers[bad]
+        st.error(f"**{row.error}**")
+        if row.fix_action:
+            st.button(
+                f"Apply fix: {row.fix}",
+                key="apply_fix",
+                on_click=on_fix,
+                args=(row.fix_action,),
+                type="primary",
+            )
+    names = [
+        f"{r.index + 1}. {r.name}" for r in analysis.layers if r.shape_formula or r.param_formula
+    ]
+    if names:
+        choice = st.selectbox("Explain a layer's numbers", ["—", *names], key="explain")
+        if choice != "—":
+            row = analysis.layers[int(choice.split(".")[0]) - 1]
+            lines = []
+            if row.input_shape is not None:
+                out = tuple(row.output_shape) if row.output_shape else "—"
+                lines.append(f"input {tuple(row.input_shape)} → output {out}")
+            if row.shape_formula:
+                lines.append(f"output size: {row.shape_formula}")
+            if row.param_formula:
+                shapes = ", ".join(f"{n} {list(s)}" for n, s in row.tensors)
+                lines.append(f"parameters: {row.param_formula}   ({shapes})")
+            if row.mult_adds:
+                lines.append(f"mult-adds: {row.mult_adds:,}")
+            st.code("\n".join(lines), language=None, wrap_lines=True)
+
+
+def init_tab(spec: builder.Spec) -> None:
+    design = st.session_state.design
+    present = [t for t in PARAM_TYPES if any(layer.type == t for layer in spec.layers)]
+    if not present:
+        st.info("No layer with weights yet: add a Conv2d, BatchNorm or Linear layer.")
+        return
+    st.caption(
+        "One initializer per layer type, applied to every layer of that type "
+        "(a layer's own override wins). PyTorch default = the layer's reset_parameters()."
+    )
+    for layer_type in present:
+        st.markdown(f"**{layer_type}**")
+        cols = st.columns(2)
+        for col, tensor in zip(cols, ("weight", "bias")):
+            with col:
+                label = (
+                    {"weight": "weight (gamma)", "bias": "bias (beta)"}[tensor]
+                    if layer_type.startswith("BatchNorm")
+                    else tensor
+                )
+                st.caption(label)
+                current = (
+                    design.get("init", {}).get(layer_type, {}).get(tensor, {"scheme": "default"})
+                )
+                init_widgets(
+                    f"{W}init:{layer_type}:{tensor}",
+                    current,
+                    TENSOR_NDIM[layer_type][tensor],
+                    on_type_init,
+                    (layer_type, tensor),
+                )
+
+
+def heavy_ok(analysis: builder.Analysis) -> bool:
+    if analysis.total_params > HEAVY_PARAM_LIMIT:
+        st.info(
+            f"This design has {analysis.total_params:,} parameters; building it for this tab is "
+            f"limited to {HEAVY_PARAM_LIMIT:,} to keep the server responsive. The analysis above "
+            "still covers every layer."
+        )
+        return False
+    return True
+
+
+def main() -> None:
+    st.set_page_config(page_title="NetBuilder", layout="wide")
+    st.markdown(
+        "<style>div.block-container{padding-top:2.2rem;padding-bottom:1rem}"
+        " [data-testid='stMetricValue']{font-size:1.45rem}</style>",
+        unsafe_allow_html=True,
+    )
+    init_state()
+    process_upload()
+    design = st.session_state.design
+    spec_error = None
+    spec = analysis = None
+    try:
+        spec = builder.load_spec(design)
+        analysis = builder.analyze(spec)
+    except builder.SpecError as exc:
+        spec_error = str(exc)
+
+    head = st.columns([5, 1, 1], vertical_alignment="center")
+    head[0].markdown(
+        f"#### NetBuilder · {design.get('name', 'Net')} · input {tuple(design['input_shape'])}"
+    )
+    undo, redo = st.session_state.undo_stack, st.session_state.redo_stack
+    head[1].button("↶ Undo", key="undo", on_click=on_undo, disabled=not undo, width="stretch")
+    head[2].button("↷ Redo", key="redo", on_click=on_redo, disabled=not redo, width="stretch")
+    for level, message in st.session_state.flash:
+        getattr(st, level)(message)
+    st.session_state.flash = []
+    metrics(analysis)
+
+    sidebar(spec)
+    left, right = st.columns([1, 1.3], gap="medium")
+    rows = analysis.layers if analysis is not None else [None] * len(design["layers"])
+    with right:
+        if spec_error:
+            st.error(f"**{spec_error}**  \nFix that field; nothing else is lost.")
+        else:
+            analysis_table(spec, analysis)
+    with left:
+        palette()
+        if not design["layers"]:
+            st.info("The stack is empty: pick a layer type above and press Add layer.")
+        for index, (uid, layer) in enumerate(zip(st.session_state.uids, design["layers"])):
+            layer_card(uid, index, layer, rows[index], spec_error is None)
+
+    if spec is None:
+        return
+    tabs = st.tabs(
+        ["Initialization", "Histograms", "Signal", "Code", "Model"], key="view", on_change="rerun"
+    )
+    spec_json = spec.to_json()
+    with tabs[0]:
+        if tabs[0].open:
+            init_tab(spec)
+    with tabs[1]:
+        if tabs[1].open and _need_ok(analysis) and heavy_ok(analysis):
+            if not any(layer.type in PARAM_TYPES for layer in spec.layers):
+                st.info("No weights to show yet.")
+            else:
+                st.caption(
+                    "Each parameter tensor right after initialization, with the distribution "
+                    "its initializer promises (curve) and measured vs promised std."
+                )
+                st.plotly_chart(cached_histograms(spec_json), width="stretch", key="hist_chart")
+    with tabs[2]:
+        if tabs[2].open and _need_ok(analysis) and heavy_ok(analysis):
+            batch = st.number_input(
+                "Batch size", min_value=2, max_value=512, value=64, step=1, key="signal_batch"
+            )
+            st.caption(
+                "A seeded random batch pushed through the freshly initialized network: the std of "
+                "each layer's output. Watch it vanish or explode with a poor initializer."
+            )
+            st.plotly_chart(
+                cached_signal(spec_json, int(batch)), width="stretch", key="signal_chart"
+            )
+    with tabs[3]:
+        if tabs[3].open and _need_ok(analysis):
+            functional = st.toggle(
+                "activations as F.relu(...) in forward (like the article)", key="functional"
+            )
+            code = cached_code(spec_json, functional)
+            stem = _stem(design)
+            cols = st.columns(3)
+            cols[0].download_button(
+                "Download code (.py)",
+                data=code,
+                file_name=f"{stem}.py",
+                mime="text/x-python",
+                key="download_py",
+                on_click="ignore",
+                width="stretch",
+            )
+            cols[1].download_button(
+                "Download design (.json)",
+                data=json.dumps(design, indent=2),
+                file_name=f"{stem}.json",
+                mime="application/json",
+                key="download_json",
+                on_click="ignore",
+                width="stretch",
+            )
+            if analysis.total_params <= HEAVY_PARAM_LIMIT:
+                cols[2].download_button(
+                    "Download weights (.pt)",
+                    data=lambda: cached_weights(spec_json),
+                    file_name=f"{stem}.pt",
+                    mime="application/octet-stream",
+                    key="download_pt",
+                    on_click="ignore",
+                    width="stretch",
+                )
+            st.code(code, language="python", line_numbers=True)
+    with tabs[4]:
+        if tabs[4].open and _need_ok(analysis) and heavy_ok(analysis):
+            text = cached_model_text(spec_json)
+            st.markdown("`print(net)`")
+            st.code(text["print"], language=None)
+            st.markdown(
+                "`for m in net.modules(): print(m)`: the first item is the whole network, "
+                "then each layer"
+            )
+            st.code(text["modules"], language=None)
+            if text["first_conv"]:
+                st.markdown(
+                    "The first convolution's tensors (the bias is the part most people forget):"
+                )
+                st.code(text["first_conv"], language=None)
+    _sync_link(design)
+
+
+def _need_ok(analysis: builder.Analysis) -> bool:
+    if not analysis.ok:
+        st.warning(f"Fix the design first: {analysis.error}")
+        return False
+    return True
+
+
+def _sync_link(design: dict[str, Any]) -> None:
+    """Keep the design in the address bar, so the URL is always a share link."""
+    packed = encode_design(design)
+    if st.query_params.get("d") != packed:
+        st.query_params["d"] = packed
+
+
+main()

@@ -1,0 +1,297 @@
+"""Headless UI tests: every control driven by key through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import builder
+from builder.presets import preset
+from builder.share import encode_design
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    st.cache_data.clear()
+    yield
+
+
+def start(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def shapes(at: AppTest) -> list[str]:
+    return list(table(at)["output shape"])[1:]
+
+
+def design(at: AppTest) -> dict:
+    return at.session_state["design"]
+
+
+def expected(data: dict) -> builder.Analysis:
+    return builder.analyze(data)
+
+
+def test_default_is_the_article_lenet():
+    at = start()
+    assert metric(at, "Parameters") == "62,006"
+    assert metric(at, "Trainable") == "62,006"
+    assert shapes(at)[5] == "(16, 5, 5)"
+    assert list(table(at)["name"])[1:4] == ["conv1", "relu1", "pool1"]
+    assert not at.error
+
+
+def test_edit_conv_out_channels_updates_shapes_and_totals():
+    at = start()
+    at.number_input(key="w:0:out_channels").set_value(8).run()
+    assert not at.exception
+    assert shapes(at)[0] == "(8, 28, 28)"
+    now = design(at)
+    assert now["layers"][0]["out_channels"] == 8
+    assert metric(at, "Parameters") == f"{expected(now).total_params:,}"
+    assert table(at)["params"][1] == f"{8 * 3 * 5 * 5 + 8:,}"
+
+
+def test_edit_kernel_rectangular_and_padding_same():
+    at = start()
+    at.number_input(key="w:0:kernel_size:w").set_value(3).run()
+    assert design(at)["layers"][0]["kernel_size"] == [5, 3]
+    assert shapes(at)[0] == "(6, 28, 30)"
+    at.selectbox(key="w:0:padding:mode").set_value("same").run()
+    assert design(at)["layers"][0]["padding"] == "same"
+    assert shapes(at)[0] == "(6, 32, 32)"
+    assert not at.exception
+
+
+def test_add_layer_at_end_and_after_selected():
+    at = start()
+    at.selectbox(key="palette_type").set_value("Dropout").run()
+    at.button(key="add_layer").click().run()
+    assert design(at)["layers"][-1] == {"type": "Dropout"}
+    assert list(table(at)["name"])[-1] == "drop1"
+    # select pool2 (uid 5) and add a BatchNorm2d after it
+    at.button(key="sel:5").click().run()
+    at.selectbox(key="palette_type").set_value("BatchNorm2d").run()
+    at.selectbox(key="palette_where").set_value("after the selected layer").run()
+    at.button(key="add_layer").click().run()
+    assert [layer["type"] for layer in design(at)["layers"]][5:8] == [
+        "MaxPool2d",
+        "BatchNorm2d",
+        "Flatten",
+    ]
+    assert metric(at, "Buffers") == "33"
+    assert metric(at, "Parameters") == "62,038"
+    assert not at.exception
+
+
+def test_move_duplicate_delete_undo_redo():
+    at = start()
+    at.button(key="down:0").click().run()  # conv1 below relu1
+    assert [layer["type"] for layer in design(at)["layers"]][:2] == ["ReLU", "Conv2d"]
+    at.button(key="up:0").click().run()
+    assert [layer["type"] for layer in design(at)["layers"]][:2] == ["Conv2d", "ReLU"]
+    at.button(key="dup:3").click().run()  # duplicate conv2: 16 -> 16 channels, 3x3 smaller
+    names = list(table(at)["name"])[1:]
+    assert names[3:5] == ["conv2", "conv3"]
+    assert shapes(at)[4] == "(16, 6, 6)"
+    at.button(key="del:7").click().run()  # delete fc1 (uid 7): fc2 now infers 400 features
+    assert "fc1" not in [layer.get("name") for layer in design(at)["layers"]]
+    assert not at.exception
+    before = json.dumps(design(at))
+    at.button(key="undo").click().run()
+    assert len(design(at)["layers"]) == 13
+    at.button(key="redo").click().run()
+    assert json.dumps(design(at)) == before
+    for _ in range(4):
+        at.button(key="undo").click().run()
+    assert design(at) == preset()
+    assert at.button(key="undo").disabled
+    assert not at.exception
+
+
+def test_widgets_follow_layer_uid_after_delete():
+    at = start()
+    at.button(key="del:0").click().run()  # delete conv1; conv2 keeps its widgets (uid 3)
+    assert at.number_input(key="w:3:out_channels").value == 16
+    at.number_input(key="w:3:out_channels").set_value(12).run()
+    conv = [layer for layer in design(at)["layers"] if layer["type"] == "Conv2d"]
+    assert conv == [{"type": "Conv2d", "out_channels": 12, "kernel_size": 5}]
+
+
+def test_shape_error_marks_layer_and_fix_applies():
+    at = start()
+    at.button(key="del:6").click().run()  # delete the Flatten: fc1 gets a 4-D input
+    assert not at.exception
+    table_now = table(at)
+    assert table_now["status"][7].startswith("✖")
+    assert any("layer 7 (fc1): Linear needs a flat input" in e.value for e in at.error)
+    fix = at.button(key="apply_fix")
+    assert "add a Flatten" in fix.label
+    fix.click().run()
+    assert metric(at, "Parameters") == "62,006"
+    assert not at.error
+    at.button(key="undo").click().run()
+    assert any("Linear needs a flat input" in e.value for e in at.error)
+
+
+def test_kernel_too_large_message_names_layer_and_field():
+    at = start()
+    at.number_input(key="w:3:kernel_size:h").set_value(20).run()
+    errors = " ".join(e.value for e in at.error)
+    assert "layer 4 (conv2)" in errors and "kernel" in errors
+    assert metric(at, "Parameters") != "—"
+    assert not at.exception
+
+
+def test_invalid_field_keeps_design_and_explains():
+    at = start()
+    at.text_input(key="w:0:name").input("forward").run()
+    assert not at.exception
+    assert any("name 'forward' is reserved" in e.value for e in at.error)
+    assert design(at)["layers"][0]["name"] == "forward"
+    at.text_input(key="w:0:name").input("features").run()
+    assert not at.error
+    assert list(table(at)["name"])[1] == "features"
+
+
+def test_preset_picker():
+    at = start()
+    at.selectbox(key="preset_choice").set_value("VGG block with BatchNorm").run()
+    at.button(key="load_preset").click().run()
+    data = preset("VGG block with BatchNorm")
+    assert metric(at, "Parameters") == f"{expected(data).total_params:,}"
+    assert metric(at, "Buffers") == f"{expected(data).total_buffers:,}"
+    at.selectbox(key="preset_choice").set_value("empty").run()
+    at.button(key="load_preset").click().run()
+    assert design(at)["layers"] == []
+    assert not at.exception
+    at.button(key="undo").click().run()
+    assert design(at)["name"] == "VGGBlock"
+
+
+def test_input_shape_and_seed():
+    at = start()
+    at.number_input(key="w:in_H").set_value(28).run()
+    at.number_input(key="w:in_W").set_value(28).run()
+    assert design(at)["input_shape"] == [3, 28, 28]
+    assert shapes(at)[5] == "(16, 4, 4)"
+    at.number_input(key="w:seed").set_value(3).run()
+    assert design(at)["seed"] == 3
+    at.radio(key="w:input_kind").set_value("flat [F]").run()
+    assert design(at)["input_shape"] == [3 * 28 * 28]
+    assert any("Conv2d needs a [C, H, W] input" in e.value for e in at.error)
+    assert not at.exception
+
+
+def test_type_init_change_and_layer_override():
+    at = start()
+    at.selectbox(key="w:init:Conv2d:weight:scheme").set_value("kaiming_normal").run()
+    at.selectbox(key="w:init:Conv2d:weight:nonlinearity").set_value("relu").run()
+    assert design(at)["init"]["Conv2d"]["weight"] == {
+        "scheme": "kaiming_normal",
+        "nonlinearity": "relu",
+    }
+    at.checkbox(key="w:7:init:weight:on").check().run()
+    at.selectbox(key="w:7:init:weight:scheme").set_value("xavier_uniform").run()
+    assert design(at)["layers"][7]["init"] == {"weight": {"scheme": "xavier_uniform"}}
+    model = builder.build_model(design(at))
+    assert model.init_plan["fc1.weight"]["scheme"] == "xavier_uniform"
+    assert model.init_plan["fc2.weight"]["scheme"] == "normal"
+    at.checkbox(key="w:7:init:weight:on").uncheck().run()
+    assert "init" not in design(at)["layers"][7]
+    assert not at.exception
+
+
+def test_upload_good_and_bad_json():
+    at = start()
+    good = json.dumps(preset("MLP")).encode()
+    at.file_uploader(key="upload").upload("mlp.json", good, "application/json").run()
+    assert not at.exception
+    assert metric(at, "Parameters") == f"{expected(preset('MLP')).total_params:,}"
+    at = start()
+    bad = json.dumps({"input_shape": [3, 8, 8], "layers": [{"type": "Conv2d", "kernel_size": -1}]})
+    at.file_uploader(key="upload").upload("bad.json", bad.encode(), "application/json").run()
+    assert not at.exception
+    assert any(
+        "Could not load that file" in e.value and "layer 1 (conv1)" in e.value for e in at.error
+    )
+    assert metric(at, "Parameters") == "62,006"
+    at = start()
+    at.file_uploader(key="upload").upload("junk.json", b"\xff\xfe{", "application/json").run()
+    assert any("Could not load that file" in e.value for e in at.error)
+    assert metric(at, "Parameters") == "62,006"
+
+
+def test_share_link_good_bad_and_kept_in_url():
+    at = start({"d": encode_design(preset("MLP"))})
+    assert metric(at, "Parameters") == f"{expected(preset('MLP')).total_params:,}"
+    assert any("shared link" in s.value for s in at.success)
+    at = start({"d": "1garbage!!"})
+    assert any("could not be opened" in e.value for e in at.error)
+    assert metric(at, "Parameters") == "62,006"
+    at = start({"d": "1" + "A" * 100_000})
+    assert any("too long" in e.value for e in at.error)
+    assert metric(at, "Parameters") == "62,006"
+    at.number_input(key="w:0:out_channels").set_value(8).run()
+    assert at.query_params["d"] == encode_design(design(at))
+
+
+def _open(at: AppTest, tab: str) -> AppTest:
+    at.session_state["view"] = tab
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_code_tab_shows_exported_class():
+    at = _open(start(), "Code")
+    code = next(c.value for c in at.code if "class LeNet(nn.Module)" in c.value)
+    assert "self.conv1 = nn.Conv2d(3, 6, 5)" in code
+    assert "def initialize_weights(self)" in code
+    at.toggle(key="functional").set_value(True).run()
+    code = next(c.value for c in at.code if "class LeNet(nn.Module)" in c.value)
+    assert "F.relu(" in code
+
+
+def test_model_tab_prints_the_network():
+    at = _open(start(), "Model")
+    texts = [c.value for c in at.code]
+    assert any(t.startswith("LeNet(\n  (conv1): Conv2d(3, 6, kernel_size=(5, 5)") for t in texts)
+    assert any("conv1.weight.shape = torch.Size([6, 3, 5, 5])" in t for t in texts)
+    assert any("conv1.bias.shape = torch.Size([6])" in t for t in texts)
+
+
+def test_histogram_and_signal_tabs_render():
+    at = _open(start(), "Histograms")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) >= 10
+    at = _open(at, "Signal")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["data"]
+
+
+def test_explain_shows_the_arithmetic():
+    at = start()
+    at.selectbox(key="explain").set_value("1. conv1").run()
+    text = " ".join(c.value for c in at.code)
+    assert "6·3·5·5 + 6 = 456" in text
+    assert "floor((32 + 2·0 − 1·(5−1) − 1) / 1) + 1 = 28" in text
