@@ -1,0 +1,357 @@
+"""Plotly figures of weight histograms and of the signal through depth: pure functions, no UI.
+
+Every function takes the facts (``Histogram``, ``ActivationStat``) and returns a ``go.Figure``;
+nothing here draws, prints or imports Streamlit. The figures are made to be read from the back of
+a classroom (large fonts) and to stay small on the wire: bars are the pre-binned counts (never a
+``go.Histogram`` of raw values), floats are rounded to what the eye can see, and the layout uses
+a small template of its own instead of embedding Plotly's default one in every figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .histograms import Histogram, promised_curve
+from .signal import ActivationStat
+
+FONT_SIZE = 18
+SMALL_FONT_SIZE = 14
+BAR_COLOR = "#4C78A8"
+CURVE_COLOR = "#E45756"
+PLAN_COLORS = ("#E45756", "#4C78A8")
+GRID_BUDGET = 4000  # curve points shared by all panels of a grid, so its size stays bounded
+
+TEMPLATE = go.layout.Template(
+    layout={
+        "font": {"size": FONT_SIZE, "family": "Arial, Helvetica, sans-serif"},
+        "title": {"font": {"size": FONT_SIZE + 4}, "x": 0.02, "xanchor": "left"},
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "xaxis": {"showgrid": True, "gridcolor": "#e5e5e5", "zeroline": False},
+        "yaxis": {"showgrid": True, "gridcolor": "#e5e5e5", "zeroline": False},
+        "legend": {"font": {"size": SMALL_FONT_SIZE + 2}},
+        "hoverlabel": {"font": {"size": SMALL_FONT_SIZE + 2}},
+    }
+)
+
+
+def scheme_label(scheme: Mapping[str, Any] | None) -> str:
+    """A scheme in words: ``"normal(mean=0, std=0.01)"``, ``"PyTorch default"``, ``"unknown"``."""
+    if scheme is None:
+        return "scheme unknown"
+    name = scheme.get("scheme", "?")
+    if name == "default":
+        return "PyTorch default"
+    args = ", ".join(
+        f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in scheme.items()
+        if key != "scheme"
+    )
+    return f"{name}({args})" if args else str(name)
+
+
+def caption(hist: Histogram) -> str:
+    """Measured vs promised spread in one line: ``measured std 0.0412 · promised 0.041 (+0.5%)``."""
+    if hist.is_constant:
+        text = f"constant {_num(hist.min)}: measured std 0"
+        if hist.expected_std is not None:
+            text += f" · promised {_num(hist.expected_std)}"
+        return text
+    text = f"measured std {_num(hist.std)}"
+    if hist.expected_std is None:
+        return text + " · no promise known"
+    text += f" · promised {_num(hist.expected_std)}"
+    if hist.expected_std > 0:
+        text += f" ({hist.std / hist.expected_std - 1:+.1%})"
+    return text
+
+
+def histogram_figure(hist: Histogram, curve_points: int = 200, height: int = 460) -> go.Figure:
+    """One parameter tensor: its counts as bars, the promised density as a curve, and a caption.
+
+    Args:
+        hist: a ``Histogram`` from ``weight_histograms``.
+        curve_points: points on the promised curve.
+        height: figure height in pixels.
+
+    Returns:
+        The figure; its title names the tensor, shape and scheme, its caption compares the stds.
+    """
+    fig = go.Figure(layout={"template": TEMPLATE, "height": height})
+    for trace in _histogram_traces(hist, curve_points, hover=True, legend=True):
+        fig.add_trace(trace)
+    shape = "×".join(str(s) for s in hist.shape) or "scalar"
+    fig.update_layout(
+        title={
+            "text": f"{hist.name} [{shape}] · {scheme_label(hist.scheme)}",
+            "subtitle": {"text": caption(hist), "font": {"size": FONT_SIZE}},
+        },
+        xaxis_title="value",
+        yaxis_title="count",
+        bargap=0.05,
+        margin={"t": 110, "b": 70, "l": 80, "r": 30},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+    )
+    return fig
+
+
+def histogram_grid(
+    hists: Sequence[Histogram],
+    cols: int = 3,
+    curve_points: int | None = None,
+    panel_height: int = 260,
+) -> go.Figure:
+    """Small multiples: every tensor's histogram and promised curve in a grid of panels.
+
+    Args:
+        hists: histograms, e.g. all of ``weight_histograms(model)``.
+        cols: panels per row.
+        curve_points: points per curve; by default the grid shares ``GRID_BUDGET`` points among
+            its panels (at least 24, at most 120 each), so a deep model's grid stays small.
+        panel_height: pixels per row of panels.
+
+    Returns:
+        The figure; each panel's title is the tensor's name and its measured / promised std.
+    """
+    hists = list(hists)
+    cols = max(1, min(cols, len(hists) or 1))
+    rows = max(1, math.ceil(len(hists) / cols))
+    if curve_points is None:
+        curve_points = max(24, min(120, GRID_BUDGET // max(len(hists), 1)))
+    titles = [f"<b>{h.name}</b><br>{_short_caption(h)}" for h in hists]
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles or None,
+        vertical_spacing=min(0.3, 80 / (rows * panel_height)),
+        horizontal_spacing=0.06,
+    )
+    for i, hist in enumerate(hists):
+        for trace in _histogram_traces(hist, curve_points, hover=False, legend=False):
+            fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
+    fig.update_annotations(font_size=SMALL_FONT_SIZE + 1)
+    fig.update_xaxes(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
+    fig.update_yaxes(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
+    fig.update_layout(
+        template=TEMPLATE,
+        height=rows * panel_height + 140,
+        title={"text": "Weights by layer: measured (bars) vs promised (curve)"},
+        bargap=0.05,
+        margin={"t": 130, "b": 30, "l": 50, "r": 20},
+        showlegend=False,
+    )
+    return fig
+
+
+def signal_figure(
+    stats: Sequence[ActivationStat], title: str | None = None, label: str = "std"
+) -> go.Figure:
+    """The std of each layer's output through depth, on a log axis.
+
+    Args:
+        stats: from ``activation_stats`` (index 0 is the input).
+        title: the figure title (default: "Signal through depth").
+        label: the trace's legend name.
+
+    Returns:
+        The figure; hovering a point shows the layer's mean, std and fraction of zeros. A layer
+        whose output is all zeros (std 0) leaves a gap, as a log axis has no 0.
+    """
+    fig = go.Figure(layout={"template": TEMPLATE, "height": 520})
+    fig.add_trace(_signal_trace(stats, label, PLAN_COLORS[1]))
+    _signal_layout(fig, stats, title or "Signal through depth: std of each layer's output")
+    return fig
+
+
+def compare_signal_figure(
+    stats_a: Sequence[ActivationStat],
+    stats_b: Sequence[ActivationStat],
+    labels: Sequence[str] = ("plan A", "plan B"),
+    side_by_side: bool = False,
+    title: str | None = None,
+) -> go.Figure:
+    """Two initializer plans' signal through depth, for a class to compare.
+
+    By default both lines share one log axis, where the gap between them reads directly as orders
+    of magnitude; ``side_by_side`` puts each in its own panel (same y axis) instead.
+
+    Args:
+        stats_a: the first plan's ``activation_stats``.
+        stats_b: the second plan's.
+        labels: the two plans' names.
+        side_by_side: one panel per plan instead of one shared panel.
+        title: the figure title.
+
+    Returns:
+        The figure, annotated with the ratio of the two stds after the last layer.
+    """
+    label_a, label_b = labels
+    title = title or "Signal through depth: two initializer plans"
+    ratio = _ratio_text(stats_a, stats_b, label_a, label_b)
+    if side_by_side:
+        fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=(label_a, label_b))
+        fig.add_trace(_signal_trace(stats_a, label_a, PLAN_COLORS[0]), row=1, col=1)
+        fig.add_trace(_signal_trace(stats_b, label_b, PLAN_COLORS[1]), row=1, col=2)
+        fig.update_layout(template=TEMPLATE, height=560)
+        both = [*stats_a, *stats_b]
+        _signal_layout(fig, stats_a, title, col=1, all_stats=both)
+        _signal_layout(fig, stats_b, title, col=2, all_stats=both)
+    else:
+        fig = go.Figure(layout={"template": TEMPLATE, "height": 560})
+        fig.add_trace(_signal_trace(stats_a, label_a, PLAN_COLORS[0]))
+        fig.add_trace(_signal_trace(stats_b, label_b, PLAN_COLORS[1], dash="dash"))
+        longer = stats_a if len(stats_a) >= len(stats_b) else stats_b
+        _signal_layout(fig, longer, title, all_stats=[*stats_a, *stats_b])
+    if ratio:
+        fig.update_layout(
+            title={"subtitle": {"text": ratio, "font": {"size": FONT_SIZE}}}, margin={"t": 120}
+        )
+    return fig
+
+
+def figures_json_size(figures: Iterable[go.Figure]) -> int:
+    """Bytes of the figures' JSON, as the browser receives them."""
+    return sum(len(fig.to_json().encode()) for fig in figures)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _histogram_traces(
+    hist: Histogram, curve_points: int, hover: bool, legend: bool
+) -> list[go.BaseTraceType]:
+    width = hist.bin_width
+    centers = [_round_to(0.5 * (a + b), width) for a, b in zip(hist.edges, hist.edges[1:])]
+    bar: dict[str, Any] = {
+        "x": centers,
+        "y": list(hist.counts),
+        "width": _round_sig(width, 6),
+        "marker": {"color": BAR_COLOR, "line": {"width": 0}},
+        "name": "measured",
+        "legendgroup": "measured",
+        "showlegend": legend,
+    }
+    if hover:
+        bar["customdata"] = [
+            [_round_to(a, width), _round_to(b, width)] for a, b in zip(hist.edges, hist.edges[1:])
+        ]
+        bar["hovertemplate"] = "[%{customdata[0]}, %{customdata[1]}): %{y}<extra></extra>"
+    else:
+        bar["hovertemplate"] = "%{x}: %{y}<extra></extra>"
+    traces: list[go.BaseTraceType] = [go.Bar(**bar)]
+    xs, ys = promised_curve(hist, curve_points)
+    if xs:
+        name = "promised" + (" (approx.)" if hist.promise and hist.promise.approximate else "")
+        traces.append(
+            go.Scatter(
+                x=[_round_to(x, width) for x in xs],
+                y=[_round_sig(y, 4) for y in ys],
+                mode="lines",
+                line={"color": CURVE_COLOR, "width": 3},
+                name=name,
+                legendgroup="promised",
+                showlegend=legend,
+                hoverinfo="skip",
+            )
+        )
+    return traces
+
+
+def _short_caption(hist: Histogram) -> str:
+    if hist.is_constant:
+        return f"constant {_num(hist.min)}"
+    promised = "?" if hist.expected_std is None else _num(hist.expected_std)
+    return f"σ {_num(hist.std)} / promised {promised}"
+
+
+def _signal_trace(
+    stats: Sequence[ActivationStat], name: str, color: str, dash: str = "solid"
+) -> go.Scatter:
+    return go.Scatter(
+        x=[s.index for s in stats],
+        y=[_round_sig(s.std, 4) if s.std > 0 else None for s in stats],
+        customdata=[
+            [s.name, s.type, _round_sig(s.mean, 3), round(s.zero_fraction, 3)] for s in stats
+        ],
+        hovertemplate=(
+            "%{customdata[0]} (%{customdata[1]})<br>std %{y:.3g}<br>mean %{customdata[2]:.3g}"
+            "<br>zeros %{customdata[3]:.1%}<extra>" + name + "</extra>"
+        ),
+        mode="lines+markers",
+        line={"color": color, "width": 3, "dash": dash},
+        marker={"size": 9},
+        name=name,
+    )
+
+
+def _signal_layout(
+    fig: go.Figure,
+    stats: Sequence[ActivationStat],
+    title: str,
+    col: int | None = None,
+    all_stats: Sequence[ActivationStat] | None = None,
+) -> None:
+    """Axes and title of a signal chart; ``all_stats`` (default ``stats``) sets the y ticks."""
+    where = {"row": 1, "col": col} if col is not None else {}
+    fig.update_xaxes(
+        tickvals=[s.index for s in stats],
+        ticktext=[s.name for s in stats],
+        tickangle=-45,
+        tickfont_size=SMALL_FONT_SIZE,
+        title_text="layer (depth)",
+        **where,
+    )
+    positive = [s.std for s in (all_stats or stats) if s.std > 0]
+    decades = math.log10(max(positive) / min(positive)) if positive else 0.0
+    fig.update_yaxes(
+        type="log",
+        exponentformat="power",
+        dtick=1 if decades >= 2 else "D2",  # one label per decade, or 1-2-5 on a short range
+        title_text="std of output (log)" if col in (None, 1) else None,
+        **where,
+    )
+    fig.update_layout(
+        title={"text": title},
+        hovermode="closest",
+        legend={"orientation": "h", "y": -0.38, "yanchor": "top", "x": 0.5, "xanchor": "center"},
+        margin={"t": 90, "b": 170, "l": 90, "r": 30},
+    )
+
+
+def _ratio_text(
+    stats_a: Sequence[ActivationStat], stats_b: Sequence[ActivationStat], label_a: str, label_b: str
+) -> str:
+    if not stats_a or not stats_b:
+        return ""
+    last_a, last_b = stats_a[-1], stats_b[-1]
+    if last_a.std <= 0 or last_b.std <= 0:
+        return ""
+    ratio = last_b.std / last_a.std
+    return (
+        f"after {last_a.name}: std {_num(last_a.std)} ({label_a}) vs {_num(last_b.std)} "
+        f"({label_b}), {abs(math.log10(ratio)):.1f} orders of magnitude apart"
+    )
+
+
+def _num(x: float) -> str:
+    """A number for a caption: 3 significant digits."""
+    return f"{x:.3g}"
+
+
+def _round_sig(x: float, digits: int) -> float:
+    """``x`` to ``digits`` significant digits (keeps the JSON short)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def _round_to(x: float, step: float) -> float:
+    """``x`` rounded to a thousandth of ``step``: far finer than a bin, far shorter than repr."""
+    if step <= 0 or not math.isfinite(step) or not math.isfinite(x):
+        return x
+    return round(x, max(0, 3 - math.floor(math.log10(step))))
