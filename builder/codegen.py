@@ -253,6 +253,7 @@ class _Branch:
     layers: list[str]  # matched by identity (layers with their own recipe)
     types: list[str]  # matched by isinstance
     body: list[str]  # statements, relative to the arm
+    guard: str | None = None  # ``m.bias is not None``, joined to the isinstance test with ``and``
 
     def operands(self) -> list[str]:
         ops = [f"m is self.{name}" for name in self.layers]
@@ -260,6 +261,8 @@ class _Branch:
             ops.append(f"isinstance(m, nn.{self.types[0]})")
         elif self.types:
             ops.append(f"isinstance(m, ({', '.join(f'nn.{t}' for t in self.types)}))")
+        if self.guard:
+            ops[-1] += f" and {self.guard}"
         return ops
 
 
@@ -369,8 +372,10 @@ class _Writer:
         by_type: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for index, (layer, row) in enumerate(zip(spec.layers, rows)):
             present = tuple(name for name, _ in row.tensors)
-            if not present:
-                continue
+            if not layer.entry.tensor_names:
+                continue  # no weights: never matched by a type rule
+            # a layer without tensors here (affine=False) still matches isinstance: keep it
+            # among its type's members, so the rule guards ``m.weight is not None``
             typed = spec.init.get(layer.type, {})
             type_inits = {t: typed.get(t, {"scheme": "default"}) for t in present}
             inits = {t: spec.init_for(index, t) for t in present}
@@ -394,8 +399,13 @@ class _Writer:
                     body += [f"if m.{tensor} is not None:", INDENT + call]
                 else:
                     body.append(call)
+            arm = _Branch([], [identifier(layer_type, "layer type")], body)
+            if len(body) == 2 and body[0].startswith("if "):
+                # a lone nested ``if`` joins the type test (what ruff's SIM102 asks): a layer
+                # failing it falls through to the other types' arms, none of which matches it
+                arm.guard, arm.body = body[0][3:-1], [body[1].strip()]
             if body:
-                typed_arms.append(_Branch([], [identifier(layer_type, "layer type")], body))
+                typed_arms.append(arm)
         return _merge(own + typed_arms)
 
     def initialize_weights_method(self) -> list[str]:
@@ -455,7 +465,7 @@ def _merge(arms: list[_Branch]) -> list[_Branch]:
     """
     out: list[_Branch] = []
     for arm in arms:
-        if out and out[-1].body == arm.body:
+        if out and (out[-1].body, out[-1].guard) == (arm.body, arm.guard):
             out[-1].layers += arm.layers
             out[-1].types += arm.types
         else:

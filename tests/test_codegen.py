@@ -99,7 +99,7 @@ ALLOWED_NODES = (
     ast.Module, ast.Expr, ast.Constant, ast.Import, ast.ImportFrom, ast.alias, ast.ClassDef,
     ast.FunctionDef, ast.arguments, ast.arg, ast.Attribute, ast.Name, ast.Load, ast.Store,
     ast.Call, ast.keyword, ast.Assign, ast.Return, ast.For, ast.If, ast.Compare, ast.Is,
-    ast.IsNot, ast.Eq, ast.UnaryOp, ast.USub, ast.Tuple, ast.BoolOp, ast.Or, ast.Pass,
+    ast.IsNot, ast.Eq, ast.UnaryOp, ast.USub, ast.Tuple, ast.BoolOp, ast.Or, ast.And, ast.Pass,
 )  # fmt: skip
 IMPORTS = {"import torch", "import torch.nn.functional as F", "from torch import nn"}
 METHODS = ("__init__", "forward", "initialize_weights")
@@ -540,8 +540,7 @@ def test_missing_bias_is_guarded_and_equal_arms_are_merged(tmp_path):
     }
     source = _source(spec)
     body = _init_method(source)
-    assert "if isinstance(m, nn.Conv2d):" in body
-    assert "if m.bias is not None:" in body
+    assert "if isinstance(m, nn.Conv2d) and m.bias is not None:" in body
     check_rebuilds(spec, source, tmp_path / "guard.py")
 
     spec["layers"][0].pop("bias")
@@ -549,6 +548,23 @@ def test_missing_bias_is_guarded_and_equal_arms_are_merged(tmp_path):
     assert "if isinstance(m, (nn.Conv2d, nn.Linear)):" in _init_method(source)
     assert "is not None" not in source
     check_rebuilds(spec, source, tmp_path / "merged.py")
+
+
+def test_layer_without_affine_parameters_is_guarded(tmp_path):
+    spec = {
+        "input_shape": [2, 3, 3],
+        "layers": [{"type": "BatchNorm2d"}, {"type": "BatchNorm2d", "affine": False}],
+        "init": {"BatchNorm2d": {"weight": {"scheme": "uniform"}, "bias": {"scheme": "zeros"}}},
+    }
+    source = _source(spec)
+    assert "if m.weight is not None:" in source and "if m.bias is not None:" in source
+    check_rebuilds(spec, source, tmp_path / "affine.py")
+    spec["init"]["BatchNorm2d"].pop("weight")  # a lone guard joins the type test
+    source = _source(spec)
+    assert "if isinstance(m, nn.BatchNorm2d) and m.bias is not None:" in source
+    check_rebuilds(spec, source, tmp_path / "affine_bias.py")
+    (tmp_path / "affine.py").unlink()
+    assert_ruff_clean(tmp_path)
 
 
 def test_gain_names_go_through_calculate_gain_and_frozen_layers_stay_frozen(tmp_path):
