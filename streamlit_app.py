@@ -314,7 +314,7 @@ def arg_widgets(uid: int, layer: dict[str, Any], arg: Any, container: Any) -> No
         cols = (
             container.columns([1.25, 1, 1])
             if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING)
-            else [container, *container.columns(2)]
+            else [None, *container.columns(2)]
         )
         if arg.kind is ArgKind.OPT_SIZE:
             _seed_widget(f"{base}:auto", value is None)
@@ -326,10 +326,8 @@ def arg_widgets(uid: int, layer: dict[str, Any], arg: Any, container: Any) -> No
             cols[0].selectbox(label, ["number", "same", "valid"], key=f"{base}:mode", **callback)
             if isinstance(value, str):
                 return
-        else:
-            cols[0].caption(
-                f"**{label}**" + (" (0 keeps that size)" if arg.kind is ArgKind.OUTPUT_SIZE else "")
-            )
+        elif arg.kind is ArgKind.OUTPUT_SIZE:
+            helptext = "0 keeps that dimension's input size (None)"
         h, w = value if isinstance(value, list) else (value, value)
         if arg.kind is ArgKind.OUTPUT_SIZE:
             h, w = h or 0, w or 0
@@ -344,6 +342,7 @@ def arg_widgets(uid: int, layer: dict[str, Any], arg: Any, container: Any) -> No
                 step=1,
                 key=f"{base}:{axis}",
                 disabled=disabled,
+                help=helptext,
                 **callback,
             )
         return
@@ -490,7 +489,6 @@ def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, ar
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_histograms(spec_json: str) -> dict[str, Any]:
     from builder.figures import histogram_grid
-
     from builder.histograms import weight_histograms
 
     model = builder.build_model(json.loads(spec_json))
@@ -657,7 +655,7 @@ def load_upload(raw: bytes) -> None:
 
 
 def palette() -> None:
-    cols = st.columns([2.2, 1.5, 1.3], vertical_alignment="bottom")
+    cols = st.columns([2.4, 1.3, 1], vertical_alignment="bottom")
     groups = {c: [n for n, e in REGISTRY.items() if e.category == c] for c in CATEGORIES}
     options = [n for c in CATEGORIES for n in groups[c]]
     _seed_widget("palette_type", "Conv2d")
@@ -667,68 +665,63 @@ def palette() -> None:
         key="palette_type",
         format_func=lambda n: f"{n}: {REGISTRY[n].summary}",
     )
-    cols[1].selectbox("Where", ["at the end", "after the selected layer"], key="palette_where")
-    cols[2].button("Add layer", key="add_layer", on_click=on_add, width="stretch", type="primary")
+    cols[1].selectbox(
+        "Where",
+        ["at the end", "after the selected layer"],
+        format_func=lambda w: {
+            "at the end": "at the end",
+            "after the selected layer": "after selected",
+        }[w],
+        key="palette_where",
+    )
+    cols[2].button("Add", key="add_layer", on_click=on_add, width="stretch", type="primary")
 
 
 def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: bool) -> None:
     entry = REGISTRY[layer["type"]]
     name = row.name if row is not None else layer.get("name", "?")
-    shape = "—" if row is None or row.output_shape is None else str(tuple(row.output_shape))
+    shape = "—" if row is None else _shape(row.output_shape)
     params = "" if row is None or not row.params else f" · {row.params:,} params"
     marker = "✖ " if row is not None and row.error else ""
     selected = st.session_state.get("selected") == uid
     label = f"{marker}{index + 1}. **{name}** · {layer['type']} → {shape}{params}"
     with st.expander(label, expanded=selected or bool(marker)):
-        tools = st.columns([1, 1, 1, 1, 1, 3])
-        tools[0].button(
-            "↑",
-            key=f"up:{uid}",
-            on_click=on_move,
-            args=(uid, -1),
-            help="move up",
-            disabled=index == 0,
-            width="stretch",
-        )
-        tools[1].button(
-            "↓",
-            key=f"down:{uid}",
-            on_click=on_move,
-            args=(uid, 1),
-            help="move down",
-            disabled=index == len(st.session_state.uids) - 1,
-            width="stretch",
-        )
-        tools[2].button(
-            "⧉",
-            key=f"dup:{uid}",
-            on_click=on_duplicate,
-            args=(uid,),
-            help="duplicate",
-            width="stretch",
-        )
-        tools[3].button(
-            "✕", key=f"del:{uid}", on_click=on_delete, args=(uid,), help="delete", width="stretch"
-        )
-        tools[4].button(
-            "◎",
-            key=f"sel:{uid}",
-            on_click=on_select,
-            args=(uid,),
-            help="select (new layers go after it)",
-            width="stretch",
-            type="primary" if selected else "secondary",
-        )
-        _seed_widget(f"{W}{uid}:name", layer.get("name", ""))
-        tools[5].text_input(
-            "name",
-            key=f"{W}{uid}:name",
-            on_change=on_name,
-            args=(uid,),
-            placeholder=name,
-            label_visibility="collapsed",
-            max_chars=64,
-        )
+        last = len(st.session_state.uids) - 1
+        with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+            _seed_widget(f"{W}{uid}:name", layer.get("name", ""))
+            st.text_input(
+                "name",
+                key=f"{W}{uid}:name",
+                on_change=on_name,
+                args=(uid,),
+                placeholder=name,
+                max_chars=64,
+                width=150,
+            )
+            for key, icon, tip, callback, args, off in (
+                (f"up:{uid}", "arrow_upward", "move up", on_move, (uid, -1), index == 0),
+                (f"down:{uid}", "arrow_downward", "move down", on_move, (uid, 1), index == last),
+                (f"dup:{uid}", "content_copy", "duplicate", on_duplicate, (uid,), False),
+                (f"del:{uid}", "delete", "delete", on_delete, (uid,), False),
+            ):
+                st.button(
+                    "",
+                    icon=f":material/{icon}:",
+                    key=key,
+                    help=tip,
+                    on_click=callback,
+                    args=args,
+                    disabled=off,
+                )
+            st.button(
+                "select",
+                icon=":material/my_location:",
+                key=f"sel:{uid}",
+                help="select: new layers can go right after it",
+                on_click=on_select,
+                args=(uid,),
+                type="primary" if selected else "secondary",
+            )
         if row is not None and row.error:
             st.error(row.error)
         if entry.in_key and row is not None and row.input_shape is not None:
@@ -827,18 +820,23 @@ def _count(value: int) -> str:
     return f"{value:,}"
 
 
+def _shape(shape: tuple[int, ...] | None) -> str:
+    """A shape as torch prints sizes, kept on one line (non-breaking spaces)."""
+    if shape is None:
+        return "—"
+    return "(" + ",\u00a0".join(str(s) for s in shape) + ")"
+
+
 def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
     rows = [
         {
             "#": r.index + 1,
             "name": r.name,
             "type": r.type,
-            "output shape": "—" if r.output_shape is None else str(tuple(r.output_shape)),
+            "output shape": _shape(r.output_shape),
             "params": "" if r.params is None else f"{r.params:,}",
             "mult-adds": f"{r.mult_adds:,}" if r.output_shape is not None else "",
-            "status": "✖ " + (r.error_field or "error")
-            if r.error
-            else ("✔" if r.output_shape is not None else ""),
+            "status": "✖ " + (r.error_field or "error") if r.error else "",
         }
         for r in analysis.layers
     ]
@@ -846,12 +844,14 @@ def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
         "#": 0,
         "name": "input",
         "type": "",
-        "output shape": str(tuple(spec.input_shape)),
+        "output shape": _shape(spec.input_shape),
         "params": "",
         "mult-adds": "",
         "status": "",
     }
     frame = pd.DataFrame([input_row, *rows])
+    if analysis.ok:
+        frame = frame.drop(columns="status")
     bad = analysis.error_index
 
     def highlight(row: pd.Series) -> list[str]:
@@ -859,14 +859,8 @@ def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
             return ["background-color: #fde2e1; color: #8a1c12; font-weight: 600"] * len(row)
         return [""] * len(row)
 
-    height = min(38 + 35 * len(frame), 560)
-    st.dataframe(
-        frame.style.apply(highlight, axis=1),
-        hide_index=True,
-        height=height,
-        width="stretch",
-        key="analysis_table",
-    )
+    # a static table: every row visible at once, readable on a projector, selectable text
+    st.table(frame.style.apply(highlight, axis=1).hide(axis="index"), border="horizontal")
     if analysis.error:
         row = analysis.layers[bad]
         st.error(f"**{row.error}**")
@@ -947,7 +941,8 @@ def main() -> None:
     st.set_page_config(page_title="NetBuilder", layout="wide")
     st.markdown(
         "<style>div.block-container{padding-top:2.2rem;padding-bottom:1rem}"
-        " [data-testid='stMetricValue']{font-size:1.45rem}</style>",
+        " [data-testid='stMetricValue']{font-size:1.45rem}"
+        " [data-testid='stTable'] td, [data-testid='stTable'] th{padding:0.18rem 0.5rem}</style>",
         unsafe_allow_html=True,
     )
     init_state()

@@ -32,7 +32,7 @@ def start(query: dict | None = None) -> AppTest:
 
 
 def table(at: AppTest):
-    return at.dataframe[0].value
+    return at.table[0].value
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -40,7 +40,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def shapes(at: AppTest) -> list[str]:
-    return list(table(at)["output shape"])[1:]
+    return [s.replace("\u00a0", " ") for s in table(at)["output shape"]][1:]
 
 
 def design(at: AppTest) -> dict:

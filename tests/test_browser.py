@@ -1,0 +1,184 @@
+"""Real-browser test: Playwright driving Debian's Chromium against `streamlit run`.
+
+Skipped (not failed) where Chromium or Playwright is absent; `.ci/run` installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    log = open(ROOT / ".pytest_streamlit.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.terminate()
+        pytest.fail("streamlit did not start")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _settled(page) -> None:
+    app = page.locator('[data-testid="stApp"]')
+    playwright_api.expect(app).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=30_000
+    )
+
+
+def _key(key: str) -> str:
+    return ".st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key)
+
+
+def test_build_lenet_from_empty_by_clicking(server, browser):
+    expect = playwright_api.expect
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    expect(page.get_by_text("62,006").first).to_be_visible(timeout=60_000)
+    _settled(page)
+
+    # start from the empty preset
+    preset = page.locator(_key("preset_choice")).locator("input")
+    preset.fill("empty")
+    preset.press("Enter")
+    page.locator(_key("load_preset")).get_by_role("button").click()
+    expect(page.get_by_text("The stack is empty")).to_be_visible()
+    _settled(page)
+
+    stack = [  # (type, fields to set, output shape the layer must then show)
+        ("Conv2d", {"out_channels": 6, "kernel_size:h": 5, "kernel_size:w": 5}, (6, 28, 28)),
+        ("ReLU", {}, (6, 28, 28)),
+        ("MaxPool2d", {}, (6, 14, 14)),
+        ("Conv2d", {"out_channels": 16, "kernel_size:h": 5, "kernel_size:w": 5}, (16, 10, 10)),
+        ("ReLU", {}, (16, 10, 10)),
+        ("MaxPool2d", {}, (16, 5, 5)),
+        ("Flatten", {}, (400,)),
+        ("Linear", {"out_features": 120}, (120,)),
+        ("ReLU", {}, (120,)),
+        ("Linear", {"out_features": 84}, (84,)),
+        ("ReLU", {}, (84,)),
+        ("Linear", {"out_features": 10}, (10,)),
+    ]
+    uid = 12  # the LeNet took uids 0..11; the empty preset adds none
+    palette = page.locator(_key("palette_type"))
+    cards = page.locator('[data-testid="stExpander"]')
+    for count, (layer_type, fields, shape) in enumerate(stack, start=1):
+        palette.locator("input").fill(f"{layer_type}:")
+        palette.locator("input").press("Enter")
+        expect(palette.locator("input")).to_have_value(re.compile(f"^{layer_type}:"))
+        page.locator(_key("add_layer")).get_by_role("button").click()
+        expect(cards).to_have_count(count)
+        expect(cards.nth(count - 1)).to_contain_text(f"{layer_type} →")
+        _settled(page)
+        for field, value in fields.items():
+            box = page.locator(_key(f"w:{uid}:{field}")).locator("input")
+            box.fill(str(value))
+            box.press("Enter")
+            expect(box).to_have_value(str(value))
+            _settled(page)
+        shown = "(" + ",\u00a0".join(str(n) for n in shape) + ")"
+        expect(cards.nth(count - 1).locator("summary")).to_contain_text(f"→ {shown}")
+        uid += 1
+
+    table = page.locator('[data-testid="stTable"]')
+    before_flatten = table.locator("tr").filter(has=page.get_by_role("cell", name="pool2", exact=True))
+    expect(before_flatten).to_contain_text("(16,\u00a05,\u00a05)")
+    expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("62,006")
+
+    page.get_by_role("tab", name="Histograms").click()
+    expect(page.locator(_key("hist_chart")).locator(".main-svg").first).to_be_visible(
+        timeout=60_000
+    )
+    _settled(page)
+    page.get_by_role("tab", name="Code").click()
+    expect(
+        page.locator('[data-testid="stCode"]').filter(has_text="class Net(nn.Module)")
+    ).to_be_visible()
+    expect(page.get_by_text("self.conv1 = nn.Conv2d(3, 6, 5)").first).to_be_visible()
+    _settled(page)
+    page.get_by_role("tab", name="Initialization").click()
+    _settled(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    assert not errors, errors
+    page.close()
