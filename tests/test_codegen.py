@@ -432,6 +432,8 @@ def test_literal_accepts_only_exact_safe_values():
     assert literal(3) == "3"
     assert literal(-0.5) == "-0.5"
     assert literal(1e-05) == "1e-05"
+    assert literal(1.5e300) == "1.5e300"
+    assert float(literal(1.7976931348623157e308)) == 1.7976931348623157e308
     assert literal([1, None]) == "(1, None)"
     assert literal(True) == "True"
     assert literal("relu", ("relu",)) == '"relu"'
@@ -645,12 +647,15 @@ def test_long_names_and_big_numbers_stay_within_the_line_length(tmp_path):
             {"type": "Conv2d", "name": long, "out_channels": 2_000_000_000, "kernel_size": [1, 3],
              "stride": [1, 2], "padding": [0, 1], "dilation": [1, 1], "groups": 1, "bias": False,
              "padding_mode": "circular"},
+            {"type": "BatchNorm2d", "name": "d" * 64, "eps": 1e-300, "momentum": None},
             {"type": "LeakyReLU", "name": "b" * 64, "negative_slope": -123456.789e-3},
             {"type": "MaxPool2d", "name": "c" * 64, "kernel_size": [1, 2], "stride": [1, 2],
              "padding": [0, 1], "dilation": [1, 2], "ceil_mode": True},
         ],
         "init": {"Conv2d": {"weight": {"scheme": "trunc_normal", "mean": 0.001, "std": 0.0123,
-                                       "a": -0.0246, "b": 0.0246}}},
+                                       "a": -0.0246, "b": 0.0246}},
+                 "BatchNorm2d": {"weight": {"scheme": "constant", "val": 1.5e300},
+                                 "bias": {"scheme": "normal", "mean": -1e20, "std": 1e16}}},
     }  # fmt: skip
     spec["layers"][0]["init"] = {
         "weight": {"scheme": "kaiming_uniform", "a": 0.1, "mode": "fan_out", "nonlinearity": "relu"}
@@ -754,7 +759,7 @@ HOSTILE: list[tuple[str, Any]] = [
     ("largest_allowed_numbers", _spec_with(seed=2**63 - 1, input_shape=[2**31 - 1, 32, 32])),
     ("nan_std", _weight_init({"scheme": "normal", "std": math.nan})),
     ("inf_std", _weight_init({"scheme": "normal", "std": math.inf})),
-    ("huge_std", _weight_init({"scheme": "normal", "std": 1e308})),
+    ("huge_std", _weight_init({"scheme": "normal", "mean": -1e20, "std": 1e308})),
     ("nan_json", '{"input_shape": [4], "layers": [{"type": "Dropout", "p": NaN}]}'),
     ("inf_json", '{"input_shape": [4], "layers": [{"type": "ELU", "alpha": -Infinity}]}'),
     ("overflow_float_json", '{"input_shape": [4], "layers": [{"type": "ELU", "alpha": 1e999}]}'),
