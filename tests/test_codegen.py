@@ -48,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).with_name("golden")
 UPDATE_GOLDEN = os.environ.get("NETBUILDER_UPDATE_GOLDEN") == "1"
 pytestmark = pytest.mark.filterwarnings("ignore:Implicit dimension choice")
+# random specs per hypothesis test: 100 by default, more under HYPOTHESIS_PROFILE=deep / long
+EXAMPLES = max(100, settings.default.max_examples)
 
 
 # --- the harness --------------------------------------------------------------------------------
@@ -281,7 +283,7 @@ def test_every_case_is_ruff_clean(tmp_path):
 def test_random_specs_rebuild_the_model_and_are_ruff_clean(tmp_path):
     counts = {"exported": 0, "refused": 0}
 
-    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(specs(), st.booleans())
     def check(data, functional):
         if not analyze(data).ok:
@@ -921,7 +923,7 @@ def hostile_specs(draw: st.DrawFn) -> dict[str, Any]:
     return spec
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2 * EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_specs())
 def test_random_hostile_specs_are_refused_or_inert(spec):
     _refused_or_inert(spec)  # accepted sources are ASCII: no look-alike or control character
