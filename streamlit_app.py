@@ -129,8 +129,7 @@ def on_redo() -> None:
         _clear_widgets()
 
 
-def on_add() -> None:
-    layer_type = st.session_state.palette_type
+def on_add(layer_type: str) -> None:
     uids = list(st.session_state.uids)
     selected = st.session_state.get("selected")
     where = st.session_state.get("palette_where", "at the end")
@@ -655,26 +654,26 @@ def load_upload(raw: bytes) -> None:
 
 
 def palette() -> None:
-    cols = st.columns([2.4, 1.3, 1], vertical_alignment="bottom")
-    groups = {c: [n for n, e in REGISTRY.items() if e.category == c] for c in CATEGORIES}
-    options = [n for c in CATEGORIES for n in groups[c]]
-    _seed_widget("palette_type", "Conv2d")
-    cols[0].selectbox(
-        "Add a layer",
-        options,
-        key="palette_type",
-        format_func=lambda n: f"{n}: {REGISTRY[n].summary}",
-    )
-    cols[1].selectbox(
-        "Where",
-        ["at the end", "after the selected layer"],
-        format_func=lambda w: {
-            "at the end": "at the end",
-            "after the selected layer": "after selected",
-        }[w],
-        key="palette_where",
-    )
-    cols[2].button("Add", key="add_layer", on_click=on_add, width="stretch", type="primary")
+    """Add a layer: one click on its type, at the end or right after the selected layer."""
+    with st.popover("Add a layer", icon=":material/add:", type="primary", width="stretch"):
+        st.radio(
+            "Where",
+            ["at the end", "after the selected layer"],
+            key="palette_where",
+            horizontal=True,
+        )
+        for category in CATEGORIES:
+            names = [n for n, e in REGISTRY.items() if e.category == category]
+            st.caption(category)
+            with st.container(horizontal=True, gap="small"):
+                for layer_type in names:
+                    st.button(
+                        layer_type,
+                        key=f"add:{layer_type}",
+                        on_click=on_add,
+                        args=(layer_type,),
+                        help=REGISTRY[layer_type].summary,
+                    )
 
 
 def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: bool) -> None:

@@ -84,15 +84,13 @@ def test_edit_kernel_rectangular_and_padding_same():
 
 def test_add_layer_at_end_and_after_selected():
     at = start()
-    at.selectbox(key="palette_type").set_value("Dropout").run()
-    at.button(key="add_layer").click().run()
+    at.button(key="add:Dropout").click().run()
     assert design(at)["layers"][-1] == {"type": "Dropout"}
     assert list(table(at)["name"])[-1] == "drop1"
     # select pool2 (uid 5) and add a BatchNorm2d after it
     at.button(key="sel:5").click().run()
-    at.selectbox(key="palette_type").set_value("BatchNorm2d").run()
-    at.selectbox(key="palette_where").set_value("after the selected layer").run()
-    at.button(key="add_layer").click().run()
+    at.radio(key="palette_where").set_value("after the selected layer").run()
+    at.button(key="add:BatchNorm2d").click().run()
     assert [layer["type"] for layer in design(at)["layers"]][5:8] == [
         "MaxPool2d",
         "BatchNorm2d",

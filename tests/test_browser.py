@@ -30,7 +30,7 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
+SCREENSHOT = ROOT / "tests" / "screenshots" / "lenet_1280x800.png"
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
@@ -44,9 +44,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
     port = _free_port()
-    log = open(ROOT / ".pytest_streamlit.log", "w")  # noqa: SIM115
+    log = open(tmp_path_factory.mktemp("streamlit") / "server.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -139,13 +139,12 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
         ("Linear", {"out_features": 10}, (10,)),
     ]
     uid = 12  # the LeNet took uids 0..11; the empty preset adds none
-    palette = page.locator(_key("palette_type"))
     cards = page.locator('[data-testid="stExpander"]')
     for count, (layer_type, fields, shape) in enumerate(stack, start=1):
-        palette.locator("input").fill(f"{layer_type}:")
-        palette.locator("input").press("Enter")
-        expect(palette.locator("input")).to_have_value(re.compile(f"^{layer_type}:"))
-        page.locator(_key("add_layer")).get_by_role("button").click()
+        add = page.locator(_key(f"add:{layer_type}")).get_by_role("button")
+        if not add.is_visible():
+            page.get_by_role("button", name="Add a layer").click()
+        add.click()
         expect(cards).to_have_count(count)
         expect(cards.nth(count - 1)).to_contain_text(f"{layer_type} →")
         _settled(page)
@@ -160,10 +159,13 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
         uid += 1
 
     table = page.locator('[data-testid="stTable"]')
-    before_flatten = table.locator("tr").filter(has=page.get_by_role("cell", name="pool2", exact=True))
+    before_flatten = table.locator("tr").filter(
+        has=page.get_by_role("cell", name="pool2", exact=True)
+    )
     expect(before_flatten).to_contain_text("(16,\u00a05,\u00a05)")
     expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("62,006")
 
+    page.keyboard.press("Escape")  # close the palette
     page.get_by_role("tab", name="Histograms").click()
     expect(page.locator(_key("hist_chart")).locator(".main-svg").first).to_be_visible(
         timeout=60_000
@@ -177,7 +179,10 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
     _settled(page)
     page.get_by_role("tab", name="Initialization").click()
     _settled(page)
-    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate(
+        "for (const el of document.querySelectorAll('*')) { if (el.scrollTop > 0) el.scrollTop = 0; }"
+    )
+    expect(page.locator('[data-testid="stMetric"]').first).to_be_in_viewport()
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     assert not errors, errors
