@@ -418,7 +418,7 @@ def _bin_tensor(values: torch.Tensor, bins: int, ws: _Workspace) -> dict[str, An
     return {
         "counts": counts[:bins].tolist(),
         "edges": _edges(lo, hi, bins),
-        "mean": mean,
+        "mean": mean + deviation / n,  # corrects the rounding of pass 1's float32 sum
         "std": math.sqrt(max(variance, 0.0)),
         "min": lo,
         "max": hi,
