@@ -1,16 +1,27 @@
-"""NetBuilder's core: network spec -> analysis, initialized PyTorch model, histograms, code."""
+"""NetBuilder's core: network spec -> analysis, initialized PyTorch model, histograms, code.
+
+Pure Python over torch; never imports streamlit. The API is the contract in SPEC.md.
+"""
 
 from .analysis import Analysis, LayerAnalysis, analyze
+from .codegen import generate_code
 from .errors import SpecError
+from .histograms import Histogram, weight_histograms
 from .model import build_model
+from .signal import activation_stats, compare_plans
 from .spec import Spec, load_spec
 
 __all__ = [
     "Analysis",
+    "Histogram",
     "LayerAnalysis",
     "Spec",
     "SpecError",
+    "activation_stats",
     "analyze",
     "build_model",
+    "compare_plans",
+    "generate_code",
     "load_spec",
+    "weight_histograms",
 ]

@@ -261,7 +261,10 @@ def expected_std(
         cols = numel // rows if rows else 0
         return gain_value(args["gain"]) / math.sqrt(max(rows, cols, 1))
     if name == "sparse":
-        return args["std"] * math.sqrt(1 - args["sparsity"])
+        # sparse_ zeroes ceil(sparsity·rows) entries of every column: the exact kept fraction
+        rows = shape[0]
+        kept = (rows - math.ceil(args["sparsity"] * rows)) / rows if rows else 0.0
+        return args["std"] * math.sqrt(kept)
     if name == "eye":
         return _pattern_std(min(shape[0], shape[1]), numel)
     if name == "dirac":

@@ -294,7 +294,7 @@ def validate_init(where: str, init: Any, ndim: int | None) -> dict[str, Any]:
     if not isinstance(init, Mapping):
         raise SpecError(f"{where} must be an object like {{'scheme': 'zeros'}}, got {_show(init)}")
     name = init.get("scheme")
-    if name not in SCHEMES:
+    if not isinstance(name, str) or name not in SCHEMES:
         hint = difflib.get_close_matches(str(name), SCHEMES, 1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise SpecError(
@@ -362,7 +362,7 @@ def _parse(obj: Any) -> Any:
         if isinstance(obj, str) and text.lstrip()[:1] in ("{", "["):
             try:
                 return json.loads(text)
-            except (json.JSONDecodeError, RecursionError) as exc:
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints
                 raise SpecError(f"spec is not valid JSON: {exc}") from None
         try:
             data = Path(text).read_text(encoding="utf-8")
@@ -370,7 +370,7 @@ def _parse(obj: Any) -> Any:
             raise SpecError(f"cannot read spec file {_show(text)}: {exc}") from None
         try:
             return json.loads(data)
-        except (json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints
             raise SpecError(f"{_show(text)} is not valid JSON: {exc}") from None
     if isinstance(obj, Spec):
         return obj.to_dict()
@@ -426,7 +426,7 @@ def load_spec(obj: Any) -> Spec:
         if not isinstance(raw, Mapping):
             raise SpecError(f"{where}: must be an object with a 'type', got {_show(raw)}")
         layer_type = raw.get("type")
-        if layer_type not in REGISTRY:
+        if not isinstance(layer_type, str) or layer_type not in REGISTRY:
             hint = difflib.get_close_matches(str(layer_type), REGISTRY, 1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise SpecError(

@@ -833,11 +833,6 @@ def test_accepted_hostile_names_still_build_the_same_net(tmp_path):
         check_rebuilds(spec, generate_code(spec), tmp_path / f"{label}.py")
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    reason="core bug in builder/spec.py: `layer_type not in REGISTRY` and `name not in SCHEMES` "
-    "hash the received value, so an unhashable type/scheme raises TypeError, not SpecError",
-)
 @pytest.mark.parametrize(
     "spec",
     [

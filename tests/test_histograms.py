@@ -184,11 +184,6 @@ def test_the_tolerance_catches_a_wrong_promise(init, layer_type, scale):
     assert abs(hist.std - wrong) > std_tolerance(wrong, kurt, hist.numel)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: initializers.expected_std gives sparse std·sqrt(1 − sparsity), but torch's "
-    "sparse_ zeroes ceil(sparsity·rows) of each column's rows",
-)
 def test_sparse_promise_counts_whole_rows():
     spec = {
         "input_shape": [8_000],

@@ -368,3 +368,14 @@ def test_duplicate_explicit_names_and_free_numbers():
         {"input_shape": [4], "layers": [{"type": "ReLU"}, {"type": "ReLU", "name": "relu1"}]}
     )
     assert [layer.name for layer in spec.layers] == ["relu2", "relu1"]
+
+
+def test_hostile_json_values_are_spec_errors():
+    with pytest.raises(SpecError):
+        load_spec('{"input_shape": [' + "9" * 5000 + "]}")
+    with pytest.raises(SpecError):
+        load_spec({"input_shape": [4], "layers": [{"type": ["Linear"]}]})
+    with pytest.raises(SpecError):
+        load_spec({"input_shape": [4], "init": {"Linear": {"weight": {"scheme": {}}}}})
+    with pytest.raises(SpecError):
+        load_spec("[" * 100_000)
