@@ -9,6 +9,7 @@ a small template of its own instead of embedding Plotly's default one in every f
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -25,19 +26,30 @@ BAR_COLOR = "#4C78A8"
 CURVE_COLOR = "#E45756"
 PLAN_COLORS = ("#E45756", "#4C78A8")
 GRID_BUDGET = 4000  # curve points shared by all panels of a grid, so its size stays bounded
+_BAR_HOVER = "%{x:.4g}: %{y}<extra></extra>"
 
+_AXIS = {"showgrid": True, "gridcolor": "#e5e5e5", "zeroline": False}
+_HISTOGRAM_TRACES = {
+    # trace defaults live in the template, sent once instead of with every panel's traces
+    "bar": [{"marker": {"color": BAR_COLOR, "line": {"width": 0}}, "hovertemplate": _BAR_HOVER}],
+    "scatter": [{"mode": "lines", "line": {"color": CURVE_COLOR, "width": 3}, "hoverinfo": "skip"}],
+}
 TEMPLATE = go.layout.Template(
     layout={
         "font": {"size": FONT_SIZE, "family": "Arial, Helvetica, sans-serif"},
         "title": {"font": {"size": FONT_SIZE + 4}, "x": 0.02, "xanchor": "left"},
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
-        "xaxis": {"showgrid": True, "gridcolor": "#e5e5e5", "zeroline": False},
-        "yaxis": {"showgrid": True, "gridcolor": "#e5e5e5", "zeroline": False},
+        "xaxis": _AXIS,
+        "yaxis": _AXIS,
         "legend": {"font": {"size": SMALL_FONT_SIZE + 2}},
         "hoverlabel": {"font": {"size": SMALL_FONT_SIZE + 2}},
-    }
+    },
 )
+HISTOGRAM_TEMPLATE = go.layout.Template(TEMPLATE, data=_HISTOGRAM_TRACES)
+GRID_TEMPLATE = go.layout.Template(HISTOGRAM_TEMPLATE)
+GRID_TEMPLATE.layout.xaxis.update(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
+GRID_TEMPLATE.layout.yaxis.update(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
 
 
 def scheme_label(scheme: Mapping[str, Any] | None) -> str:
@@ -82,8 +94,8 @@ def histogram_figure(hist: Histogram, curve_points: int = 200, height: int = 460
     Returns:
         The figure; its title names the tensor, shape and scheme, its caption compares the stds.
     """
-    fig = go.Figure(layout={"template": TEMPLATE, "height": height})
-    for trace in _histogram_traces(hist, curve_points, hover=True, legend=True):
+    fig = go.Figure(layout={"template": HISTOGRAM_TEMPLATE, "height": height})
+    for trace in _histogram_traces(hist, curve_points, detailed=True):
         fig.add_trace(trace)
     shape = "×".join(str(s) for s in hist.shape) or "scalar"
     fig.update_layout(
@@ -132,13 +144,11 @@ def histogram_grid(
         horizontal_spacing=0.06,
     )
     for i, hist in enumerate(hists):
-        for trace in _histogram_traces(hist, curve_points, hover=False, legend=False):
+        for trace in _histogram_traces(hist, curve_points, detailed=False):
             fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
-    fig.update_annotations(font_size=SMALL_FONT_SIZE + 1)
-    fig.update_xaxes(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
-    fig.update_yaxes(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
+    _round_positions(fig)
     fig.update_layout(
-        template=TEMPLATE,
+        template=GRID_TEMPLATE,
         height=rows * panel_height + 140,
         title={"text": "Weights by layer: measured (bars) vs promised (curve)"},
         bargap=0.05,
@@ -222,43 +232,36 @@ def figures_json_size(figures: Iterable[go.Figure]) -> int:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _histogram_traces(
-    hist: Histogram, curve_points: int, hover: bool, legend: bool
-) -> list[go.BaseTraceType]:
+def _histogram_traces(hist: Histogram, curve_points: int, detailed: bool) -> list[go.BaseTraceType]:
+    """The bars (``x0`` + ``dx``: no list of positions) and the promised curve of one tensor.
+
+    ``detailed`` adds what a single figure shows and a grid panel does without: legend entries,
+    each bar's edges on hover, and vertical steps at a uniform's ends."""
     width = hist.bin_width
-    centers = [_round_to(0.5 * (a + b), width) for a, b in zip(hist.edges, hist.edges[1:])]
     bar: dict[str, Any] = {
-        "x": centers,
+        "x0": _round_to(0.5 * (hist.edges[0] + hist.edges[1]), width),
+        "dx": _round_sig(width, 6),
         "y": list(hist.counts),
         "width": _round_sig(width, 6),
-        "marker": {"color": BAR_COLOR, "line": {"width": 0}},
-        "name": "measured",
-        "legendgroup": "measured",
-        "showlegend": legend,
     }
-    if hover:
+    if detailed:
         bar["customdata"] = [
-            [_round_to(a, width), _round_to(b, width)] for a, b in zip(hist.edges, hist.edges[1:])
+            [_round_to(a, width), _round_to(b, width)] for a, b in itertools.pairwise(hist.edges)
         ]
         bar["hovertemplate"] = "[%{customdata[0]}, %{customdata[1]}): %{y}<extra></extra>"
-    else:
-        bar["hovertemplate"] = "%{x}: %{y}<extra></extra>"
+        bar["name"] = "measured"
     traces: list[go.BaseTraceType] = [go.Bar(**bar)]
-    xs, ys = promised_curve(hist, curve_points)
+    xs, ys = promised_curve(hist, curve_points, steps=detailed)
     if xs:
-        name = "promised" + (" (approx.)" if hist.promise and hist.promise.approximate else "")
-        traces.append(
-            go.Scatter(
-                x=[_round_to(x, width) for x in xs],
-                y=[_round_sig(y, 4) for y in ys],
-                mode="lines",
-                line={"color": CURVE_COLOR, "width": 3},
-                name=name,
-                legendgroup="promised",
-                showlegend=legend,
-                hoverinfo="skip",
-            )
-        )
+        curve: dict[str, Any] = {"y": [_round_sig(y, 4) for y in ys]}
+        if detailed:
+            curve["x"] = [_round_to(x, width) for x in xs]
+            approximate = hist.promise is not None and hist.promise.approximate
+            curve["name"] = "promised" + (" (approx.)" if approximate else "")
+        else:  # evenly spaced: x0 + dx as for the bars
+            curve["x0"] = _round_to(xs[0], width)
+            curve["dx"] = _round_sig(xs[1] - xs[0], 6)
+        traces.append(go.Scatter(**curve))
     return traces
 
 
@@ -336,6 +339,16 @@ def _ratio_text(
         f"after {last_a.name}: std {_num(last_a.std)} ({label_a}) vs {_num(last_b.std)} "
         f"({label_b}), {abs(math.log10(ratio)):.1f} orders of magnitude apart"
     )
+
+
+def _round_positions(fig: go.Figure) -> None:
+    """Round the subplot domains and title positions ``make_subplots`` computed (to 1/10,000 of
+    the figure: far below a pixel), which would otherwise be sent with 17 digits each."""
+    for name in fig.layout:
+        if name.startswith(("xaxis", "yaxis")) and fig.layout[name].domain:
+            fig.layout[name].domain = [round(d, 4) for d in fig.layout[name].domain]
+    for note in fig.layout.annotations:
+        note.x, note.y = round(note.x, 4), round(note.y, 4)
 
 
 def _num(x: float) -> str:

@@ -251,7 +251,9 @@ def promised_distribution(
     return None
 
 
-def promised_curve(hist: Histogram, points: int = 200) -> tuple[list[float], list[float]]:
+def promised_curve(
+    hist: Histogram, points: int = 200, steps: bool = True
+) -> tuple[list[float], list[float]]:
     """The promised density scaled to the histogram's counts, ready to draw over its bars.
 
     The expected count of a bin of width ``w`` is ``numel · w · pdf(x)``; the curve is that, sampled
@@ -260,7 +262,9 @@ def promised_curve(hist: Histogram, points: int = 200) -> tuple[list[float], lis
 
     Args:
         hist: a ``Histogram``.
-        points: how many x positions (>= 2).
+        points: how many evenly spaced x positions (>= 2).
+        steps: also put points at (and just outside) a uniform's or truncated normal's ends, so
+            a line through them rises vertically there; False keeps the xs evenly spaced.
 
     Returns:
         ``(xs, ys)``; both empty where the scheme promises no density (see ``Histogram.promise``).
@@ -276,7 +280,7 @@ def promised_curve(hist: Histogram, points: int = 200) -> tuple[list[float], lis
         hi = max(hi, promise.mean + 4 * promise.std)
     step = (hi - lo) / (points - 1)
     xs = [lo + i * step for i in range(points)]
-    if promise.kind != "normal":
+    if steps and promise.kind != "normal":
         # put the support's ends on the grid so the steps are vertical, not slanted
         xs = sorted({*xs, promise.low, promise.high, *_just_outside(promise)})
         xs = [x for x in xs if lo <= x <= hi]
