@@ -2,17 +2,23 @@
 
 Everything is computed inside torch and only summaries leave it: ``bins`` counts, ``bins + 1``
 edges and a handful of statistics per tensor. The raw values are never copied out, and a large
-tensor is never copied at all: it is read in cache-sized chunks, twice.
+tensor is never copied at all (nor cast to float64): it is read whole once, then in chunks.
 
-- Pass 1 (per chunk): ``torch.aminmax`` and the sum, giving the range and the mean.
-- Pass 2 (per chunk): the sum of squared deviations from that mean (``torch.dot``; exact two-pass
-  variance, no cancellation) and the bin counts, by turning ``(x - min) · bins / (max - min)`` into
-  int32 bin indices and counting them with ``torch.bincount``.
+- Pass 1 (whole tensor): ``torch.aminmax`` and ``sum`` (torch's cascade sum): range and mean.
+- Pass 2 (per chunk of ``CHUNK`` values): the deviations from the mean, whose sum and sum of
+  squares give the exact two-pass variance (no cancellation, even far from zero), and from them
+  the bin positions ``(x − min) · bins / (max − min)``, truncated to int32 and counted by
+  ``torch.bincount`` on a helper thread while the next chunk is prepared.
 
-This is several times faster than ``torch.histc`` plus ``torch.std_mean`` on the whole tensor,
-whose per-element division and Welford updates cost more than drawing the random weights did (see
-``bench/bench_histograms.py``). The temporaries are three chunk-sized buffers, reused for every
-tensor.
+Why this shape (numbers from ``bench/bench_histograms.py``, VGG16, 2 cores): ``torch.histc``
+spends a division and bounds checks per value and ``torch.std_mean`` a Welford update, so
+together they cost 2-4x what drawing the weights did. Here every pass is a cheap vectorized op on
+a chunk that stays in cache, and the one serial step (bincount) overlaps with the rest. The ops
+run with one intra-op thread plus the helper thread: with torch's own two OpenMP threads, every
+small op ends in a barrier, and when other processes share the cores those barriers stall for a
+scheduler tick each (measured 2x slower under load, no faster when idle). ``torch.set_num_threads``
+is therefore set to 1 for the duration of the call and restored afterwards; threads that start
+using torch in that window inherit it. The temporaries are four chunk-sized buffers (4 MB).
 
 Bins follow ``torch.histc``: ``bins`` equal bins spanning ``[min, max]``; bin ``k`` holds
 ``edges[k] <= x < edges[k + 1]`` and the last bin also holds ``max``.
@@ -20,6 +26,7 @@ Bins follow ``torch.histc``: ``bins`` equal bins spanning ``[min, max]``; bin ``
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,12 +39,14 @@ from torch import nn
 from .initializers import expected_std as _scheme_expected_std
 from .initializers import fans, resolved_args
 
-CHUNK = 1 << 20
-"""Elements per chunk (4 MB of float32): the fastest measured; two such buffers are the only
-temporaries."""
+CHUNK = 1 << 18
+"""Values per chunk: 1 MB of float32, so a chunk and its temporaries stay in the L2 cache."""
+
+SERIAL_OPS = True
+"""Run the ops with one intra-op thread (module docstring); False keeps torch's setting."""
 
 PIPELINE = True
-"""Count each chunk on a helper thread while the next is prepared (about 25 % faster)."""
+"""Count each chunk on the helper thread while the next is prepared."""
 
 CONSTANT_HALF_WIDTH = 1e-3
 """A constant tensor's edges span ``value ± CONSTANT_HALF_WIDTH · max(1, |value|)``."""
@@ -152,6 +161,9 @@ def weight_histograms(model: nn.Module, bins: int = 60) -> list[Histogram]:
     Returns:
         One ``Histogram`` per parameter tensor, in ``model.named_parameters()`` order.
 
+    While it runs, ``torch.get_num_threads()`` is 1 (one thread computes, a helper thread counts;
+    see the module docstring); it is restored on return.
+
     Raises:
         ValueError: if ``bins`` is not a positive integer.
         TypeError: for a complex-valued parameter.
@@ -160,7 +172,11 @@ def weight_histograms(model: nn.Module, bins: int = 60) -> list[Histogram]:
         raise ValueError(f"bins must be a positive integer, got {bins!r}")
     plan: Mapping[str, Any] = getattr(model, "init_plan", None) or {}
     out = []
-    with torch.no_grad(), ThreadPoolExecutor(1, thread_name_prefix="histograms") as pool:
+    with (
+        torch.no_grad(),
+        _intra_op_threads(1 if SERIAL_OPS else None),
+        ThreadPoolExecutor(1, thread_name_prefix="histograms") as pool,
+    ):
         workspace = _Workspace(pool if PIPELINE else None)
         for name, param in model.named_parameters():
             layer, _, tensor = name.rpartition(".")
@@ -292,6 +308,20 @@ def _just_outside(promise: Promise) -> tuple[float, float]:
     return math.nextafter(promise.low, -math.inf), math.nextafter(promise.high, math.inf)
 
 
+@contextlib.contextmanager
+def _intra_op_threads(threads: int | None) -> Iterator[None]:
+    """Run torch's ops with ``threads`` intra-op threads (None: leave as is), then restore."""
+    before = torch.get_num_threads()
+    if threads is None or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _expected(
     init: Mapping[str, Any],
     shape: tuple[int, ...],
@@ -393,8 +423,12 @@ def _bin_tensor(values: torch.Tensor, bins: int, ws: _Workspace) -> dict[str, An
         work = torch.float64  # float32 would overflow computing positions
     scale = bins / span
 
-    # pass 2: squared deviations and counts; each chunk's bincount (serial in torch) runs on the
-    # helper thread while this thread computes the next chunk's positions
+    # pass 2: squared deviations and counts; each chunk's bincount runs on the helper thread
+    # while this thread prepares the next chunk. Positions are taken from the deviations:
+    # (x − min)·scale = (x − mean)·scale + (mean − min)·scale, one fused op, accurate because
+    # mean lies inside [min, max].
+    centre = torch.tensor(mean, dtype=work).item()  # the mean as the chunks' dtype holds it
+    shift = torch.tensor((centre - lo) * scale, dtype=work, device=flat.device)
     squares, deviation = 0.0, 0.0
     counts = torch.zeros(bins + 1, dtype=torch.int64, device=flat.device)
     pending: Future[torch.Tensor] | None = None
@@ -402,12 +436,11 @@ def _bin_tensor(values: torch.Tensor, bins: int, ws: _Workspace) -> dict[str, An
         m = chunk.numel()
         if not m:
             continue
-        pos = ws.get(m, chunk.dtype, chunk.device)
-        torch.sub(chunk, mean, out=pos)
-        deviation += pos.sum().item()
-        squares += pos.square_().sum().item()  # torch's cascade sum: accurate in float32
-        torch.sub(chunk, lo, out=pos).mul_(scale)  # >= 0, so truncation is floor
+        dev = ws.get(m, chunk.dtype, chunk.device)
+        pos = ws.get(m, chunk.dtype, chunk.device, slot=1)
         index = ws.get(m, torch.int32, chunk.device, slot=k % 2)
+        torch.sub(chunk, centre, out=dev)
+        torch.add(shift, dev, alpha=scale, out=pos)  # >= -rounding, so truncation is floor
         index.copy_(pos)
         if pending is not None:
             _add_found(counts, pending.result(), bins)
@@ -416,13 +449,15 @@ def _bin_tensor(values: torch.Tensor, bins: int, ws: _Workspace) -> dict[str, An
             pending = None
         else:
             pending = ws.pool.submit(torch.bincount, index, None, bins + 1)
+        deviation += dev.sum().item()
+        squares += dev.square_().sum().item()  # torch's cascade sum: accurate in float32
     if pending is not None:
         _add_found(counts, pending.result(), bins)
     variance = (squares - deviation * deviation / n) / (n - 1)
     return {
         "counts": counts[:bins].tolist(),
         "edges": _edges(lo, hi, bins),
-        "mean": mean + deviation / n,  # corrects the rounding of pass 1's float32 sum
+        "mean": centre + deviation / n,  # corrects the rounding of pass 1's float32 sum
         "std": math.sqrt(max(variance, 0.0)),
         "min": lo,
         "max": hi,

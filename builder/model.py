@@ -13,7 +13,9 @@ import torch
 from torch import nn
 
 from .analysis import analyze, require_ok
+from .errors import SpecError
 from .initializers import apply_init
+from .limits import MAX_BUILD_PARAMS
 from .spec import Layer, Spec, load_spec
 
 
@@ -61,6 +63,12 @@ def build_model(spec: Any) -> BuiltNet:
         spec = load_spec(spec)
     analysis = analyze(spec)
     require_ok(analysis)
+    if analysis.total_params > MAX_BUILD_PARAMS:
+        raise SpecError(
+            f"the design has {analysis.total_params:,} parameters; building is limited to "
+            f"{MAX_BUILD_PARAMS:,} ({MAX_BUILD_PARAMS * 4 / 1e9:.0f} GB of float32). "
+            "The analysis still covers it."
+        )
     net = BuiltNet(spec.class_name)
     net.spec = spec
     with torch.random.fork_rng(devices=[]):

@@ -13,9 +13,9 @@ import zlib
 from typing import Any
 
 from .errors import SpecError
+from .limits import MAX_LINK_CHARS
 from .spec import load_spec
 
-MAX_LINK_CHARS = 16_000
 MAX_JSON_BYTES = 200_000
 PREFIX = "1"  # format tag of the packed string
 

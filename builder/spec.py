@@ -23,6 +23,7 @@ from torch import nn
 from .errors import SpecError
 from .initializers import SCHEMES, InitArg
 from .layers import MAX_INT, PARAM_TYPES, REGISTRY, Arg, ArgKind, LayerType
+from .limits import MAX_INPUT_ELEMENTS, MAX_LAYERS
 
 VERSION = 1
 TOP_KEYS = ("version", "name", "input_shape", "seed", "layers", "init")
@@ -414,11 +415,18 @@ def load_spec(obj: Any) -> Spec:
             f"spec: input_shape must be [C, H, W] or [F] (one sample, no batch), got {_show(shape)}"
         )
     input_shape = tuple(_int_in("spec", "input_shape", v, 1, MAX_INT) for v in shape)
+    if math.prod(input_shape) > MAX_INPUT_ELEMENTS:
+        raise SpecError(
+            f"spec: input_shape {list(input_shape)} has {math.prod(input_shape):,} elements per "
+            f"sample; the limit is {MAX_INPUT_ELEMENTS:,}"
+        )
     seed = _int_in("spec", "seed", data.get("seed", 0), 0, MAX_SEED)
 
     raw_layers = data.get("layers", [])
     if not isinstance(raw_layers, (list, tuple)):
         raise SpecError(f"spec: layers must be a list, got {_show(raw_layers)}")
+    if len(raw_layers) > MAX_LAYERS:
+        raise SpecError(f"spec: {len(raw_layers)} layers; a design holds at most {MAX_LAYERS}")
     types: list[str] = []
     explicit: list[str | None] = []
     for i, raw in enumerate(raw_layers):

@@ -482,3 +482,14 @@ def test_sparse_curve_describes_the_nonzero_part():
 def test_no_curve_without_a_density(init):
     hist, _ = _hist_for(init, "Linear", "weight")
     assert hist.promise is None and promised_curve(hist) == ([], [])
+
+
+def test_thread_setting_is_restored():
+    threads = torch.get_num_threads()
+    weight_histograms(nn.Linear(100, 100))
+    assert torch.get_num_threads() == threads
+    module = nn.Module()
+    module.z = nn.Parameter(torch.zeros(3, dtype=torch.complex64))
+    with pytest.raises(TypeError, match="complex"):
+        weight_histograms(module)
+    assert torch.get_num_threads() == threads

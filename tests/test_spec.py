@@ -379,3 +379,17 @@ def test_hostile_json_values_are_spec_errors():
         load_spec({"input_shape": [4], "init": {"Linear": {"weight": {"scheme": {}}}}})
     with pytest.raises(SpecError):
         load_spec("[" * 100_000)
+
+
+def test_limits_have_clear_messages():
+    from builder import limits
+
+    many = {"input_shape": [4], "layers": [{"type": "ReLU"}] * (limits.MAX_LAYERS + 1)}
+    with pytest.raises(SpecError, match=f"at most {limits.MAX_LAYERS}"):
+        load_spec(many)
+    with pytest.raises(SpecError, match="elements per sample"):
+        load_spec({"input_shape": [3, 4096, 4096]})
+    huge = {"input_shape": [100_000], "layers": [{"type": "Linear", "out_features": 100_000}]}
+    assert builder.analyze(huge).total_params == 10_000_100_000
+    with pytest.raises(SpecError, match="building is limited"):
+        builder.build_model(huge)
