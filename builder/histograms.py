@@ -104,7 +104,8 @@ class Histogram:
         shape: the tensor's shape.
         numel: its number of elements.
         counts: ``bins`` ints; they sum to ``numel`` (to ``numel - nonfinite`` if the tensor holds
-            NaN or infinity, which are left out of every statistic).
+            NaN or infinity, which are left out of every statistic; an empty tensor has all-zero
+            counts and 0.0 for every statistic).
         edges: ``bins + 1`` floats from ``min`` to ``max`` (a constant tensor gets
             ``value ± CONSTANT_HALF_WIDTH · max(1, |value|)``).
         mean: the mean.

@@ -59,9 +59,9 @@ def activation_stats(
 ) -> list[ActivationStat]:
     """Run a seeded standard-normal batch through ``model`` and measure each layer's output.
 
-    The layers measured are the model's direct children, in the order they run (forward hooks;
-    for a ``BuiltNet`` or an ``nn.Sequential`` that is the stack's order). A child whose output is
-    not a tensor is skipped.
+    The layers measured are the model's leaf modules (those without children: for a ``BuiltNet``
+    its layers), in the order they run, by forward hooks. A layer whose output is not a tensor is
+    skipped; a layer that runs twice is recorded twice.
 
     Args:
         model: the network, e.g. from ``builder.build_model``.
@@ -104,7 +104,8 @@ def activation_stats(
 
     flags = {module: module.training for module in model.modules()}
     buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    handles = [child.register_forward_hook(hook(name)) for name, child in model.named_children()]
+    leaves = [(n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
+    handles = [m.register_forward_hook(hook(n)) for n, m in leaves or [("output", model)]]
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)

@@ -226,6 +226,14 @@ def test_plain_module_needs_an_input_shape():
         ("2", "Linear"),
     ]
     assert stats[-1].shape == (1,)
+    nested = nn.Sequential(nn.Sequential(nn.Linear(5, 4), nn.ReLU()), nn.Linear(4, 2))
+    names = [s.name for s in activation_stats(nested, input_shape=[5], batch_size=4)]
+    assert names == ["input", "0.0", "0.1", "1"]
+    single = activation_stats(nn.Linear(5, 3), input_shape=[5], batch_size=4)
+    assert [(s.name, s.type, s.shape) for s in single] == [
+        ("input", "Input", (5,)),
+        ("output", "Linear", (3,)),
+    ]
 
 
 @pytest.mark.parametrize(
