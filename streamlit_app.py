@@ -20,12 +20,11 @@ import builder
 from builder import edits, presets
 from builder.initializers import NONLINEARITIES, SCHEMES
 from builder.layers import MAX_INT, PARAM_TYPES, REGISTRY, ArgKind
+from builder.limits import MAX_HEAVY_PARAMS, MAX_SIGNAL_ELEMENTS, MAX_UPLOAD_BYTES
 from builder.share import decode_design, encode_design
 from builder.spec import TENSOR_NDIM
 
 HISTORY_LIMIT = 100
-MAX_UPLOAD_BYTES = 1_000_000
-HEAVY_PARAM_LIMIT = 30_000_000  # build / histograms / signal only below this many parameters
 W = "w:"  # prefix of every widget key mirrored from the design
 CATEGORIES = (
     "convolution",
@@ -142,6 +141,7 @@ def on_add(layer_type: str) -> None:
         edits.insert_layer(st.session_state.design, index, edits.new_layer(layer_type)), uids, False
     )
     st.session_state.selected = uid
+    st.session_state[f"card:{uid}"] = True
 
 
 def on_move(uid: int, offset: int) -> None:
@@ -160,6 +160,7 @@ def on_duplicate(uid: int) -> None:
     uids.insert(index + 1, new_uid)
     commit(edits.duplicate_layer(st.session_state.design, index), uids, False)
     st.session_state.selected = new_uid
+    st.session_state[f"card:{new_uid}"] = True
 
 
 def on_delete(uid: int) -> None:
@@ -496,16 +497,27 @@ def cached_histograms(spec_json: str) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_signal(spec_json: str, batch_size: int) -> dict[str, Any]:
-    from builder.figures import signal_figure
-    from builder.signal import activation_stats
+def cached_signal(spec_json: str, batch_size: int, mode: str, other: str) -> dict[str, Any]:
+    from builder.figures import compare_signal_figure, signal_figure
+    from builder.signal import activation_stats, compare_plans
 
     data = json.loads(spec_json)
-    model = builder.build_model(data)
-    stats = activation_stats(
-        model, data["input_shape"], batch_size=batch_size, seed=data.get("seed", 0)
+    if other == "—":
+        model = builder.build_model(data)
+        stats = activation_stats(model, None, batch_size=batch_size, seed=data["seed"], mode=mode)
+        return signal_figure(stats).to_plotly_json()
+    plan_b = presets.init_plan(other, data)
+    mine, theirs = compare_plans(
+        data,
+        data["init"],
+        plan_b,
+        batch_size=batch_size,
+        seed=data["seed"],
+        mode=mode,
+        keep_layer_init=True,
     )
-    return signal_figure(stats).to_plotly_json()
+    labels = ("this design", other)
+    return compare_signal_figure(mine, theirs, labels).to_plotly_json()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -684,7 +696,10 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: b
     marker = "✖ " if row is not None and row.error else ""
     selected = st.session_state.get("selected") == uid
     label = f"{marker}{index + 1}. **{name}** · {layer['type']} → {shape}{params}"
-    with st.expander(label, expanded=selected or bool(marker)):
+    card = st.expander(label, expanded=bool(marker), key=f"card:{uid}", on_change="rerun")
+    if not card.open:
+        return  # a closed card draws no widgets: a rerun costs little even for deep stacks
+    with card:
         last = len(st.session_state.uids) - 1
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
             _seed_widget(f"{W}{uid}:name", layer.get("name", ""))
@@ -859,7 +874,9 @@ def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
         return [""] * len(row)
 
     # a static table: every row visible at once, readable on a projector, selectable text
-    st.table(frame.style.apply(highlight, axis=1).hide(axis="index"), border="horizontal")
+    # (pandas' Styler costs ~1 ms a row, so it is used only to paint the failing row)
+    shown = frame.style.apply(highlight, axis=1).hide(axis="index") if bad is not None else frame
+    st.table(shown, border="horizontal", hide_index=True)
     if analysis.error:
         row = analysis.layers[bad]
         st.error(f"**{row.error}**")
@@ -925,11 +942,39 @@ def init_tab(spec: builder.Spec) -> None:
                 )
 
 
+def signal_tab(spec_json: str, analysis: builder.Analysis) -> None:
+    cols = st.columns([1, 1, 2])
+    per_sample = sum(r.activations for r in analysis.layers) + math.prod(analysis.input_shape)
+    largest = max(2, min(512, MAX_SIGNAL_ELEMENTS // max(per_sample, 1)))
+    _seed_widget("signal_batch", min(64, largest))
+    batch = cols[0].number_input(
+        "Batch size", min_value=2, max_value=largest, step=1, key="signal_batch"
+    )
+    mode = cols[1].radio(
+        "Mode",
+        ["eval", "train"],
+        horizontal=True,
+        key="signal_mode",
+        help="train: Dropout on, BatchNorm uses the batch's statistics",
+    )
+    other = cols[2].selectbox(
+        "Compare with another initializer plan",
+        ["—", *[p for p in presets.INIT_PLANS if p != "this design's plan"]],
+        key="signal_other",
+    )
+    st.caption(
+        "A seeded random batch pushed through the freshly initialized network: the std of "
+        "each layer's output. Watch it vanish or explode with a poor initializer."
+    )
+    figure = cached_signal(spec_json, int(batch), mode, other)
+    st.plotly_chart(figure, width="stretch", key="signal_chart")
+
+
 def heavy_ok(analysis: builder.Analysis) -> bool:
-    if analysis.total_params > HEAVY_PARAM_LIMIT:
+    if analysis.total_params > MAX_HEAVY_PARAMS:
         st.info(
             f"This design has {analysis.total_params:,} parameters; building it for this tab is "
-            f"limited to {HEAVY_PARAM_LIMIT:,} to keep the server responsive. The analysis above "
+            f"limited to {MAX_HEAVY_PARAMS:,} to keep the server responsive. The analysis above "
             "still covers every layer."
         )
         return False
@@ -988,6 +1033,10 @@ def main() -> None:
         ["Initialization", "Histograms", "Signal", "Code", "Model"], key="view", on_change="rerun"
     )
     spec_json = spec.to_json()
+    # the heavy tabs do not depend on the design's display name: renaming it recomputes nothing
+    model_json = json.dumps(
+        {k: v for k, v in spec.to_dict().items() if k != "name"}, sort_keys=True
+    )
     with tabs[0]:
         if tabs[0].open:
             init_tab(spec)
@@ -1000,19 +1049,10 @@ def main() -> None:
                     "Each parameter tensor right after initialization, with the distribution "
                     "its initializer promises (curve) and measured vs promised std."
                 )
-                st.plotly_chart(cached_histograms(spec_json), width="stretch", key="hist_chart")
+                st.plotly_chart(cached_histograms(model_json), width="stretch", key="hist_chart")
     with tabs[2]:
         if tabs[2].open and _need_ok(analysis) and heavy_ok(analysis):
-            batch = st.number_input(
-                "Batch size", min_value=2, max_value=512, value=64, step=1, key="signal_batch"
-            )
-            st.caption(
-                "A seeded random batch pushed through the freshly initialized network: the std of "
-                "each layer's output. Watch it vanish or explode with a poor initializer."
-            )
-            st.plotly_chart(
-                cached_signal(spec_json, int(batch)), width="stretch", key="signal_chart"
-            )
+            signal_tab(model_json, analysis)
     with tabs[3]:
         if tabs[3].open and _need_ok(analysis):
             functional = st.toggle(
@@ -1039,7 +1079,7 @@ def main() -> None:
                 on_click="ignore",
                 width="stretch",
             )
-            if analysis.total_params <= HEAVY_PARAM_LIMIT:
+            if analysis.total_params <= MAX_HEAVY_PARAMS:
                 cols[2].download_button(
                     "Download weights (.pt)",
                     data=lambda: cached_weights(spec_json),

@@ -112,3 +112,34 @@ def preset(name: str = DEFAULT_PRESET) -> dict[str, Any]:
     """A fresh copy of a preset design as a spec dict (article init recipe, seed 0)."""
     design = copy.deepcopy(_PRESETS[name])
     return {"version": 1, "seed": 0, **design, "init": copy.deepcopy(ARTICLE_INIT)}
+
+
+_ZEROS = {"scheme": "zeros"}
+INIT_PLANS: dict[str, dict[str, Any]] = {
+    "this design's plan": {},  # placeholder: the app substitutes the design's own init
+    "the article's recipe": ARTICLE_INIT,
+    "PyTorch default": {},
+    "Kaiming (He) normal, ReLU": {
+        "Conv2d": {"weight": {"scheme": "kaiming_normal", "nonlinearity": "relu"}, "bias": _ZEROS},
+        "Linear": {"weight": {"scheme": "kaiming_normal", "nonlinearity": "relu"}, "bias": _ZEROS},
+    },
+    "Xavier (Glorot) uniform": {
+        "Conv2d": {"weight": {"scheme": "xavier_uniform"}, "bias": _ZEROS},
+        "Linear": {"weight": {"scheme": "xavier_uniform"}, "bias": _ZEROS},
+    },
+    "N(0, 0.01) everywhere": {
+        "Conv2d": {"weight": {"scheme": "normal", "std": 0.01}, "bias": _ZEROS},
+        "Linear": {"weight": {"scheme": "normal", "std": 0.01}, "bias": _ZEROS},
+    },
+    "N(0, 1) everywhere": {
+        "Conv2d": {"weight": {"scheme": "normal", "std": 1.0}, "bias": _ZEROS},
+        "Linear": {"weight": {"scheme": "normal", "std": 1.0}, "bias": _ZEROS},
+    },
+}
+
+
+def init_plan(name: str, design: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A named initializer plan (``"this design's plan"`` is the design's own ``init``)."""
+    if name == "this design's plan":
+        return copy.deepcopy((design or {}).get("init", {}))
+    return copy.deepcopy(INIT_PLANS[name])

@@ -26,6 +26,8 @@ def start(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    for uid in range(12):  # open every card of the default LeNet (closed cards draw no widgets)
+        at.session_state[f"card:{uid}"] = True
     at.run()
     assert not at.exception
     return at
