@@ -182,8 +182,8 @@ def test_dropout_in_train_mode():
 
 def test_batchnorm_eval_uses_running_stats_train_uses_the_batch():
     model = build_model(preset("VGG block with BatchNorm"))
-    evals = {s.name: s for s in activation_stats(model, mode="eval")}
-    trains = {s.name: s for s in activation_stats(model, mode="train")}
+    evals = {s.name: s for s in activation_stats(model, batch_size=16, mode="eval")}
+    trains = {s.name: s for s in activation_stats(model, batch_size=16, mode="train")}
     eps = 1e-5
     # fresh running statistics are mean 0, var 1: eval-mode BN divides by sqrt(1 + eps)
     assert evals["bn1"].std == pytest.approx(evals["conv1"].std / math.sqrt(1 + eps), rel=1e-5)
