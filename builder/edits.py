@@ -117,3 +117,38 @@ def apply_fix(design: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
     if action["op"] == "set":
         return set_arg(design, action["index"], action["field"], action["value"])
     raise ValueError(f"unknown fix {action['op']!r}")
+
+
+def keep_size_hint(design: dict[str, Any], row: Any) -> tuple[str, dict[str, Any]] | None:
+    """For a stride-1 Conv2d that shrinks its input: the padding that keeps H×W, as a fix.
+
+    Args:
+        design: the spec dict.
+        row: the layer's ``LayerAnalysis``.
+
+    Returns:
+        ``(text, action)`` such as ``("add padding=2 to keep 28×28", {...})``, or None.
+    """
+    layer = design["layers"][row.index]
+    if layer["type"] != "Conv2d" or row.output_shape is None or row.input_shape is None:
+        return None
+    if row.output_shape[1:] == row.input_shape[1:]:
+        return None
+    entry = REGISTRY["Conv2d"]
+    args = entry.resolved(layer)
+    stride = args["stride"] if isinstance(args["stride"], list) else [args["stride"]] * 2
+    if any(s != 1 for s in stride):
+        return None
+    kernel = (
+        args["kernel_size"] if isinstance(args["kernel_size"], list) else [args["kernel_size"]] * 2
+    )
+    dilation = args["dilation"] if isinstance(args["dilation"], list) else [args["dilation"]] * 2
+    height, width = row.input_shape[1:]
+    if all(d * (k - 1) % 2 == 0 for k, d in zip(kernel, dilation)):
+        pads = [d * (k - 1) // 2 for k, d in zip(kernel, dilation)]
+        value: Any = pads[0] if pads[0] == pads[1] else pads
+        text = f"add padding={value} to keep {height}×{width}"
+    else:
+        value = "same"
+        text = f"use padding='same' to keep {height}×{width}"
+    return text, {"op": "set", "index": row.index, "field": "padding", "value": value}

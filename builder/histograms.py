@@ -17,7 +17,8 @@ a chunk that stays in cache, and the one serial step (bincount) overlaps with th
 run with one intra-op thread plus the helper thread: with torch's own two OpenMP threads, every
 small op ends in a barrier, and when other processes share the cores those barriers stall for a
 scheduler tick each (measured 2x slower under load, no faster when idle). ``torch.set_num_threads``
-is therefore set to 1 for the duration of the call and restored afterwards; threads that start
+is therefore set to 1 for the duration of the call (the first overlapping caller saves it, the last
+restores it, under a lock); threads that start
 using torch in that window inherit it. The temporaries are four chunk-sized buffers (4 MB).
 
 Bins follow ``torch.histc``: ``bins`` equal bins spanning ``[min, max]``; bin ``k`` holds
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -309,18 +311,33 @@ def _just_outside(promise: Promise) -> tuple[float, float]:
     return math.nextafter(promise.low, -math.inf), math.nextafter(promise.high, math.inf)
 
 
+_THREADS_LOCK = threading.Lock()
+_THREADS_STATE = {"users": 0, "before": 0}
+
+
 @contextlib.contextmanager
 def _intra_op_threads(threads: int | None) -> Iterator[None]:
-    """Run torch's ops with ``threads`` intra-op threads (None: leave as is), then restore."""
-    before = torch.get_num_threads()
-    if threads is None or threads == before:
+    """Run torch's ops with ``threads`` intra-op threads (None: leave as is), then restore.
+
+    torch's thread count is process-wide, and a server runs many sessions at once: the first
+    caller saves the count and the last one out restores it, under a lock, so overlapping
+    calls from different sessions can never leave the process at 1 thread.
+    """
+    if threads is None:
         yield
         return
-    torch.set_num_threads(threads)
+    with _THREADS_LOCK:
+        if _THREADS_STATE["users"] == 0:
+            _THREADS_STATE["before"] = torch.get_num_threads()
+            torch.set_num_threads(threads)
+        _THREADS_STATE["users"] += 1
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _THREADS_STATE["users"] -= 1
+            if _THREADS_STATE["users"] == 0:
+                torch.set_num_threads(_THREADS_STATE["before"])
 
 
 def _expected(

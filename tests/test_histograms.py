@@ -493,3 +493,21 @@ def test_thread_setting_is_restored():
     with pytest.raises(TypeError, match="complex"):
         weight_histograms(module)
     assert torch.get_num_threads() == threads
+
+
+def test_overlapping_calls_restore_the_thread_count():
+    """Sessions run histograms concurrently: the process must end with its thread count intact."""
+    import threading
+
+    import builder
+    from builder.histograms import weight_histograms
+    from builder.presets import preset
+
+    before = torch.get_num_threads()
+    model = builder.build_model(preset("VGG block with BatchNorm"))
+    workers = [threading.Thread(target=weight_histograms, args=(model,)) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert torch.get_num_threads() == before

@@ -1,0 +1,167 @@
+"""Assignments: constraints a teacher puts in a share link, checked live against a design.
+
+An assignment is plain JSON, validated here like a spec:
+``{"max_params": 60000, "output_shape": [10], "allowed_types": ["Conv2d", ...],
+"locked": ["input_shape", "init"], "title": "..."}`` (every key optional).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import Analysis
+from .errors import SpecError
+from .layers import MAX_INT, REGISTRY
+from .limits import MAX_LINK_CHARS
+
+LOCKABLE = {
+    "input_shape": "input shape",
+    "seed": "seed",
+    "init": "initializers",
+    "files": "presets, uploads and imports",
+}
+KEYS = ("title", "max_params", "output_shape", "allowed_types", "locked")
+MAX_TITLE = 120
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A validated assignment."""
+
+    title: str = ""
+    max_params: int | None = None
+    output_shape: tuple[int, ...] | None = None
+    allowed_types: tuple[str, ...] | None = None
+    locked: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.title:
+            out["title"] = self.title
+        if self.max_params is not None:
+            out["max_params"] = self.max_params
+        if self.output_shape is not None:
+            out["output_shape"] = list(self.output_shape)
+        if self.allowed_types is not None:
+            out["allowed_types"] = list(self.allowed_types)
+        if self.locked:
+            out["locked"] = list(self.locked)
+        return out
+
+    @property
+    def empty(self) -> bool:
+        return not self.to_dict()
+
+
+@dataclass(frozen=True)
+class Check:
+    """One constraint's verdict: its label, whether it passes, and the numbers behind it."""
+
+    label: str
+    passed: bool
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_INT * 64:
+        raise SpecError(f"assignment: {key} must be a positive integer, got {value!r:.60}")
+    return value
+
+
+def load_assignment(data: Any) -> Assignment:
+    """Validate an assignment dict.
+
+    Raises:
+        SpecError: naming the field and the received value.
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError("assignment: must be a JSON object")
+    for key in data:
+        if key not in KEYS:
+            raise SpecError(f"assignment: unknown key {key!r:.60}")
+    title = data.get("title", "")
+    if not isinstance(title, str) or len(title) > MAX_TITLE or not title.isprintable():
+        raise SpecError(
+            f"assignment: title must be printable text of at most {MAX_TITLE} characters"
+        )
+    max_params = data.get("max_params")
+    if max_params is not None:
+        max_params = _positive_int("max_params", max_params)
+    shape = data.get("output_shape")
+    if shape is not None:
+        if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 3:
+            raise SpecError(
+                f"assignment: output_shape must be a list of 1 to 3 sizes, got {shape!r:.60}"
+            )
+        shape = tuple(_positive_int("output_shape", v) for v in shape)
+    allowed = data.get("allowed_types")
+    if allowed is not None:
+        if not isinstance(allowed, (list, tuple)) or not allowed:
+            raise SpecError("assignment: allowed_types must be a non-empty list of layer types")
+        for name in allowed:
+            if not isinstance(name, str) or name not in REGISTRY:
+                raise SpecError(f"assignment: allowed_types has an unknown layer type {name!r:.60}")
+        allowed = tuple(dict.fromkeys(allowed))
+    locked = data.get("locked", ())
+    if not isinstance(locked, (list, tuple)):
+        raise SpecError("assignment: locked must be a list")
+    for name in locked:
+        if not isinstance(name, str) or name not in LOCKABLE:
+            raise SpecError(f"assignment: locked can hold {', '.join(LOCKABLE)}; got {name!r:.60}")
+    return Assignment(title, max_params, shape, allowed, tuple(dict.fromkeys(locked)))
+
+
+def check(assignment: Assignment, layer_types: list[str], analysis: Analysis | None) -> list[Check]:
+    """Each constraint, pass or fail, for the design's layer types and analysis."""
+    checks: list[Check] = []
+    ok = analysis is not None and analysis.ok
+    checks.append(
+        Check("the design is valid", ok, "" if ok else (analysis.error if analysis else ""))
+    )
+    if assignment.max_params is not None:
+        total = analysis.total_params if analysis is not None else None
+        passed = total is not None and total <= assignment.max_params
+        detail = f"{total:,} of {assignment.max_params:,}" if total is not None else "unknown"
+        checks.append(Check(f"at most {assignment.max_params:,} parameters", passed, detail))
+    if assignment.output_shape is not None:
+        got = analysis.output_shape if ok else None
+        want = tuple(assignment.output_shape)
+        passed = got == want
+        checks.append(
+            Check(f"output shape {want}", passed, f"got {got}" if got else "no output yet")
+        )
+    if assignment.allowed_types is not None:
+        extra = sorted({t for t in layer_types if t not in assignment.allowed_types})
+        detail = "not allowed: " + ", ".join(extra) if extra else ""
+        label = "only " + ", ".join(assignment.allowed_types)
+        checks.append(Check(label, not extra, detail))
+    return checks
+
+
+def encode_assignment(assignment: Assignment) -> str:
+    """Pack for a URL (``1`` + base64url of zlib'd JSON), like a shared design."""
+    text = json.dumps(assignment.to_dict(), separators=(",", ":"), sort_keys=True)
+    packed = zlib.compress(text.encode("utf-8"), 9)
+    return "1" + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+def decode_assignment(link: str) -> Assignment:
+    """Unpack and validate; every failure is a SpecError for a person."""
+    if not isinstance(link, str) or not link.startswith("1") or len(link) > MAX_LINK_CHARS:
+        raise SpecError("the assignment in the link is not readable")
+    body = link[1:]
+    try:
+        raw = zlib.decompressobj().decompress(
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), 20_000
+        )
+        data = json.loads(raw.decode("utf-8"))
+    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError, RecursionError):
+        raise SpecError("the assignment in the link is damaged") from None
+    return load_assignment(data)
