@@ -18,6 +18,13 @@ import torch
 
 import builder
 from builder import edits, presets
+from builder.assignment import (
+    LOCKABLE,
+    check,
+    decode_assignment,
+    encode_assignment,
+    load_assignment,
+)
 from builder.initializers import NONLINEARITIES, SCHEMES
 from builder.layers import MAX_INT, PARAM_TYPES, REGISTRY, ArgKind
 from builder.limits import MAX_HEAVY_PARAMS, MAX_SIGNAL_ELEMENTS, MAX_UPLOAD_BYTES
@@ -93,6 +100,23 @@ def init_state() -> None:
                 )
             )
     _set_design(design)
+    st.session_state.assignment = None
+    packed = st.query_params.get("a")
+    if packed:
+        try:
+            st.session_state.assignment = decode_assignment(packed)
+        except builder.SpecError as exc:
+            st.session_state.flash.append(("error", f"{exc}: the design opens without it."))
+
+
+def locked(control: str) -> bool:
+    """Whether the teacher's assignment locks a control (input_shape, seed, init, files)."""
+    assignment = st.session_state.get("assignment")
+    return assignment is not None and control in assignment.locked
+
+
+def presenting() -> bool:
+    return st.query_params.get("present") in ("1", "true", "yes")
 
 
 def commit(design: dict[str, Any], uids: list[int], sync_widgets: bool = True) -> None:
@@ -421,12 +445,14 @@ def _read_init(prefix: str) -> dict[str, Any]:
 def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, args: tuple) -> None:
     """Scheme picker (only schemes that fit a tensor of ``ndim`` dims) and its arguments."""
     fitting = [n for n, s in SCHEMES.items() if s.min_ndim <= ndim <= s.max_ndim]
+    off = locked("init")
     _seed_widget(f"{prefix}:scheme", init["scheme"])
     st.selectbox(
         "scheme",
         fitting,
         key=f"{prefix}:scheme",
         on_change=callback,
+        disabled=off,
         args=args,
         format_func=lambda n: SCHEMES[n].label,
     )
@@ -440,7 +466,12 @@ def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, ar
         if arg.kind == "gain":
             _seed_widget(key, value if isinstance(value, str) else "number")
             col.selectbox(
-                "gain", ["number", *NONLINEARITIES], key=key, on_change=callback, args=args
+                "gain",
+                ["number", *NONLINEARITIES],
+                key=key,
+                on_change=callback,
+                disabled=off,
+                args=args,
             )
             if st.session_state[key] == "number":
                 _seed_widget(f"{key}:value", float(value) if not isinstance(value, str) else 1.0)
@@ -451,11 +482,14 @@ def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, ar
                     step=0.1,
                     key=f"{key}:value",
                     on_change=callback,
+                    disabled=off,
                     args=args,
                 )
         elif arg.kind == "choice":
             _seed_widget(key, value)
-            col.selectbox(arg.name, list(arg.choices), key=key, on_change=callback, args=args)
+            col.selectbox(
+                arg.name, list(arg.choices), key=key, on_change=callback, disabled=off, args=args
+            )
         elif arg.kind == "int":
             _seed_widget(key, int(value))
             col.number_input(
@@ -465,6 +499,7 @@ def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, ar
                 step=1,
                 key=key,
                 on_change=callback,
+                disabled=off,
                 args=args,
             )
         else:
@@ -479,6 +514,7 @@ def init_widgets(prefix: str, init: dict[str, Any], ndim: int, callback: Any, ar
                 format="%.4g",
                 key=key,
                 on_change=callback,
+                disabled=off,
                 args=args,
             )
 
@@ -569,6 +605,7 @@ def sidebar(spec: builder.Spec | None) -> None:
     sb.radio(
         "Input (one sample)",
         ["image [C, H, W]", "flat [F]"],
+        disabled=locked("input_shape"),
         key=f"{W}input_kind",
         horizontal=True,
         on_change=on_meta,
@@ -585,6 +622,7 @@ def sidebar(spec: builder.Spec | None) -> None:
                 max_value=100_000,
                 step=1,
                 key=f"{W}in_{axis}",
+                disabled=locked("input_shape"),
                 on_change=on_meta,
                 args=("input_shape",),
             )
@@ -596,6 +634,7 @@ def sidebar(spec: builder.Spec | None) -> None:
             max_value=10_000_000,
             step=1,
             key=f"{W}in_F",
+            disabled=locked("input_shape"),
             on_change=on_meta,
             args=("input_shape",),
         )
@@ -606,16 +645,20 @@ def sidebar(spec: builder.Spec | None) -> None:
         max_value=2**31 - 1,
         step=1,
         key=f"{W}seed",
+        disabled=locked("seed"),
         on_change=on_meta,
         args=("seed",),
     )
 
     sb.subheader("Presets")
-    sb.selectbox("Preset", presets.PRESET_NAMES, key="preset_choice")
-    sb.button("Load preset", key="load_preset", on_click=on_preset, width="stretch")
+    files_off = locked("files")
+    sb.selectbox("Preset", presets.PRESET_NAMES, key="preset_choice", disabled=files_off)
+    sb.button(
+        "Load preset", key="load_preset", on_click=on_preset, width="stretch", disabled=files_off
+    )
 
     sb.subheader("Files")
-    sb.file_uploader("Load a design (.json)", type=["json"], key="upload")
+    sb.file_uploader("Load a design (.json)", type=["json"], key="upload", disabled=files_off)
     sb.download_button(
         "Download design (.json)",
         data=json.dumps(design, indent=2),
@@ -674,8 +717,13 @@ def palette() -> None:
             key="palette_where",
             horizontal=True,
         )
+        assignment = st.session_state.get("assignment")
+        allowed = assignment.allowed_types if assignment is not None else None
         for category in CATEGORIES:
             names = [n for n, e in REGISTRY.items() if e.category == category]
+            names = [n for n in names if allowed is None or n in allowed]
+            if not names:
+                continue
             st.caption(category)
             with st.container(horizontal=True, gap="small"):
                 for layer_type in names:
@@ -738,6 +786,16 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: b
             )
         if row is not None and row.error:
             st.error(row.error)
+        hint = edits.keep_size_hint(st.session_state.design, row) if row is not None else None
+        if hint is not None:
+            st.button(
+                hint[0],
+                key=f"hint:{uid}",
+                icon=":material/auto_fix_high:",
+                on_click=on_fix,
+                args=(hint[1],),
+                help="one undoable edit",
+            )
         if entry.in_key and row is not None and row.input_shape is not None:
             st.caption(f"{entry.in_key} = {row.input_shape[0]} (inferred from the input)")
         primary = PRIMARY.get(layer["type"], ())
@@ -773,6 +831,7 @@ def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:
         st.checkbox(
             f"own init for {tensor} (override the {layer['type']} default)",
             key=f"{prefix}:on",
+            disabled=locked("init"),
             on_change=on_override,
             args=(uid, tensor),
         )
@@ -981,8 +1040,167 @@ def heavy_ok(analysis: builder.Analysis) -> bool:
     return True
 
 
+def teacher_panel() -> None:
+    """Sidebar: set assignment constraints; they travel in the link beside the design."""
+    with st.sidebar.expander("Assignment (for teachers)"):
+        st.caption("Constraints a student sees pass or fail live. They go into the link.")
+        st.text_input("Title", key="as_title", max_chars=120)
+        st.number_input(
+            "Parameter budget (0 = none)", min_value=0, max_value=10**12, step=1000, key="as_budget"
+        )
+        st.radio(
+            "Required output", ["none", "flat [n]", "[C, H, W]"], key="as_out_kind", horizontal=True
+        )
+        kind = st.session_state.get("as_out_kind", "none")
+        if kind == "flat [n]":
+            st.number_input("n", min_value=1, max_value=10**6, value=10, key="as_out_n")
+        elif kind == "[C, H, W]":
+            cols = st.columns(3)
+            for col, axis in zip(cols, "CHW"):
+                col.number_input(axis, min_value=1, max_value=10**5, value=8, key=f"as_out_{axis}")
+        st.multiselect("Allowed layer types (empty = all)", list(REGISTRY), key="as_types")
+        st.multiselect("Lock", list(LOCKABLE), key="as_locked", format_func=LOCKABLE.get)
+        st.button(
+            "Make the assignment link", key="as_make", on_click=on_make_assignment, width="stretch"
+        )
+        assignment = st.session_state.get("assignment")
+        if assignment is not None:
+            st.code(
+                f"?a={encode_assignment(assignment)}&d={encode_design(st.session_state.design)}",
+                language=None,
+                wrap_lines=True,
+            )
+            st.button("Remove the assignment", key="as_clear", on_click=on_clear_assignment)
+
+
+def on_make_assignment() -> None:
+    state = st.session_state
+    data: dict[str, Any] = {}
+    if state.get("as_title", "").strip():
+        data["title"] = state.as_title.strip()
+    if state.get("as_budget"):
+        data["max_params"] = int(state.as_budget)
+    kind = state.get("as_out_kind", "none")
+    if kind == "flat [n]":
+        data["output_shape"] = [int(state.get("as_out_n", 10))]
+    elif kind == "[C, H, W]":
+        data["output_shape"] = [int(state.get(f"as_out_{a}", 8)) for a in "CHW"]
+    if state.get("as_types"):
+        data["allowed_types"] = list(state.as_types)
+    if state.get("as_locked"):
+        data["locked"] = list(state.as_locked)
+    try:
+        state.assignment = load_assignment(data) if data else None
+    except builder.SpecError as exc:
+        state.flash.append(("error", str(exc)))
+        return
+    if state.assignment is None:
+        state.flash.append(("warning", "Set at least one constraint first."))
+
+
+def on_clear_assignment() -> None:
+    st.session_state.assignment = None
+
+
+def assignment_panel(design: dict[str, Any], analysis: builder.Analysis | None) -> None:
+    assignment = st.session_state.get("assignment")
+    if assignment is None:
+        return
+    checks = check(assignment, [layer["type"] for layer in design["layers"]], analysis)
+    done = all(c.passed for c in checks)
+    lines = [
+        f"{':green[✔]' if c.passed else ':red[✖]'} {c.label}"
+        + (f" — {c.detail}" if c.detail else "")
+        for c in checks
+    ]
+    title = assignment.title or "Assignment"
+    with st.container(border=True, key="assignment_panel"):
+        st.markdown(f"**{title}** · {'all constraints met' if done else 'in progress'}")
+        st.markdown("  \n".join(lines))
+
+
+def on_pin() -> None:
+    st.session_state.pinned = copy.deepcopy(st.session_state.design)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_summary(spec_json: str) -> dict[str, Any]:
+    analysis = builder.analyze(json.loads(spec_json))
+    rows = [
+        {
+            "#": r.index + 1,
+            "name": r.name,
+            "type": r.type,
+            "output shape": _shape(r.output_shape),
+            "params": "" if r.params is None else f"{r.params:,}",
+        }
+        for r in analysis.layers
+    ]
+    return {
+        "rows": rows,
+        "ok": analysis.ok,
+        "error": analysis.error,
+        "params": analysis.total_params,
+        "mult_adds": analysis.mult_adds,
+        "memory": analysis.param_memory_mb,
+    }
+
+
+def compare_tab(spec: builder.Spec, model_json: str) -> None:
+    pinned = st.session_state.get("pinned")
+    options = (["the pinned design"] if pinned else []) + list(presets.PRESET_NAMES)
+    cols = st.columns([2, 1], vertical_alignment="bottom")
+    other_name = cols[0].selectbox("Compare this design with", options, key="compare_with")
+    cols[1].button(
+        "Pin this design",
+        key="pin",
+        on_click=on_pin,
+        icon=":material/push_pin:",
+        help="keep a copy of the current design to compare later versions with",
+    )
+    other = pinned if other_name == "the pinned design" else presets.preset(other_name)
+    try:
+        other_spec = builder.load_spec(other)
+    except builder.SpecError as exc:
+        st.error(str(exc))
+        return
+    show_hist = st.toggle("with weight histograms", key="compare_hist")
+    left, right = st.columns(2)
+    for column, title, item in ((left, "this design", spec), (right, other_name, other_spec)):
+        with column:
+            data = cached_summary(item.to_json())
+            st.markdown(f"**{title}** · {item.class_name} · input {tuple(item.input_shape)}")
+            cells = st.columns(3)
+            cells[0].metric("Parameters", f"{data['params']:,}")
+            cells[1].metric("Mult-adds", _count(data["mult_adds"]))
+            cells[2].metric("Memory", _mb(data["memory"]))
+            if data["error"]:
+                st.error(data["error"])
+            st.table(pd.DataFrame(data["rows"]), hide_index=True, border="horizontal")
+            if show_hist and data["ok"] and data["params"] <= MAX_HEAVY_PARAMS:
+                key = json.dumps(
+                    {k: v for k, v in item.to_dict().items() if k != "name"}, sort_keys=True
+                )
+                st.plotly_chart(
+                    cached_histograms(key), width="stretch", key=f"compare_hist_{title}"
+                )
+
+
+PRESENT_CSS = (
+    "<style>html{font-size:22px} [data-testid='stSidebar']{display:none}"
+    " [data-testid='stMetricValue']{font-size:2.2rem} [data-testid='stTable'] td,"
+    " [data-testid='stTable'] th{font-size:1.15rem}</style>"
+)
+
+
 def main() -> None:
-    st.set_page_config(page_title="NetBuilder", layout="wide")
+    st.set_page_config(
+        page_title="NetBuilder",
+        layout="wide",
+        initial_sidebar_state="collapsed" if presenting() else "auto",
+    )
+    if presenting():
+        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
     st.markdown(
         "<style>div.block-container{padding-top:2.2rem;padding-bottom:1rem}"
         " [data-testid='stMetricValue']{font-size:1.45rem}"
@@ -1011,8 +1229,19 @@ def main() -> None:
         getattr(st, level)(message)
     st.session_state.flash = []
     metrics(analysis)
+    assignment_panel(design, analysis)
 
     sidebar(spec)
+    teacher_panel()
+    if presenting():
+        # presentation mode: the facts, large; no editing controls
+        if spec_error:
+            st.error(spec_error)
+        else:
+            analysis_table(spec, analysis)
+        present_tabs(spec, analysis)
+        _sync_link(design)
+        return
     left, right = st.columns([1, 1.3], gap="medium")
     rows = analysis.layers if analysis is not None else [None] * len(design["layers"])
     with right:
@@ -1029,83 +1258,124 @@ def main() -> None:
 
     if spec is None:
         return
-    tabs = st.tabs(
-        ["Initialization", "Histograms", "Signal", "Code", "Model"], key="view", on_change="rerun"
-    )
-    spec_json = spec.to_json()
-    # the heavy tabs do not depend on the design's display name: renaming it recomputes nothing
-    model_json = json.dumps(
-        {k: v for k, v in spec.to_dict().items() if k != "name"}, sort_keys=True
-    )
-    with tabs[0]:
-        if tabs[0].open:
-            init_tab(spec)
-    with tabs[1]:
-        if tabs[1].open and _need_ok(analysis) and heavy_ok(analysis):
-            if not any(layer.type in PARAM_TYPES for layer in spec.layers):
-                st.info("No weights to show yet.")
-            else:
-                st.caption(
-                    "Each parameter tensor right after initialization, with the distribution "
-                    "its initializer promises (curve) and measured vs promised std."
-                )
-                st.plotly_chart(cached_histograms(model_json), width="stretch", key="hist_chart")
-    with tabs[2]:
-        if tabs[2].open and _need_ok(analysis) and heavy_ok(analysis):
-            signal_tab(model_json, analysis)
-    with tabs[3]:
-        if tabs[3].open and _need_ok(analysis):
-            functional = st.toggle(
-                "activations as F.relu(...) in forward (like the article)", key="functional"
-            )
-            code = cached_code(spec_json, functional)
-            stem = _stem(design)
-            cols = st.columns(3)
-            cols[0].download_button(
-                "Download code (.py)",
-                data=code,
-                file_name=f"{stem}.py",
-                mime="text/x-python",
-                key="download_py",
-                on_click="ignore",
-                width="stretch",
-            )
-            cols[1].download_button(
-                "Download design (.json)",
-                data=json.dumps(design, indent=2),
-                file_name=f"{stem}.json",
-                mime="application/json",
-                key="download_json",
-                on_click="ignore",
-                width="stretch",
-            )
-            if analysis.total_params <= MAX_HEAVY_PARAMS:
-                cols[2].download_button(
-                    "Download weights (.pt)",
-                    data=lambda: cached_weights(spec_json),
-                    file_name=f"{stem}.pt",
-                    mime="application/octet-stream",
-                    key="download_pt",
-                    on_click="ignore",
-                    width="stretch",
-                )
-            st.code(code, language="python", line_numbers=True)
-    with tabs[4]:
-        if tabs[4].open and _need_ok(analysis) and heavy_ok(analysis):
-            text = cached_model_text(spec_json)
-            st.markdown("`print(net)`")
-            st.code(text["print"], language=None)
-            st.markdown(
-                "`for m in net.modules(): print(m)`: the first item is the whole network, "
-                "then each layer"
-            )
-            st.code(text["modules"], language=None)
-            if text["first_conv"]:
-                st.markdown(
-                    "The first convolution's tensors (the bias is the part most people forget):"
-                )
-                st.code(text["first_conv"], language=None)
+    show_tabs(spec, analysis, design, EDIT_TABS)
     _sync_link(design)
+
+
+def _context(spec: builder.Spec, analysis: builder.Analysis, design: dict[str, Any]) -> dict:
+    return {
+        "spec": spec,
+        "analysis": analysis,
+        "design": design,
+        "spec_json": spec.to_json(),
+        # the heavy tabs do not depend on the display name: renaming recomputes nothing
+        "model_json": json.dumps(
+            {k: v for k, v in spec.to_dict().items() if k != "name"}, sort_keys=True
+        ),
+    }
+
+
+def hist_tab(ctx: dict) -> None:
+    analysis, spec = ctx["analysis"], ctx["spec"]
+    if not (_need_ok(analysis) and heavy_ok(analysis)):
+        return
+    if not any(layer.type in PARAM_TYPES for layer in spec.layers):
+        st.info("No weights to show yet.")
+        return
+    st.caption(
+        "Each parameter tensor right after initialization, with the distribution "
+        "its initializer promises (curve) and measured vs promised std."
+    )
+    st.plotly_chart(cached_histograms(ctx["model_json"]), width="stretch", key="hist_chart")
+
+
+def signal_view(ctx: dict) -> None:
+    if _need_ok(ctx["analysis"]) and heavy_ok(ctx["analysis"]):
+        signal_tab(ctx["model_json"], ctx["analysis"])
+
+
+def code_tab(ctx: dict) -> None:
+    analysis, design, spec_json = ctx["analysis"], ctx["design"], ctx["spec_json"]
+    if not _need_ok(analysis):
+        return
+    functional = st.toggle(
+        "activations as F.relu(...) in forward (like the article)", key="functional"
+    )
+    code = cached_code(spec_json, functional)
+    stem = _stem(design)
+    cols = st.columns(3)
+    cols[0].download_button(
+        "Download code (.py)",
+        data=code,
+        file_name=f"{stem}.py",
+        mime="text/x-python",
+        key="download_py",
+        on_click="ignore",
+        width="stretch",
+    )
+    cols[1].download_button(
+        "Download design (.json)",
+        data=json.dumps(design, indent=2),
+        file_name=f"{stem}.json",
+        mime="application/json",
+        key="download_json",
+        on_click="ignore",
+        width="stretch",
+    )
+    if analysis.total_params <= MAX_HEAVY_PARAMS:
+        cols[2].download_button(
+            "Download weights (.pt)",
+            data=lambda: cached_weights(spec_json),
+            file_name=f"{stem}.pt",
+            mime="application/octet-stream",
+            key="download_pt",
+            on_click="ignore",
+            width="stretch",
+        )
+    st.code(code, language="python", line_numbers=True)
+
+
+def model_tab(ctx: dict) -> None:
+    if not (_need_ok(ctx["analysis"]) and heavy_ok(ctx["analysis"])):
+        return
+    text = cached_model_text(ctx["spec_json"])
+    st.markdown("`print(net)`")
+    st.code(text["print"], language=None)
+    st.markdown(
+        "`for m in net.modules(): print(m)`: the first item is the whole network, then each layer"
+    )
+    st.code(text["modules"], language=None)
+    if text["first_conv"]:
+        st.markdown("The first convolution's tensors (the bias is the part most people forget):")
+        st.code(text["first_conv"], language=None)
+
+
+EDIT_TABS = {
+    "Initialization": lambda ctx: init_tab(ctx["spec"]),
+    "Histograms": hist_tab,
+    "Signal": signal_view,
+    "Code": code_tab,
+    "Model": model_tab,
+    "Compare": lambda ctx: compare_tab(ctx["spec"], ctx["model_json"]),
+}
+PRESENT_TABS = {name: EDIT_TABS[name] for name in ("Histograms", "Signal", "Code", "Model")}
+
+
+def show_tabs(
+    spec: builder.Spec, analysis: builder.Analysis, design: dict[str, Any], tabs: dict
+) -> None:
+    """The lower panel: one tab per view; only the open tab does any work."""
+    ctx = _context(spec, analysis, design)
+    containers = st.tabs(list(tabs), key="view", on_change="rerun")
+    for container, render in zip(containers, tabs.values()):
+        with container:
+            if container.open:
+                render(ctx)
+
+
+def present_tabs(spec: builder.Spec | None, analysis: builder.Analysis | None) -> None:
+    if spec is not None:
+        show_tabs(spec, analysis, st.session_state.design, PRESENT_TABS)
 
 
 def _need_ok(analysis: builder.Analysis) -> bool:

@@ -295,3 +295,94 @@ def test_explain_shows_the_arithmetic():
     text = " ".join(c.value for c in at.code)
     assert "6·3·5·5 + 6 = 456" in text
     assert "floor((32 + 2·0 − 1·(5−1) − 1) / 1) + 1 = 28" in text
+
+
+def test_keep_size_hint_is_one_undoable_edit():
+    at = start()
+    at.number_input(key="w:in_H").set_value(28).run()
+    at.number_input(key="w:in_W").set_value(28).run()
+    hint = at.button(key="hint:0")
+    assert hint.label == "add padding=2 to keep 28×28"
+    hint.click().run()
+    assert design(at)["layers"][0]["padding"] == 2
+    assert shapes(at)[0] == "(6, 28, 28)"
+    at.button(key="undo").click().run()
+    assert "padding" not in design(at)["layers"][0]
+
+
+def test_assignment_link_shows_live_checks_and_locks():
+    from builder.assignment import encode_assignment, load_assignment
+
+    assignment = load_assignment(
+        {
+            "title": "Lab 1",
+            "max_params": 60_000,
+            "output_shape": [10],
+            "allowed_types": ["Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"],
+            "locked": ["input_shape"],
+        }
+    )
+    at = start({"a": encode_assignment(assignment)})
+    panel = " ".join(m.value for m in at.markdown)
+    assert "Lab 1" in panel and ":red[✖] at most 60,000 parameters — 62,006 of 60,000" in panel
+    assert ":green[✔] output shape (10,)" in panel
+    assert at.number_input(key="w:in_H").disabled
+    with pytest.raises(KeyError):
+        at.button(key="add:Dropout")  # not an allowed type: not offered
+    at.number_input(key="w:7:out_features").set_value(110).run()  # fc1: 48,120 -> 44,110
+    panel = " ".join(m.value for m in at.markdown)
+    total = expected(design(at)).total_params
+    assert f":green[✔] at most 60,000 parameters — {total:,} of 60,000" in panel
+    assert not at.exception
+
+
+def test_teacher_makes_an_assignment():
+    at = start()
+    at.number_input(key="as_budget").set_value(50_000).run()
+    at.multiselect(key="as_locked").set_value(["seed"]).run()
+    at.button(key="as_make").click().run()
+    assignment = at.session_state["assignment"]
+    assert assignment.max_params == 50_000 and assignment.locked == ("seed",)
+    assert at.number_input(key="w:seed").disabled
+    assert any(c.value.startswith("?a=1") for c in at.code)
+
+
+def test_bad_assignment_link_keeps_the_design():
+    at = start({"a": "1garbage"})
+    assert any("assignment" in e.value for e in at.error)
+    assert metric(at, "Parameters") == "62,006"
+
+
+def test_compare_tab():
+    at = _open(start(), "Compare")
+    at.selectbox(key="compare_with").set_value("MLP").run()
+    values = [m.value for m in at.metric if m.label == "Parameters"]
+    assert values[-2:] == ["62,006", f"{expected(preset('MLP')).total_params:,}"]
+    at.button(key="pin").click().run()
+    at.number_input(key="w:0:out_channels").set_value(8).run()
+    at.selectbox(key="compare_with").set_value("the pinned design").run()
+    values = [m.value for m in at.metric if m.label == "Parameters"]
+    assert values[-1] == "62,006" and values[-2] == f"{expected(design(at)).total_params:,}"
+    at.toggle(key="compare_hist").set_value(True).run()
+    assert len(at.get("plotly_chart")) == 2
+    assert not at.exception
+
+
+def test_presentation_mode_hides_controls():
+    at = start({"present": "1"})
+    assert metric(at, "Parameters") == "62,006"
+    assert shapes(at)[5] == "(16, 5, 5)"
+    keys = {b.key for b in at.button}
+    assert "add:Conv2d" not in keys and "del:0" not in keys
+    at.session_state["view"] = "Code"
+    at.run()
+    assert any("class LeNet(nn.Module)" in c.value for c in at.code)
+    assert not at.exception
+
+
+def test_signal_compares_two_plans():
+    at = _open(start(), "Signal")
+    at.selectbox(key="signal_other").set_value("N(0, 0.01) everywhere").run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["data"]) >= 2
+    assert not at.exception
