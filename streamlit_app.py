@@ -1223,8 +1223,9 @@ def main() -> None:
         f"#### NetBuilder · {design.get('name', 'Net')} · input {tuple(design['input_shape'])}"
     )
     undo, redo = st.session_state.undo_stack, st.session_state.redo_stack
-    head[1].button("↶ Undo", key="undo", on_click=on_undo, disabled=not undo, width="stretch")
-    head[2].button("↷ Redo", key="redo", on_click=on_redo, disabled=not redo, width="stretch")
+    if not presenting():
+        head[1].button("↶ Undo", key="undo", on_click=on_undo, disabled=not undo, width="stretch")
+        head[2].button("↷ Redo", key="redo", on_click=on_redo, disabled=not redo, width="stretch")
     for level, message in st.session_state.flash:
         getattr(st, level)(message)
     st.session_state.flash = []
