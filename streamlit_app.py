@@ -27,7 +27,12 @@ from builder.assignment import (
 )
 from builder.initializers import NONLINEARITIES, SCHEMES
 from builder.layers import MAX_INT, PARAM_TYPES, REGISTRY, ArgKind
-from builder.limits import MAX_HEAVY_PARAMS, MAX_SIGNAL_ELEMENTS, MAX_UPLOAD_BYTES
+from builder.limits import (
+    MAX_CODE_CHARS,
+    MAX_HEAVY_PARAMS,
+    MAX_SIGNAL_ELEMENTS,
+    MAX_UPLOAD_BYTES,
+)
 from builder.share import decode_design, encode_design
 from builder.spec import TENSOR_NDIM
 
@@ -1040,6 +1045,43 @@ def heavy_ok(analysis: builder.Analysis) -> bool:
     return True
 
 
+def import_panel() -> None:
+    """Sidebar: paste a PyTorch class like the article's Net and get it as a design."""
+    with st.sidebar.expander("Import PyTorch code"):
+        st.caption(
+            "Paste a class written like the article's Net: named nn layers in __init__, "
+            "a forward that applies them in order, an optional initialize_weights. "
+            "It is read, never run. The input shape above is used."
+        )
+        st.text_area(
+            "PyTorch code",
+            key="import_code",
+            height=200,
+            max_chars=MAX_CODE_CHARS,
+            disabled=locked("files"),
+        )
+        st.button(
+            "Import as a design",
+            key="import_go",
+            on_click=on_import,
+            width="stretch",
+            disabled=locked("files"),
+        )
+
+
+def on_import() -> None:
+    from builder.importer import spec_from_code
+
+    source = st.session_state.get("import_code", "")
+    try:
+        design = spec_from_code(source, st.session_state.design["input_shape"]).to_dict()
+    except builder.SpecError as exc:
+        st.session_state.flash.append(("error", f"Could not import that code:\n\n{exc}"))
+        return
+    commit(design, _fresh_uids(len(design["layers"])))
+    st.session_state.flash.append(("success", f"Imported {design.get('name', 'the class')}."))
+
+
 def teacher_panel() -> None:
     """Sidebar: set assignment constraints; they travel in the link beside the design."""
     with st.sidebar.expander("Assignment (for teachers)"):
@@ -1233,6 +1275,7 @@ def main() -> None:
     assignment_panel(design, analysis)
 
     sidebar(spec)
+    import_panel()
     teacher_panel()
     if presenting():
         # presentation mode: the facts, large; no editing controls
