@@ -224,7 +224,7 @@ class _Unreadable(Exception):
 
 
 def _line(node: ast.AST | None) -> int:
-    return getattr(node, "lineno", 0) or 0
+    return node.lineno if isinstance(node, (ast.stmt, ast.expr)) else 0
 
 
 def _fold(text: str) -> str:
@@ -325,6 +325,7 @@ class _Reader:
         self.nets: set[str] = set()  # module-level names bound to Net()
         self.names: set[str] = set()  # other module-level names bound by usage lines
         self.layers_read = False
+        self.mentioned: set[str] = set()  # self.X that forward refers to
 
     # --- problems -------------------------------------------------------------------------------
 
@@ -405,7 +406,11 @@ class _Reader:
             if node.id in self.consts:
                 return self.consts[node.id]
             raise _Unreadable(node, f"{node.id!r} is not a constant the reader knows")
-        if _is_attr(node, "self", getattr(node, "attr", "")) and node.attr in self.self_consts:
+        if (
+            isinstance(node, ast.Attribute)
+            and _is_name(node.value, "self")
+            and node.attr in self.self_consts
+        ):
             return self.self_consts[node.attr]
         if isinstance(node, ast.Call) and self.dotted(node.func) == "math.sqrt":
             if len(node.args) != 1 or node.keywords:
@@ -444,7 +449,7 @@ class _Reader:
                 "no network class found: paste a class that subclasses nn.Module "
                 "(class Net(nn.Module): ...)"
             )
-        net = nets[0]
+        net = nets[-1]  # blocks come first; the network that uses them last
         self.class_name = net.name
         for other in classes:
             if other is not net:
@@ -675,6 +680,8 @@ class _Reader:
             if key == "training" and "training" in order:  # functional dropout: checked apart
                 given[key] = None
                 continue
+            if key in ("device", "dtype") and self.value(node, env) is None:
+                continue  # torch's own default, written out to reach a later positional
             if entry.arg(key) is None:
                 known = ", ".join(a.name for a in entry.args) or "no arguments"
                 raise _Unreadable(node, f"{entry.name} is read with {known}; not {key!r}")
@@ -916,19 +923,21 @@ class _Reader:
         present = _present(layer_type, self.layers[layer].args)
         if node.attr not in present:
             raise _Unreadable(call, f"{owner}.{layer} has no {node.attr} (set to None)")
-        if not self.check_init(call.lineno, layer_type, layer, node.attr, init):
+        if not self.check_init(call.lineno, layer_type, node.attr, init):
             raise _Unreadable(call, silent=True)
         return _Direct(layer, node.attr, init, call.lineno)
 
     def check_init(
-        self, line: int, layer_type: str, layer: str | None, tensor: str, init: dict[str, Any]
+        self, line: int, layer_type: str, tensor: str, init: dict[str, Any], report: bool = True
     ) -> bool:
         """Validate an INIT for one tensor of a layer type; a problem names the line."""
-        where = f"line {line}: {layer or layer_type}.{tensor}"
         try:
-            validate_init(where, init, TENSOR_NDIM[layer_type][tensor])
+            validate_init(
+                f"line {line}: {layer_type}.{tensor}", init, TENSOR_NDIM[layer_type][tensor]
+            )
         except SpecError as exc:
-            self.problem(line, str(exc))
+            if report:
+                self.problem(line, str(exc))
             return False
         return True
 
@@ -1087,6 +1096,11 @@ class _Reader:
             if len(params) < 2:
                 return
         state = {"value": params[1], "returned": False}
+        self.mentioned = {
+            n.attr
+            for n in ast.walk(node)
+            if isinstance(n, ast.Attribute) and _is_name(n.value, "self")
+        }
 
         def read(statement: ast.stmt) -> None:
             if state["returned"]:
@@ -1299,7 +1313,7 @@ class _Reader:
                 layers.append((item, op))
             layer.uses.append(op.line)
         for layer in self.layers.values():
-            if not layer.uses:
+            if not layer.uses and layer.name not in self.mentioned:  # else reported already
                 self.problem(
                     layer.line,
                     f"line {layer.line}: self.{layer.name} is defined but forward never uses "
@@ -1360,9 +1374,13 @@ class _Reader:
         ``m is self.conv2`` arm, a call on ``self.conv2.weight``), that is its own ``init``.
         """
         types: dict[str, dict[str, Any]] = {}
+        used = {layer.type for layer in spec.layers}
         for layer_type, entry in REGISTRY.items():
             if entry.tensor_names:
-                rule = self.run(_Target(layer_type, None, frozenset(entry.tensor_names)))
+                # a rule for a type the design lacks never runs in torch: one that cannot be
+                # applied to that type is left out rather than refused
+                stand_in = _Target(layer_type, None, frozenset(entry.tensor_names))
+                rule = self.run(stand_in, report=layer_type in used)
                 if rule:
                     types[layer_type] = {t: rule[t] for t in _TENSORS if t in rule}
         overrides: dict[int, dict[str, Any]] = {}
@@ -1381,28 +1399,28 @@ class _Reader:
                 overrides[index] = own
         return types, overrides
 
-    def run(self, target: _Target) -> dict[str, dict[str, Any]]:
+    def run(self, target: _Target, report: bool = True) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for step in self.steps:
             if isinstance(step, _Direct):
                 if step.layer == target.name:
                     out[step.tensor] = step.init
             else:
-                self.run_block(step.block, target, out)
+                self.run_block(step.block, target, out, report)
         return out
 
-    def run_block(self, block: _Block, target: _Target, out: dict[str, Any]) -> None:
+    def run_block(self, block: _Block, target: _Target, out: dict[str, Any], report: bool) -> None:
         for item in block:
             if item[0] == "if":
                 _, test, then, orelse = item
-                self.run_block(then if _holds(test, target) else orelse, target, out)
+                self.run_block(then if _holds(test, target) else orelse, target, out, report)
                 continue
             _, tensor, init, line = item
             if tensor not in target.present:
                 continue  # None in torch; a type rule for a missing tensor is ignored
             if target.type not in TENSOR_NDIM:  # pragma: no cover - only layers with weights
                 continue
-            if self.check_init(line, target.type, target.name, tensor, init):
+            if self.check_init(line, target.type, tensor, init, report):
                 out[tensor] = init
 
 
@@ -1469,6 +1487,13 @@ class _Usage:
             if reader.seed is None:
                 reader.seed = seed
             return True
+        if reader.is_init_call(call):
+            tensor = func.value if isinstance(func, ast.Attribute) and not call.args else None
+            owner = _root_name(call.args[0] if call.args else tensor)
+            if owner not in reader.nets:
+                return False
+            reader.steps.append(reader.direct_init(call, owner))
+            return True
         owner = _root_name(func)
         if owner not in reader.nets:
             return False
@@ -1482,12 +1507,7 @@ class _Usage:
                 reader.steps.append(_Call("method", func.attr, call.lineno))
                 return True
             return False
-        if reader.freeze(call, owner):
-            return True
-        if reader.is_init_call(call):
-            reader.steps.append(reader.direct_init(call, owner))
-            return True
-        return False
+        return reader.freeze(call, owner)
 
     def expression(self, node: ast.AST, depth: int = 0) -> None:
         """Refuse anything but harmless uses of the net, torch and printing."""
