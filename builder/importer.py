@@ -1272,9 +1272,12 @@ class _Reader:
                 minus_one = False
             if not minus_one:
                 raise _Unreadable(node, f"the batch size must stay free: {usage}")
-        features = self.value(args[1], {})
+        try:
+            features = self.value(args[1], {})
+        except _Unreadable:
+            features = None
         if not isinstance(features, int) or isinstance(features, bool):
-            raise _Unreadable(node, f"the feature count must be an integer: {usage}")
+            raise _Unreadable(node, f"the feature count must be a constant integer: {usage}")
         if features == -1 and not free_batch:
             raise _Unreadable(node, f"one of the sizes must be given: {usage}")
         if features == 0 or features < -1:

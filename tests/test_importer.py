@@ -306,6 +306,26 @@ def test_the_article_net_imports_as_the_article_describes_it():
     assert torch.equal(built.eval()(x), net.eval()(x))
 
 
+def test_the_article_alternatives_read_the_same():
+    article = spec_from_code(ARTICLE, [3, 32, 32])
+    commented = "torch.nn.init.normal_(m.weight.data, 0, 0.01)"
+    alternative = ARTICLE.replace(commented, "m.weight.data.normal_(0, 0.01)")
+    assert spec_from_code(alternative, [3, 32, 32]) == article
+    modern = ARTICLE.replace("super(Net, self).__init__()", "super().__init__()")
+    modern = modern.replace("x.view(-1, 16 * 5 * 5)", "torch.flatten(x, 1)")
+    modern = modern.replace("net.initialize_weights()", "").replace(".data", "")
+    assert spec_from_code(modern, [3, 32, 32]) == article
+    kaiming = ARTICLE.replace(
+        "torch.nn.init.xavier_normal_(m.weight.data)",
+        "nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')",
+    )
+    assert spec_from_code(kaiming, [3, 32, 32]).init["Conv2d"]["weight"] == {
+        "scheme": "kaiming_normal",
+        "mode": "fan_out",
+        "nonlinearity": "relu",
+    }
+
+
 def test_the_article_net_with_another_name_and_input():
     spec = spec_from_code(ARTICLE, [3, 32, 32], name="article LeNet")
     assert spec.name == "article LeNet" and spec.class_name == "ArticleLeNet"
@@ -493,6 +513,58 @@ def test_an_explicit_in_argument_that_disagrees_is_kept_for_the_app_to_show():
     assert analysis.error_index == 1 and "in_channels is 5" in analysis.error
 
 
+def test_layers_follow_forward_not_init():
+    source = textwrap.dedent(
+        """
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Linear(12, 2)
+                self.flat = nn.Flatten()
+                self.conv = nn.Conv2d(1, 3, 3)
+
+            def forward(self, x):
+                x = self.conv(x)
+                x = self.flat(x)
+                x = self.head(x)
+                return x
+        """
+    )
+    spec = spec_from_code(source, [1, 4, 4])
+    assert [layer.name for layer in spec.layers] == ["conv", "flat", "head"]
+    assert analyze(spec).output_shape == (2,)
+
+
+def test_the_reader_tables_follow_torch_signatures():
+    """Positional arguments map in torch's order: the functional table agrees with torch."""
+    import inspect
+
+    from builder import importer
+
+    for dotted, (layer_type, order) in importer._FUNCTIONS.items():
+        module, name = dotted.rsplit(".", 1)
+        function = {"torch": torch, "torch.nn.functional": F}[module].__dict__[name]
+        if function.__doc__ is None:  # torch.relu, torch.log_softmax: as their F twins
+            function = F.__dict__[name]
+        try:
+            signature = inspect.signature(function).parameters.values()
+            params = [p.name for p in signature if p.kind <= p.POSITIONAL_OR_KEYWORD][1:]
+        except ValueError:
+            params = []
+        if not params and order:  # a builtin or a dispatcher: its docstring shows the signature
+            line = next(t for t in function.__doc__.splitlines() if t.strip())
+            params = [
+                p.split("=")[0].strip() for p in line.split("(", 1)[1].split(")")[0].split(",")
+            ][1:]
+        assert params[: len(order)] == list(order), dotted
+        assert all(REGISTRY[layer_type].arg(p) or p == "training" for p in order), dotted
+    for layer_type, order in importer._POSITIONAL.items():
+        entry = REGISTRY[layer_type]
+        assert [p for p in order if entry.arg(p)] == [a.name for a in entry.args if a.name in order]
+
+
 def test_a_stateless_layer_applied_again_becomes_a_layer_of_its_own():
     source = textwrap.dedent(
         """
@@ -603,169 +675,48 @@ def test_the_base_source_reads():
     assert [layer.name for layer in spec.layers] == ["conv1", "relu1", "pool", "flatten1", "fc1"]
 
 
+# fmt: off
 UNREADABLE = [
-    # (id, changes, line, message fragment)
-    (
-        "custom_block",
-        {"init": "self.conv3 = MyBlock(3, 8)"},
-        12,
-        "cannot read 'self.conv3 = MyBlock(3, 8)': only torch.nn layers are supported",
-    ),
-    (
-        "sequential",
-        {"init": "self.body = nn.Sequential(nn.ReLU())"},
-        12,
-        "nn.Sequential containers are not supported",
-    ),
+    # (id, what to put in BASE, the line named, a fragment of the message)
+    ("custom_block", {"init": "self.conv3 = MyBlock(3, 8)"}, 12, "cannot read 'self.conv3 = MyBlock(3, 8)': only torch.nn layers are supported"),
+    ("sequential", {"init": "self.body = nn.Sequential(nn.ReLU())"}, 12, "nn.Sequential containers are not supported"),
     ("unknown_type", {"init": "self.rnn = nn.LSTM(4, 4)"}, 12, "nn.LSTM is not a layer type"),
-    (
-        "not_a_constant",
-        {"init": "self.fc2 = nn.Linear(self.width, 2)"},
-        12,
-        "only literal values and constant arithmetic are read",
-    ),
-    (
-        "bad_value",
-        {"init": "self.conv2 = nn.Conv2d(6, 6, -1)"},
-        12,
-        "line 12 (conv2): kernel_size must be a positive integer, got -1",
-    ),
-    (
-        "unknown_keyword",
-        {"init": "self.conv2 = nn.Conv2d(6, 6, 3, device='cpu')"},
-        12,
-        "Conv2d is read with in_channels, out_channels",
-    ),
-    (
-        "too_many_positionals",
-        {"init": "self.fc2 = nn.Linear(1, 2, True, None, None, 5)"},
-        12,
-        "Linear takes at most 5 positional arguments",
-    ),
-    (
-        "assigned_twice",
-        {"init": "self.conv1 = nn.Conv2d(3, 6, 3)"},
-        12,
-        "self.conv1 is assigned twice (first on line 9)",
-    ),
-    (
-        "init_before_layer",
-        {"init": "nn.init.zeros_(self.fc9.bias)"},
-        12,
-        "self.fc9 is not a layer defined before this line",
-    ),
-    (
-        "missing_bias",
-        {"init": "self.c = nn.Conv2d(6, 6, 1, bias=False); nn.init.zeros_(self.c.bias)"},
-        12,
-        "self.c has no bias",
-    ),
-    (
-        "exec_in_init",
-        {"init": "__import__('os').system('echo hi')"},
-        12,
-        "cannot read \"__import__('os').system('echo hi')\": __init__ and init methods are read as",
-    ),
-    (
-        "skip_connection",
-        {"forward": "x = x + self.fc1(x)"},
-        17,
-        "skip connections are not supported",
-    ),
+    ("not_a_constant", {"init": "self.fc2 = nn.Linear(self.width, 2)"}, 12, "only literal values and constant arithmetic are read"),
+    ("bad_value", {"init": "self.conv2 = nn.Conv2d(6, 6, -1)"}, 12, "line 12 (conv2): kernel_size must be a positive integer, got -1"),
+    ("bad_choice", {"init": "self.conv2 = nn.Conv2d(6, 6, 3, padding_mode='mirror')"}, 12, "line 12 (conv2): padding_mode must be one of"),
+    ("unknown_keyword", {"init": "self.conv2 = nn.Conv2d(6, 6, 3, device='cpu')"}, 12, "Conv2d is read with in_channels, out_channels"),
+    ("too_many_positionals", {"init": "self.fc2 = nn.Linear(1, 2, True, None, None, 5)"}, 12, "Linear takes at most 5 positional arguments"),
+    ("assigned_twice", {"init": "self.conv1 = nn.Conv2d(3, 6, 3)"}, 12, "self.conv1 is assigned twice (first on line 9)"),
+    ("init_before_layer", {"init": "nn.init.zeros_(self.fc9.bias)"}, 12, "self.fc9 is not a layer defined before this line"),
+    ("missing_bias", {"init": "self.c = nn.Conv2d(6, 6, 1, bias=False); nn.init.zeros_(self.c.bias)"}, 12, "self.c has no bias"),
+    ("frozen_tensor", {"init": "self.fc1.weight.requires_grad_(False)"}, 12, "freezing one tensor is not supported"),
+    ("exec_in_init", {"init": "__import__('os').system('echo hi')"}, 12, "cannot read \"__import__('os').system('echo hi')\": __init__ and init methods are read as"),
+    ("skip_connection", {"forward": "x = x + self.fc1(x)"}, 17, "skip connections are not supported"),
     ("branch", {"forward": "if x.sum() > 0: x = F.relu(x)"}, 17, "no branches, loops"),
-    (
-        "second_value",
-        {"forward": "y = F.relu(x)\n        x = F.relu(x)\n        x = y"},
-        18,
-        "it reads 'x', not the running value 'y'",
-    ),
-    (
-        "used_twice",
-        {"forward": "x = self.conv1(x)"},
-        17,
-        "self.conv1 is applied a second time (first on line 15)",
-    ),
-    (
-        "undefined_layer",
-        {"forward": "x = self.fc9(x)"},
-        17,
-        "self.fc9 is not a layer defined in __init__",
-    ),
-    (
-        "unknown_function",
-        {"forward": "x = F.relu6(x)"},
-        17,
-        "torch.nn.functional.relu6 is not a function the reader knows",
-    ),
+    ("second_value", {"forward": "y = F.relu(x)\n        x = F.relu(x)\n        x = y"}, 18, "it reads 'x', not the running value 'y'"),
+    ("used_twice", {"forward": "x = self.conv1(x)"}, 17, "self.conv1 is applied a second time (first on line 15)"),
+    ("undefined_layer", {"forward": "x = self.fc9(x)"}, 17, "self.fc9 is not a layer defined in __init__"),
+    ("unknown_function", {"forward": "x = F.relu6(x)"}, 17, "torch.nn.functional.relu6 is not a function the reader knows"),
     ("dropout_always_on", {"forward": "x = F.dropout(x, 0.2)"}, 17, "stays active in eval mode"),
     ("flatten_batch", {"forward": "x = torch.flatten(x)"}, 17, "also flattens the batch dimension"),
-    (
-        "view_3d",
-        {"forward": "x = x.view(-1, 2, 3)"},
-        17,
-        "a view is read to (batch, features) only",
-    ),
+    ("view_3d", {"forward": "x = x.view(-1, 2, 3)"}, 17, "a view is read to (batch, features) only"),
     ("view_fixed_batch", {"forward": "x = x.reshape(4, -1)"}, 17, "the batch size must stay free"),
-    (
-        "unknown_method",
-        {"forward": "x = x.clamp(0, 1)"},
-        17,
-        ".clamp() is not a step the reader knows",
-    ),
+    ("view_computed", {"forward": "x = x.view(-1, self.num_flat_features(x))"}, 17, "the feature count must be a constant integer"),
+    ("unknown_method", {"forward": "x = x.clamp(0, 1)"}, 17, ".clamp() is not a step the reader knows"),
     ("print_in_forward", {"forward": "print(x)"}, 17, "forward is read as steps 'x = layer(x)'"),
-    (
-        "test_on_data",
-        {"loop": "if m.weight.sum() > 0: m.weight.data.zero_()"},
-        24,
-        "the tests read are isinstance(m, nn.Conv2d)",
-    ),
-    (
-        "unknown_init",
-        {"loop": "if isinstance(m, nn.Linear): nn.init.foo_(m.weight)"},
-        24,
-        "torch.nn.init.foo_ is not an initializer the reader knows",
-    ),
-    (
-        "init_outside_test",
-        {"loop": "nn.init.zeros_(self.fc1.weight)"},
-        24,
-        "inside the loop, initialize m.weight or m.bias",
-    ),
-    (
-        "scheme_misfit",
-        {"loop": "if isinstance(m, nn.Conv2d): nn.init.eye_(m.weight)"},
-        24,
-        "line 24: Conv2d.weight: eye fits Linear weights, not a tensor with 4 dimensions",
-    ),
-    (
-        "bad_init_value",
-        {"loop": "if isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, -1)"},
-        24,
-        "line 24 (normal): std must be >= 0, got -1",
-    ),
-    (
-        "bad_gain",
-        {
-            "loop": "if isinstance(m, nn.Linear): nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('relux'))"
-        },
-        24,
-        "calculate_gain needs one of linear",
-    ),
-    (
-        "module_call",
-        {"module": "import os\nos.system('echo hi')"},
-        29,
-        "outside the class only calls of torch, print and the net are read",
-    ),
-    (
-        "module_import_call",
-        {"module": "__import__('os').system('echo hi')"},
-        28,
-        "outside the class only calls of torch, print and the net are read",
-    ),
+    ("test_on_data", {"loop": "if m.weight.sum() > 0: m.weight.data.zero_()"}, 24, "the tests read are isinstance(m, nn.Conv2d)"),
+    ("unknown_init", {"loop": "if isinstance(m, nn.Linear): nn.init.foo_(m.weight)"}, 24, "torch.nn.init.foo_ is not an initializer the reader knows"),
+    ("generator", {"loop": "if isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, 1, None)"}, 24, "normal is not read with 'generator'"),
+    ("init_outside_test", {"loop": "nn.init.zeros_(self.fc1.weight)"}, 24, "inside the loop, initialize m.weight or m.bias"),
+    ("scheme_misfit", {"loop": "if isinstance(m, nn.Conv2d): nn.init.eye_(m.weight)"}, 24, "line 24: Conv2d.weight: eye fits Linear weights, not a tensor with 4 dimensions"),
+    ("bad_init_value", {"loop": "if isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, -1)"}, 24, "line 24 (normal): std must be >= 0, got -1"),
+    ("bad_gain", {"loop": "if isinstance(m, nn.Linear): nn.init.xavier_normal_(m.weight, gain=nn.init.calculate_gain('relux'))"}, 24, "calculate_gain needs one of linear"),
+    ("module_call", {"module": "import os\nos.system('echo hi')"}, 29, "outside the class only calls of torch, print and the net are read"),
+    ("module_import_call", {"module": "__import__('os').system('echo hi')"}, 28, "outside the class only calls of torch, print and the net are read"),
     ("net_with_args", {"module": "other = Net(3)"}, 28, "Net(...) is read without arguments"),
     ("module_while", {"module": "while True: pass"}, 28, "outside the class only imports"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(
