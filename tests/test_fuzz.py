@@ -226,6 +226,23 @@ def _arg_values(kind: str, choices: tuple[Any, ...] = ()) -> st.SearchStrategy[A
     return st.one_of(st.sampled_from(list(choices) or KNOWN_STRINGS), st.text(max_size=6))
 
 
+def _sane(spec: Any) -> bool:
+    """Whether the structured mutations can find their way around ``spec``."""
+    return (
+        isinstance(spec, dict)
+        and isinstance(spec.get("layers"), list)
+        and bool(spec["layers"])
+        and isinstance(spec.get("init", {}), dict)
+        and all(isinstance(v, dict) for v in spec.get("init", {}).values())
+        and all(
+            isinstance(layer, dict)
+            and layer.get("type") in REGISTRY
+            and isinstance(layer.get("init", {}), dict)
+            for layer in spec["layers"]
+        )
+    )
+
+
 @st.composite
 def _set_layer_arg(draw: st.DrawFn, spec: dict[str, Any]) -> None:
     """Set one registry argument of a random layer to a value of about the right kind."""
@@ -276,11 +293,9 @@ def mutated_specs(draw: st.DrawFn) -> Any:
     )
     for _ in range(draw(st.integers(1, 3))):
         how = draw(st.sampled_from(["arg", "init", "any", "any"]))
-        if how == "arg" and spec["layers"]:
-            draw(_set_layer_arg(spec))
-            continue
-        if how == "init":
-            draw(_set_init(spec))
+        if how != "any" and _sane(spec):
+            draw(_set_layer_arg(spec) if how == "arg" else _set_init(spec))
+            spec = json.loads(json.dumps(spec))
             continue
         paths = _containers(spec)
         path = draw(st.sampled_from(paths))
@@ -489,6 +504,8 @@ def mutated_code(draw: st.DrawFn) -> tuple[str, list[int]]:
             lines.insert(i, draw(st.text(max_size=40)))
         else:
             lines = lines[:i]
+        if not lines:
+            break
     return "\n".join(lines), list(spec["input_shape"])
 
 
