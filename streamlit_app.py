@@ -797,6 +797,7 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: b
                 hint[0],
                 key=f"hint:{uid}",
                 icon=":material/auto_fix_high:",
+                type="tertiary",
                 on_click=on_fix,
                 args=(hint[1],),
                 help="one undoable edit",
