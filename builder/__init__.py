@@ -7,6 +7,7 @@ from .analysis import Analysis, LayerAnalysis, analyze
 from .codegen import generate_code
 from .errors import SpecError
 from .histograms import Histogram, weight_histograms
+from .importer import spec_from_code
 from .model import build_model
 from .signal import activation_stats, compare_plans
 from .spec import Spec, load_spec
@@ -23,5 +24,6 @@ __all__ = [
     "compare_plans",
     "generate_code",
     "load_spec",
+    "spec_from_code",
     "weight_histograms",
 ]
