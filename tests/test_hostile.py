@@ -1,0 +1,645 @@
+"""Hostile input, against the builder and against the app (AppTest), and no cross-session leaks.
+
+One table per entry point. Each row must give a clear message (a ``SpecError`` in the builder,
+an ``st.error`` in the app), never an exception; afterwards the app still holds the design it
+had (or the default) and a further normal edit works. Rows marked ``xfail(strict=True)`` are
+open bugs: each reason says what goes wrong, and the mark fails the run as soon as it is fixed.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import math
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import builder
+from builder import SpecError, analyze, build_model, generate_code, load_spec
+from builder.assignment import encode_assignment, load_assignment
+from builder.limits import MAX_UPLOAD_BYTES
+from builder.presets import preset
+from builder.share import encode_design
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+LENET = preset()
+MAX_MESSAGE = 600  # a clear message is short, whatever the input held
+
+
+def nested(depth: int, leaf: Any = 1) -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def nested_dicts(depth: int) -> Any:
+    value: Any = {}
+    for _ in range(depth):
+        value = {"scheme": value}
+    return value
+
+
+def spec_with(**fields: Any) -> dict[str, Any]:
+    return {"input_shape": [3, 8, 8], "layers": [], **fields}
+
+
+def conv(**fields: Any) -> dict[str, Any]:
+    return spec_with(layers=[{"type": "Conv2d", "out_channels": 2, "kernel_size": 3, **fields}])
+
+
+def layer(layer_type: str, **fields: Any) -> dict[str, Any]:
+    return spec_with(layers=[{"type": layer_type, **fields}])
+
+
+def conv_init(init: dict[str, Any]) -> dict[str, Any]:
+    return conv(init={"weight": init})
+
+
+def linear_init(init: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "input_shape": [4],
+        "layers": [{"type": "Linear", "out_features": 3, "init": {"weight": init}}],
+    }
+
+
+INJECTIONS = [
+    '"; import os; os.system("id") #',
+    "__import__('os').system('id')",
+    "'''\nimport os\n'''",
+    '"""\nimport os\n"""',
+    "\n    import os\n",
+    "</script><script>alert(1)</script>",
+    "![x](https://evil.example/p.png)",
+    "$(rm -rf /)",
+    "{{7*7}}",
+    "' OR 1=1 --",
+    "\x00",
+    "\u202eevil",
+    "a" * 10_000,
+]
+
+# the string fields of a spec, each as a function of the hostile text
+STRING_FIELDS = {
+    "layer name": lambda s: layer("ReLU", name=s),
+    "type": lambda s: spec_with(layers=[{"type": s}]),
+    "padding": lambda s: conv(padding=s),
+    "padding_mode": lambda s: conv(padding_mode=s),
+    "approximate": lambda s: layer("GELU", approximate=s),
+    "scheme": lambda s: conv_init({"scheme": s}),
+    "nonlinearity": lambda s: conv_init({"scheme": "kaiming_normal", "nonlinearity": s}),
+    "mode": lambda s: conv_init({"scheme": "kaiming_normal", "mode": s}),
+    "gain": lambda s: conv_init({"scheme": "xavier_normal", "gain": s}),
+    "init tensor": lambda s: conv(init={s: {"scheme": "zeros"}}),
+    "init type": lambda s: spec_with(init={s: {"weight": {"scheme": "zeros"}}}),
+    "unknown key": lambda s: spec_with(**{s: 1}),
+    "layer key": lambda s: conv(**{s: 1}),
+}
+
+OPEN = pytest.mark.xfail  # every use below is strict, with the bug in the reason
+
+
+def bug(reason: str) -> Any:
+    return OPEN(strict=True, reason=reason)
+
+
+DEEP_BUG = bug(
+    "builder/spec.py: repr()/str() of a deeply nested value raises RecursionError, not "
+    "SpecError (load_spec given a dict, not JSON text): in _show() and in the difflib hints "
+    "str(layer_type) (load_spec) and str(name) (validate_init)"
+)
+HUGE_INT_BUG = bug(
+    "builder/spec.py _show(): repr() of an int over 4300 digits raises ValueError "
+    "(Exceeds the limit for integer string conversion), not SpecError"
+)
+
+# (id, input, substring the SpecError message must hold); inputs are dicts unless str
+REJECTED = [
+    # oversized numbers
+    ("out_channels 2**31", conv(out_channels=2**31), "out_channels"),
+    ("out_channels 10**30", conv(out_channels=10**30), "out_channels"),
+    pytest.param(
+        "out_channels 10**5000", conv(out_channels=10**5000), "out_channels", marks=HUGE_INT_BUG
+    ),
+    pytest.param("seed 10**5000", spec_with(seed=10**5000), "seed", marks=HUGE_INT_BUG),
+    (
+        "out_channels 10**5000 as JSON text",
+        '{"input_shape": [3, 8, 8], "seed": 1' + "0" * 5000 + "}",
+        "JSON",
+    ),
+    ("seed 2**64", spec_with(seed=2**64), "seed"),
+    ("seed -1", spec_with(seed=-1), "seed"),
+    ("input 10**9 x 10**9", spec_with(input_shape=[3, 10**9, 10**9]), "input_shape"),
+    ("input 3x4096x4096", spec_with(input_shape=[3, 4096, 4096]), "limit"),
+    ("p 1e308", layer("Dropout", p=1e308), "p"),
+    ("p nan", layer("Dropout", p=math.nan), "p"),
+    ("p NaN in JSON", '{"input_shape": [4], "layers": [{"type": "Dropout", "p": NaN}]}', "p"),
+    (
+        "eps Infinity in JSON",
+        '{"input_shape": [4], "layers": [{"type": "BatchNorm1d", "eps": Infinity}]}',
+        "eps",
+    ),
+    ("negative_slope -inf", layer("LeakyReLU", negative_slope=-math.inf), "negative_slope"),
+    ("kernel 2**63", conv(kernel_size=[2**63, 1]), "kernel_size"),
+    ("std -1", conv_init({"scheme": "normal", "std": -1}), "std"),
+    ("sparsity 1", linear_init({"scheme": "sparse", "sparsity": 1}), "sparsity"),
+    ("dirac groups 2**40", conv_init({"scheme": "dirac", "groups": 2**40}), "groups"),
+    ("201 layers", spec_with(layers=[{"type": "ReLU"}] * 201), "at most"),
+    # deep nesting
+    ("100k nested lists as JSON", "[" * 100_000 + "]" * 100_000, "JSON"),
+    ("100k nested objects as JSON", '{"a":' * 100_000 + "1" + "}" * 100_000, "JSON"),
+    pytest.param(
+        "100k nested input_shape",
+        spec_with(input_shape=nested(100_000)),
+        "input_shape",
+        marks=DEEP_BUG,
+    ),
+    pytest.param("100k nested name", spec_with(name=nested(100_000)), "name", marks=DEEP_BUG),
+    pytest.param("100k nested layer arg", conv(stride=nested(100_000)), "stride", marks=DEEP_BUG),
+    pytest.param(
+        "100k nested layer", spec_with(layers=[nested(100_000)]), "layer 1", marks=DEEP_BUG
+    ),
+    pytest.param(
+        "100k nested init",
+        spec_with(init={"Conv2d": {"weight": nested_dicts(100_000)}}),
+        "scheme",
+        marks=DEEP_BUG,
+    ),
+    # wrong types
+    ("top-level list", [1, 2, 3], "JSON object"),
+    ("top-level null", None, "JSON object"),
+    ("top-level bytes", b'{"input_shape": [4]}', "JSON object"),
+    ("input_shape text", spec_with(input_shape="3,32,32"), "input_shape"),
+    ("input_shape object", spec_with(input_shape={"C": 3}), "input_shape"),
+    ("input_shape floats", spec_with(input_shape=[3.0, 8, 8]), "input_shape"),
+    ("input_shape bools", spec_with(input_shape=[True, True, True]), "input_shape"),
+    ("layers object", spec_with(layers={"type": "ReLU"}), "layers"),
+    ("layer list", spec_with(layers=[["Conv2d", 6, 5]]), "layer 1"),
+    ("layer type number", spec_with(layers=[{"type": 5}]), "type"),
+    ("layer type list", spec_with(layers=[{"type": ["Conv2d"]}]), "type"),
+    ("out_channels text", conv(out_channels="16"), "out_channels"),
+    ("out_channels float", conv(out_channels=16.0), "out_channels"),
+    ("out_channels true", conv(out_channels=True), "out_channels"),
+    ("bias text", conv(bias="yes"), "bias"),
+    ("kernel triple", conv(kernel_size=[3, 3, 3]), "kernel_size"),
+    ("init list", spec_with(init=[1]), "init"),
+    ("layer init list", conv(init=["zeros"]), "init"),
+    ("scheme number", conv_init({"scheme": 5}), "scheme"),
+    ("scheme object", conv_init({"scheme": {"a": 1}}), "scheme"),
+    ("gain list", conv_init({"scheme": "xavier_normal", "gain": [1]}), "gain"),
+    ("version 2", spec_with(version=2), "version"),
+    ("version true", spec_with(version=True), "version"),
+    ("trainable text", layer("ReLU", trainable="no"), "trainable"),
+    # unicode
+    ("layer name with accent", layer("ReLU", name="réseau"), "name"),
+    ("layer name zero-width", layer("ReLU", name="conv\u200b1"), "name"),
+    ("type homoglyph", spec_with(layers=[{"type": "Cοnv2d"}]), "Conv2d"),
+    ("name with RTL override", spec_with(name="\u202eevil"), "name"),
+    ("name with newline", spec_with(name="a\nb"), "name"),
+    ("name 81 chars", spec_with(name="x" * 81), "name"),
+    ("JSON text after a BOM is read as a path", "\ufeff" + json.dumps(spec_with()), "spec"),
+    # injection attempts in every string field
+    *[
+        (f"{field}: {payload[:20]!r}", make(payload), "")
+        for field, make in STRING_FIELDS.items()
+        for payload in INJECTIONS
+    ],
+]
+
+NAME_PAYLOADS = [p for p in INJECTIONS if p.isprintable() and len(p) <= 80] + [
+    "Réseau ✓ 😀",
+    "class",
+    "3rd try",
+    "None",
+    "__init__",
+]
+
+
+def _ids(rows: list[Any]) -> list[str]:
+    return [
+        (r.values[0] if hasattr(r, "values") else r[0]).encode("ascii", "replace").decode()
+        for r in rows
+    ]
+
+
+@pytest.mark.parametrize(("case", "value", "needle"), REJECTED, ids=_ids(REJECTED))
+def test_builder_rejects_hostile_input_with_a_clear_message(case, value, needle):
+    with pytest.raises(SpecError) as info:
+        load_spec(value)
+    message = str(info.value)
+    assert message, case
+    assert len(message) <= MAX_MESSAGE, f"{case}: a {len(message):,}-character message"
+    assert needle in message, message
+    if isinstance(value, dict):
+        with pytest.raises(SpecError):
+            analyze(value)
+        with pytest.raises(SpecError):
+            build_model(value)
+        with pytest.raises(SpecError):
+            generate_code(value)
+
+
+IMPORTS_ALLOWED = {"torch", "torch.nn", "torch.nn.functional", "math"}
+
+
+def assert_safe_code(code: str) -> None:
+    """The exported code imports only torch and math, and calls nothing outside them."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert {a.name for a in node.names} <= IMPORTS_ALLOWED, ast.unparse(node)
+        if isinstance(node, ast.ImportFrom):
+            assert node.module in IMPORTS_ALLOWED, ast.unparse(node)
+        if isinstance(node, ast.Name):
+            assert node.id not in {"os", "system", "eval", "exec", "__import__", "open"}, node.id
+        if isinstance(node, ast.Attribute):
+            assert node.attr not in {"system", "popen"}, node.attr
+
+
+@pytest.mark.parametrize("name", NAME_PAYLOADS, ids=lambda n: repr(n[:20]))
+def test_any_printable_spec_name_loads_and_exports_safe_code(name):
+    data = {**conv(), "name": name}
+    spec = load_spec(data)
+    assert spec.name == name
+    assert spec.class_name.isidentifier() and spec.class_name.isascii()
+    assert load_spec(json.loads(json.dumps(spec.to_dict()))).to_dict() == spec.to_dict()
+    for functional in (False, True):
+        assert_safe_code(generate_code(spec, functional_activations=functional))
+
+
+@pytest.mark.parametrize(
+    ("case", "data"),
+    [
+        ("huge but analysable", conv(out_channels=2**31 - 1, kernel_size=2**31 - 1)),
+        (
+            "10 billion parameters",
+            spec_with(input_shape=[100_000], layers=[{"type": "Linear", "out_features": 100_000}]),
+        ),
+        ("kernel larger than input", conv(kernel_size=9)),
+        ("dilation 2**31-1", conv(dilation=2**31 - 1)),
+        ("flatten dims out of range", layer("Flatten", start_dim=-(2**31) + 1, end_dim=2**31 - 1)),
+        ("softmax dim huge", layer("Softmax", dim=2**31 - 1)),
+        ("output_size 2**31-1", layer("AdaptiveAvgPool2d", output_size=2**31 - 1)),
+    ],
+)
+def test_builder_huge_but_valid_designs_analyse_instantly_and_refuse_to_build(case, data):
+    analysis = analyze(data)
+    if analysis.ok and analysis.total_params <= builder.limits.MAX_BUILD_PARAMS:
+        return  # small enough to be a normal design
+    with pytest.raises(SpecError) as info:
+        build_model(data)
+    assert len(str(info.value)) <= MAX_MESSAGE
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    st.cache_data.clear()
+    yield
+
+
+def start(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def design(at: AppTest) -> dict[str, Any]:
+    return at.session_state["design"]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def open_card(at: AppTest, uid: int) -> AppTest:
+    """Open a layer's card (a closed card draws no widgets)."""
+    at.session_state[f"card:{uid}"] = True
+    return at.run()
+
+
+def set_out_channels(at: AppTest, uid: int, value: int) -> AppTest:
+    open_card(at, uid).number_input(key=f"w:{uid}:out_channels").set_value(value)
+    return at.run()
+
+
+def still_serving(at: AppTest, expected: dict[str, Any]) -> None:
+    """The design is what it was, and a normal edit (conv1's out_channels) still works."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert design(at) == load_spec(expected).to_dict() or design(at) == expected
+    set_out_channels(at, at.session_state["uids"][0], 9)
+    assert not at.exception, [e.value for e in at.exception]
+    assert design(at)["layers"][0]["out_channels"] == 9
+    assert not [e for e in errors(at) if "Could not" in e or "could not" in e]
+
+
+def pack(text: str) -> str:
+    """A share string holding any text (as encode_design packs a design's JSON)."""
+    packed = zlib.compress(text.encode("utf-8"), 9)
+    return "1" + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+UPLOADS = [
+    ("50 MB file", b" " * 50_000_000, "at most"),
+    ("just over the limit", b" " * (MAX_UPLOAD_BYTES + 1), "at most"),
+    ("not UTF-8", b"\xff\xfe{\x00", "Could not load"),
+    ("empty file", b"", "Could not load"),
+    ("100k nested lists", ("[" * 100_000 + "]" * 100_000).encode(), "Could not load"),
+    ("100k nested objects", ('{"a":' * 100_000 + "1" + "}" * 100_000).encode(), "Could not load"),
+    (
+        "900 nested lists in input_shape",
+        ('{"input_shape": ' + "[" * 900 + "1" + "]" * 900 + "}").encode(),
+        "input_shape",
+    ),
+    ("5000-digit integer", ('{"input_shape": [1' + "0" * 5000 + "]}").encode(), "Could not load"),
+    ("NaN", b'{"input_shape": [4], "layers": [{"type": "Dropout", "p": NaN}]}', "p must be"),
+    ("top-level list", b"[1, 2, 3]", "JSON object"),
+    ("wrong types", json.dumps(conv(out_channels="16")).encode(), "out_channels"),
+    ("oversized out_channels", json.dumps(conv(out_channels=2**40)).encode(), "out_channels"),
+    ("unicode type", json.dumps(spec_with(layers=[{"type": "Cοnv2d😀"}])).encode(), "type"),
+    *[
+        (f"injection in {field}", json.dumps(make(payload)).encode(), "Could not load")
+        for field, make in STRING_FIELDS.items()
+        for payload in INJECTIONS[:2]
+    ],
+]
+
+
+@pytest.mark.parametrize(("case", "raw", "needle"), UPLOADS, ids=_ids(UPLOADS))
+def test_app_hostile_upload_shows_an_error_and_keeps_the_design(case, raw, needle):
+    at = start()
+    at.file_uploader(key="upload").upload("design.json", raw, "application/json").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(needle in e for e in errors(at)), errors(at)
+    assert all(len(e) <= MAX_MESSAGE + 200 for e in errors(at))
+    still_serving(at, LENET)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="streamlit_app.py load_upload(): the upload's text goes to builder.load_spec(str), which "
+    "reads any text not starting with '{' or '[' as a path on the SERVER: a file holding "
+    "'/some/server/file.json' loads that file, '/etc/passwd' reveals it exists, '/dev/zero' "
+    "reads forever (memory exhaustion)",
+)
+def test_app_upload_holding_a_server_path_is_not_read(tmp_path):
+    secret = tmp_path / "server_side.json"
+    secret.write_text(json.dumps(spec_with(name="FromTheServersDisk")), encoding="utf-8")
+    at = start()
+    at.file_uploader(key="upload").upload("design.json", str(secret).encode(), "application/json")
+    at.run()
+    assert not at.exception
+    assert design(at).get("name") != "FromTheServersDisk"
+    assert any("Could not load" in e for e in errors(at))
+    assert not any("server_side" in e for e in errors(at)), "the message names the server file"
+
+
+LINKS = [
+    ("200 KB link", "1" + "A" * 200_000, "too long"),
+    ("damaged link", "1garbage!!", "could not be opened"),
+    ("unknown format", "2abc", "could not be opened"),
+    ("zip bomb", pack(" " * 50_000_000), "could not be opened"),
+    ("100k nested lists", pack("[" * 100_000 + "]" * 100_000), "could not be opened"),
+    ("5000-digit integer", pack('{"input_shape": [1' + "0" * 5000 + "]}"), "could not be opened"),
+    ("not a design", pack("[1, 2]"), "could not be opened"),
+    ("wrong types", encode_design(conv(out_channels="16")), "out_channels"),
+    ("oversized numbers", encode_design(conv(out_channels=10**30)), "out_channels"),
+    ("NaN", pack('{"input_shape": [4], "layers": [{"type": "Dropout", "p": NaN}]}'), "p must be"),
+    ("unicode", encode_design(layer("ReLU", name="réseau")), "name"),
+    *[
+        (f"injection in {field}", encode_design(make(payload)), "could not be opened")
+        for field, make in STRING_FIELDS.items()
+        for payload in INJECTIONS[:2]
+    ],
+]
+
+
+@pytest.mark.parametrize(("case", "link", "needle"), LINKS, ids=_ids(LINKS))
+def test_app_hostile_share_link_shows_an_error_and_the_default(case, link, needle):
+    at = start({"d": link})
+    assert any(needle in e for e in errors(at)), errors(at)
+    assert all(len(e) <= MAX_MESSAGE + 200 for e in errors(at))
+    still_serving(at, LENET)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a 1 MB share link shows the default design with no message: Streamlit drops query "
+    "strings over 524,288 characters (runtime/state/query_params.py) before the app sees 'd'",
+)
+def test_app_1mb_share_link_shows_a_clear_message():
+    at = start({"d": "1" + "A" * 1_000_000})
+    still_serving(at, LENET)
+    assert any("too long" in e or "could not be opened" in e for e in errors(at)), errors(at)
+
+
+ASSIGNMENT_LINKS = [
+    ("damaged", "1garbage!!"),
+    ("too long", "1" + "A" * 100_000),
+    ("zip bomb", pack(" " * 10_000_000)),
+    ("unknown key", pack(json.dumps({"evil": 1}))),
+    ("wrong types", pack(json.dumps({"max_params": "1e9"}))),
+    ("huge number", pack(json.dumps({"max_params": 10**40}))),
+    ("injection in allowed_types", pack(json.dumps({"allowed_types": ["__import__('os')"]}))),
+    ("injection in locked", pack(json.dumps({"locked": ["</script>"]}))),
+]
+
+
+@pytest.mark.parametrize(("case", "link"), ASSIGNMENT_LINKS, ids=[c for c, _ in ASSIGNMENT_LINKS])
+def test_app_hostile_assignment_link_shows_an_error_and_opens_without_it(case, link):
+    at = start({"a": link})
+    assert at.session_state["assignment"] is None
+    assert any("assignment" in e for e in errors(at)), errors(at)
+    still_serving(at, LENET)
+
+
+MARKDOWN_PAYLOAD = "![x](https://evil.example/p.png)"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="streamlit_app.py renders user text as Markdown: the spec name in the page heading "
+    "(main(): head[0].markdown), error messages quoting a received value (st.error) and the "
+    "assignment title (st.markdown): a shared link makes every viewer's browser load a remote "
+    "image or show a link the sender chose. Escape user text before st.markdown / st.error",
+)
+@pytest.mark.parametrize(
+    "where",
+    ["name in a shared link", "layer type in an upload", "assignment title"],
+)
+def test_app_does_not_render_user_text_as_markdown(where):
+    if where == "name in a shared link":
+        at = start({"d": encode_design({**conv(), "name": MARKDOWN_PAYLOAD})})
+    elif where == "assignment title":
+        assignment = load_assignment({"title": MARKDOWN_PAYLOAD, "max_params": 100})
+        at = start({"a": encode_assignment(assignment)})
+    else:
+        at = start()
+        raw = json.dumps(spec_with(layers=[{"type": MARKDOWN_PAYLOAD}])).encode()
+        at.file_uploader(key="upload").upload("design.json", raw, "application/json").run()
+    assert not at.exception
+    shown = [e.value for e in (*at.markdown, *at.error, *at.success, *at.caption, *at.info)]
+    assert not [s for s in shown if MARKDOWN_PAYLOAD in s], "raw Markdown from the user"
+
+
+IMPORTS = [
+    ("runs nothing", "import os\nos.system('touch /tmp/netbuilder_pwned')\n"),
+    ("dunder import", "class Net(nn.Module):\n    x = __import__('os').system('id')\n"),
+    ("not Python", "}}}{{{" * 100),
+    ("deep nesting", "x = " + "(" * 5000 + "1" + ")" * 5000),
+    (
+        "huge power",
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(9**9**9, 2)\n",
+    ),
+    ("null bytes", "class Net:\x00\n"),
+    ("too long", "# " + "x" * 60_000),
+]
+
+
+@pytest.mark.parametrize(("case", "source"), IMPORTS, ids=[c for c, _ in IMPORTS])
+def test_app_hostile_code_import_shows_an_error_and_keeps_the_design(case, source):
+    at = start()
+    at.session_state["import_code"] = source
+    at.run()
+    at.button(key="import_go").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Could not import" in e for e in errors(at)), errors(at)
+    assert not Path("/tmp/netbuilder_pwned").exists()
+    still_serving(at, LENET)
+
+
+# --- no cross-session leakage -------------------------------------------------------------------
+
+
+def test_two_sessions_editing_different_designs_do_not_see_each_other():
+    a, b = start(), start()
+    set_out_channels(a, 0, 7)
+    set_out_channels(b, 0, 11)
+    open_card(b, 1).button(key="del:1").click().run()
+    set_out_channels(a, 3, 13)
+    assert design(a)["layers"][0]["out_channels"] == 7
+    assert design(a)["layers"][3]["out_channels"] == 13
+    assert len(design(a)["layers"]) == 12
+    assert design(b)["layers"][0]["out_channels"] == 11
+    assert design(b)["layers"][2]["out_channels"] == 16  # conv2, moved up by the delete
+    assert len(design(b)["layers"]) == 11
+    assert a.query_params["d"] == encode_design(design(a))
+    assert b.query_params["d"] == encode_design(design(b))
+    # undo in one session undoes only its own edits
+    b.button(key="undo").click().run()
+    assert len(design(b)["layers"]) == 12 and len(design(a)["layers"]) == 12
+    assert design(a)["layers"][3]["out_channels"] == 13
+    assert not a.exception and not b.exception
+
+
+def _app_namespace() -> dict[str, Any]:
+    """The app's module-level imports, constants and functions, without running ``main()``."""
+    tree = ast.parse(Path(APP).read_text(encoding="utf-8"))
+    tree.body = [node for node in tree.body if not isinstance(node, ast.Expr)]
+    namespace: dict[str, Any] = {"__name__": "netbuilder_app_under_test"}
+    exec(compile(tree, APP, "exec"), namespace)  # the app's own code, without main()
+    return namespace
+
+
+def _cached_functions(tree: ast.Module) -> list[str]:
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                if ast.unparse(target) == "st.cache_data":
+                    names.append(node.name)
+    return names
+
+
+def test_app_keeps_no_shared_mutable_state():
+    tree = ast.parse(Path(APP).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        assert not isinstance(node, (ast.Global, ast.Nonlocal)), ast.unparse(node)
+        if isinstance(node, ast.Attribute):
+            assert node.attr != "cache_resource", "a cache_resource object is shared by all users"
+    assert _cached_functions(tree), "no cached function found"
+
+
+CACHED_CALLS = {
+    "cached_histograms": lambda spec_json: (spec_json,),
+    "cached_signal": lambda spec_json: (spec_json, 8, "eval", "—"),
+    "cached_code": lambda spec_json: (spec_json, False),
+    "cached_weights": lambda spec_json: (spec_json,),
+    "cached_model_text": lambda spec_json: (spec_json,),
+    "cached_summary": lambda spec_json: (spec_json,),
+}
+
+
+def _mutate(value: Any) -> None:
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = "MUTATED"
+        value["MUTATED"] = True
+    elif isinstance(value, list):
+        value.append("MUTATED")
+
+
+def test_cached_functions_are_keyed_on_content_and_return_copies():
+    namespace = _app_namespace()
+    names = _cached_functions(ast.parse(Path(APP).read_text(encoding="utf-8")))
+    missing = set(names) - set(CACHED_CALLS)
+    assert not missing, f"add a call for {missing} to CACHED_CALLS"
+    first = load_spec(preset()).to_json()
+    # the same design arriving from another session: equal content, a different string object
+    second = load_spec(json.loads(json.dumps(preset()))).to_json()
+    assert first == second and first is not second
+    for name in names:
+        fn = namespace[name]
+        a = fn(*CACHED_CALLS[name](first))
+        b = fn(*CACHED_CALLS[name](second))
+        assert a == b, name
+        if isinstance(a, (dict, list)):
+            assert a is not b, f"{name} hands two sessions the same object"
+            _mutate(a)
+            c = fn(*CACHED_CALLS[name](second))
+            assert c == b and c != a, f"{name}: a caller's change reached the cache"
+
+
+def _module_state() -> str:
+    import builder.initializers
+    import builder.layers
+    import builder.presets
+    import builder.spec
+
+    return repr(
+        (
+            sorted(builder.layers.REGISTRY.items()),
+            sorted(builder.initializers.SCHEMES.items()),
+            [builder.presets.preset(n) for n in builder.presets.PRESET_NAMES],
+            builder.spec.RESERVED_NAMES,
+        )
+    )
+
+
+def test_builder_module_state_is_not_changed_by_use():
+    before = _module_state()
+    for name in builder.presets.PRESET_NAMES:
+        data = preset(name)
+        spec = load_spec(data)
+        data["layers"].append({"type": "ReLU"})  # the caller's dict is theirs
+        analysis = analyze(spec)
+        if analysis.ok and analysis.total_params < 2_000_000:
+            model = build_model(spec)
+            for p in model.parameters():
+                p.data.fill_(3.0)  # a caller changing its model changes nothing shared
+            generate_code(spec)
+        assert load_spec(preset(name)).to_dict() == spec.to_dict()
+    assert _module_state() == before
