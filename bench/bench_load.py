@@ -1,0 +1,522 @@
+"""Load: N concurrent sessions editing their own designs against one ``streamlit run`` server.
+
+Each session is a real websocket session on loopback, speaking Streamlit's own browser protocol
+(``BackMsg`` / ``ForwardMsg`` protobufs over ``/_stcore/stream``, as the frontend does): it
+opens the page, then repeats a cycle of edits as a person would make them by clicking: open
+conv1's card and set its ``out_channels`` to a value only this session uses, add a Linear layer
+from the palette, open its card and delete it, change the seed, undo. After every edit it keeps
+its own copy of the design (made with ``builder.edits``, as the app makes it) and checks what
+the server rendered against it: the Parameters metric, and the design the app put in the URL.
+
+Edit-to-render latency is the time from sending the edit until the rerun that shows the
+expected value has finished (the ``script_finished`` message). At the end each session checks
+that the design in its URL is exactly its own (its unique ``out_channels``, no one else's).
+The server's memory is sampled from ``/proc`` (RSS of its process tree; VmHWM at the end).
+
+Run: python bench/bench_load.py [--sessions 30] [--minutes 3] [--think 2-5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+import builder  # noqa: E402
+from builder import edits  # noqa: E402
+from builder.presets import preset  # noqa: E402
+from builder.share import decode_design  # noqa: E402
+
+EDIT_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "streamlit_app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    out = open(log, "w")  # noqa: SIM115 - closed with the server
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            url = f"http://127.0.0.1:{port}/_stcore/health"
+            if urllib.request.urlopen(url, timeout=1).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit(f"streamlit did not start; see {log}")
+
+
+# --- server memory -----------------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):  # the process has gone
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return pids
+
+
+def _status_kb(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class MemorySampler:
+    """Peak RSS of the server's process tree, sampled every 0.25 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+        self.samples = 0
+        self.hwm = 0
+
+    def sample(self) -> int:
+        rss = sum(_status_kb(p, "VmRSS") for p in _tree(self.pid))
+        self.peak_kb = max(self.peak_kb, rss)
+        self.samples += 1
+        return rss
+
+    def hwm_kb(self) -> int:
+        return sum(_status_kb(p, "VmHWM") for p in _tree(self.pid))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.sample()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25)
+
+
+# --- one session ---------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """What one rerun rendered."""
+
+    widgets: dict[str, str] = field(default_factory=dict)  # user key -> element id
+    labels: dict[str, str] = field(default_factory=dict)  # user key -> expander label
+    metrics: dict[str, str] = field(default_factory=dict)
+    query: str | None = None
+    exceptions: list[str] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    status: int | None = None
+    rendered_at: float | None = None  # when the Parameters metric arrived
+
+
+@dataclass
+class Result:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    render_latencies: list[float] = field(default_factory=list)
+    kinds: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    intact: bool = False
+    final: str = ""
+
+
+def _user_key(element_id: str) -> str | None:
+    parts = element_id.split("-", 2)  # "$$ID-<hash>-<user key>"
+    return parts[2] if len(parts) == 3 and parts[0] == "$$ID" else None
+
+
+class Session:
+    def __init__(self, index: int, port: int, result: Result) -> None:
+        self.index = index
+        self.port = port
+        self.result = result
+        self.design = preset()
+        self.query = ""
+        self.last = Run()
+        self.ws: Any = None
+        self.inbox: asyncio.Queue[ForwardMsg] = asyncio.Queue()
+
+    # protocol ----------------------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        async for raw in self.ws:
+            msg = ForwardMsg()
+            msg.ParseFromString(raw)
+            await self.inbox.put(msg)
+
+    async def rerun(self, states: list[WidgetState]) -> Run:
+        """Send one rerun request (what a click sends) and collect the rerun until it finishes."""
+        back = BackMsg()
+        back.rerun_script.query_string = self.query
+        back.rerun_script.page_script_hash = ""
+        back.rerun_script.widget_states.widgets.extend(states)
+        run = Run()
+        await self.ws.send(back.SerializeToString())
+        while run.status is None:
+            msg = await asyncio.wait_for(self.inbox.get(), EDIT_TIMEOUT)
+            kind = msg.WhichOneof("type")
+            if kind == "delta":
+                self._delta(msg.delta, run)
+            elif kind == "page_info_changed":
+                run.query = msg.page_info_changed.query_string
+                self.query = run.query
+            elif kind == "script_finished":
+                if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    continue  # another rerun follows (on_change="rerun")
+                run.status = msg.script_finished
+        self.last = run
+        return run
+
+    def _delta(self, delta: Any, run: Run) -> None:
+        if delta.WhichOneof("type") == "add_block":
+            block = delta.add_block
+            if block.WhichOneof("type") == "expandable" and block.expandable.id:
+                key = _user_key(block.expandable.id)
+                if key:
+                    run.widgets[key] = block.expandable.id
+                    run.labels[key] = block.expandable.label
+            return
+        if delta.WhichOneof("type") != "new_element":
+            return
+        element = delta.new_element
+        kind = element.WhichOneof("type")
+        if kind is None:
+            return
+        body = getattr(element, kind)
+        if kind == "exception":
+            run.exceptions.append(f"{body.type}: {body.message}"[:300])
+        elif kind == "alert" and body.format == body.ERROR:
+            run.alerts.append(body.body[:300])
+        elif kind == "metric":
+            run.metrics[body.label] = body.body
+            if body.label == "Parameters":
+                run.rendered_at = time.perf_counter()
+        element_id = getattr(body, "id", "")
+        key = _user_key(element_id) if element_id else None
+        if key:
+            run.widgets[key] = element_id
+
+    # edits -------------------------------------------------------------------------------
+
+    def _widget(self, key: str) -> str:
+        element_id = self.last.widgets.get(key)
+        if element_id is None:
+            raise LookupError(f"widget {key!r} is not on the page")
+        return element_id
+
+    @staticmethod
+    def _state(element_id: str, **value: Any) -> WidgetState:
+        state = WidgetState(id=element_id)
+        for name, v in value.items():
+            setattr(state, name, v)
+        return state
+
+    async def edit(self, kind: str, states: list[WidgetState], expect: dict[str, Any]) -> None:
+        """One timed edit; ``expect`` says what the rerun must render."""
+        start = time.perf_counter()
+        run = await self.rerun(states)
+        took = time.perf_counter() - start
+        problems = list(run.exceptions)
+        problems += [f"error message: {a}" for a in run.alerts]
+        if run.status != ForwardMsg.FINISHED_SUCCESSFULLY:
+            problems.append(f"script finished with status {run.status}")
+        want = expect.get("params")
+        if want is not None and run.metrics.get("Parameters") != f"{want:,}":
+            problems.append(f"Parameters shows {run.metrics.get('Parameters')}, expected {want:,}")
+        if expect.get("design"):
+            shown = self._url_design()
+            if shown != self.normalized():
+                problems.append("the design in the URL is not this session's design")
+        widget = expect.get("widget")
+        if widget is not None and widget not in run.widgets:
+            problems.append(f"widget {widget!r} did not render")
+        if problems:
+            self.result.errors.append(f"{kind}: " + "; ".join(problems))
+        self.result.latencies.append(took)
+        self.result.kinds.setdefault(kind, []).append(took)
+        if run.rendered_at is not None:
+            self.result.render_latencies.append(run.rendered_at - start)
+
+    def _url_design(self) -> dict[str, Any] | None:
+        packed = urllib.parse.parse_qs(self.query).get("d", [None])[0]
+        try:
+            return decode_design(packed) if packed else None
+        except builder.SpecError:
+            return None
+
+    def normalized(self) -> dict[str, Any]:
+        return builder.load_spec(self.design).to_dict()
+
+    def params(self) -> int:
+        return builder.analyze(self.design).total_params
+
+    def unique_channels(self, cycle: int) -> int:
+        return 100 + self.index + (40 * (cycle % 2) if cycle >= 0 else 0)
+
+    async def set_conv1(self, channels: int) -> None:
+        uid = 0
+        await self.edit(
+            "open card",
+            [self._state(self._widget(f"card:{uid}"), bool_value=True)],
+            {"widget": f"w:{uid}:out_channels"},
+        )
+        self.design = edits.set_arg(self.design, 0, "out_channels", channels)
+        await self.edit(
+            "set out_channels",
+            [
+                self._state(self._widget(f"card:{uid}"), bool_value=True),
+                self._state(self._widget(f"w:{uid}:out_channels"), double_value=float(channels)),
+            ],
+            {"params": self.params(), "design": True},
+        )
+
+    async def add_and_delete(self) -> None:
+        before = {k for k in self.last.widgets if k.startswith("card:")}
+        self.design = edits.insert_layer(
+            self.design, len(self.design["layers"]), edits.new_layer("Linear")
+        )
+        await self.edit(
+            "add layer",
+            [self._state(self._widget("add:Linear"), trigger_value=True)],
+            {"params": self.params(), "design": True},
+        )
+        new = sorted({k for k in self.last.widgets if k.startswith("card:")} - before)
+        if len(new) != 1:
+            self.result.errors.append(f"add layer: expected one new card, got {new}")
+            return
+        uid = new[0].split(":")[1]
+        await self.edit(
+            "open card",
+            [self._state(self._widget(f"card:{uid}"), bool_value=True)],
+            {"widget": f"del:{uid}"},
+        )
+        self.design = edits.delete_layer(self.design, len(self.design["layers"]) - 1)
+        await self.edit(
+            "delete layer",
+            [
+                self._state(self._widget(f"card:{uid}"), bool_value=True),
+                self._state(self._widget(f"del:{uid}"), trigger_value=True),
+            ],
+            {"params": self.params(), "design": True},
+        )
+
+    async def seed_and_undo(self, cycle: int) -> None:
+        previous = self.design
+        self.design = {**self.design, "seed": 1000 * self.index + cycle + 1}  # never the same
+        await self.edit(
+            "set seed",
+            [self._state(self._widget("w:seed"), double_value=float(self.design["seed"]))],
+            {"params": self.params(), "design": True},
+        )
+        self.design = previous
+        await self.edit(
+            "undo",
+            [self._state(self._widget("undo"), trigger_value=True)],
+            {"params": self.params(), "design": True},
+        )
+
+    async def think(self, think: tuple[float, float], rng: random.Random) -> None:
+        await asyncio.sleep(rng.uniform(*think))
+
+    async def main(self, deadline: float, think: tuple[float, float], stagger: float) -> None:
+        rng = random.Random(self.index)
+        await asyncio.sleep(stagger)
+        url = f"ws://127.0.0.1:{self.port}/_stcore/stream"
+        origin = f"http://127.0.0.1:{self.port}"
+        try:
+            async with connect(url, subprotocols=["streamlit"], origin=origin, max_size=None) as ws:
+                self.ws = ws
+                reader = asyncio.create_task(self._reader())
+                try:
+                    first = await self.rerun([])  # open the page
+                    if first.exceptions or first.metrics.get("Parameters") != f"{self.params():,}":
+                        self.result.errors.append(f"page load: {first.exceptions or first.metrics}")
+                    cycle = 0
+                    steps = [
+                        lambda: self.set_conv1(self.unique_channels(cycle)),
+                        self.add_and_delete,
+                        lambda: self.seed_and_undo(cycle),
+                    ]
+                    while time.monotonic() < deadline:
+                        for step in steps:
+                            if time.monotonic() >= deadline:
+                                break
+                            await self.think(think, rng)
+                            await step()
+                        cycle += 1
+                    await self.set_conv1(self.unique_channels(-1))  # the final, unique value
+                    self.check_final()
+                finally:
+                    reader.cancel()
+        except Exception as exc:  # a broken session is counted, the others go on
+            self.result.errors.append(f"session failed: {type(exc).__name__}: {exc}"[:300])
+
+    def check_final(self) -> None:
+        shown = self._url_design()
+        channels = shown["layers"][0].get("out_channels") if shown else None
+        own = self.unique_channels(-1)
+        label = self.last.labels.get("card:0", "")
+        self.result.intact = (
+            shown == self.normalized()
+            and channels == own
+            and f"→ ({own}," in label
+            and self.last.metrics.get("Parameters") == f"{self.params():,}"
+        )
+        self.result.final = (
+            f"out_channels {channels} in its URL, card 1 shows {label.split('→')[-1].strip()!r} "
+            f"(own {own}), "
+            f"{len(shown['layers']) if shown else 0} layers, "
+            f"Parameters {self.last.metrics.get('Parameters')} (expected {self.params():,})"
+        )
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+async def drive(
+    port: int, pid: int, args: argparse.Namespace
+) -> tuple[list[Result], MemorySampler]:
+    memory = MemorySampler(pid)
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(memory.run(stop))
+    # warm-up: the first run imports torch; not counted
+    warm = Result("warm-up")
+    await Session(10_000, port, warm).main(time.monotonic(), (0, 0), 0)
+    results = [Result(f"s{i:02d}") for i in range(args.sessions)]
+    deadline = time.monotonic() + 60 * args.minutes
+    think = tuple(float(x) for x in args.think.split("-"))
+    sessions = [Session(i, port, r) for i, r in enumerate(results)]
+    stagger = [args.ramp * i / max(1, args.sessions) for i in range(args.sessions)]
+    await asyncio.gather(*(s.main(deadline, think, d) for s, d in zip(sessions, stagger)))
+    stop.set()
+    await sampler
+    memory.sample()
+    memory.hwm = memory.hwm_kb()
+    return results, memory
+
+
+def report(results: list[Result], memory: MemorySampler, args: argparse.Namespace, took: float):
+    latencies = [x for r in results for x in r.latencies]
+    renders = [x for r in results for x in r.render_latencies]
+    errors = [(r.name, e) for r in results for e in r.errors]
+    intact = sum(r.intact for r in results)
+    print(
+        f"\n=== NetBuilder load: {args.sessions} sessions, {took / 60:.1f} min, "
+        f"think {args.think} s ==="
+    )
+    print(f"edits: {len(latencies):,} ({len(latencies) / took:.1f}/s)   errors: {len(errors)}")
+    print(
+        "edit-to-render latency (send -> rerun finished): "
+        f"p50 {1000 * pct(latencies, 50):.0f} ms, p95 {1000 * pct(latencies, 95):.0f} ms, "
+        f"max {1000 * max(latencies, default=float('nan')):.0f} ms"
+    )
+    print(
+        "  (send -> Parameters metric arrives: "
+        f"p50 {1000 * pct(renders, 50):.0f} ms, p95 {1000 * pct(renders, 95):.0f} ms)"
+    )
+    kinds: dict[str, list[float]] = {}
+    for r in results:
+        for kind, values in r.kinds.items():
+            kinds.setdefault(kind, []).extend(values)
+    for kind, values in sorted(kinds.items()):
+        print(
+            f"  {kind:16} {len(values):6,}  p50 {1000 * pct(values, 50):5.0f} ms  "
+            f"p95 {1000 * pct(values, 95):5.0f} ms"
+        )
+    print(
+        f"server memory: peak RSS {memory.peak_kb / 1024:,.0f} MB "
+        f"(VmHWM {memory.hwm / 1024:,.0f} MB, {memory.samples} samples)"
+    )
+    print(f"sessions with their own design intact at the end: {intact}/{len(results)}")
+    for r in results:
+        flag = "ok " if r.intact and not r.errors else "BAD"
+        print(f"  {flag} {r.name}: {len(r.latencies)} edits, {len(r.errors)} errors, {r.final}")
+    for name, error in errors[:20]:
+        print(f"  error {name}: {error}")
+    return not errors and intact == len(results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--think", default="2-5", help="seconds between edits, 'low-high'")
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds to start all sessions")
+    parser.add_argument("--log", default="/tmp/netbuilder_load_server.log")
+    args = parser.parse_args()
+    if not 1 <= args.sessions <= 200 or not 0 < args.minutes <= 60:
+        raise SystemExit("--sessions 1..200 and --minutes up to 60")
+    port = free_port()
+    server = start_server(port, Path(args.log))
+    start = time.monotonic()
+    try:
+        results, memory = asyncio.run(drive(port, server.pid, args))
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    ok = report(results, memory, args, time.monotonic() - start)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
