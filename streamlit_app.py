@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -37,6 +38,14 @@ from builder.share import decode_design, encode_design
 from builder.spec import TENSOR_NDIM
 
 HISTORY_LIMIT = 100
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def esc(text: Any) -> str:
+    """User-influenced text made inert for Streamlit's Markdown (links, images, directives)."""
+    return _MARKDOWN.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
 W = "w:"  # prefix of every widget key mirrored from the design
 CATEGORIES = (
     "convolution",
@@ -703,10 +712,14 @@ def load_upload(raw: bytes) -> None:
         )
         return
     try:
-        design = builder.load_spec(raw.decode("utf-8", errors="strict")).to_dict()
-    except (builder.SpecError, UnicodeDecodeError) as exc:
+        # parsed here, never handed to load_spec as text: text that is not JSON would be read
+        # as a path on the server
+        data = json.loads(raw.decode("utf-8", errors="strict"))
+        design = builder.load_spec(data).to_dict()
+    except (ValueError, RecursionError) as exc:  # SpecError, JSON and UTF-8 errors
+        reason = exc if isinstance(exc, builder.SpecError) else "it is not a JSON design file"
         st.session_state.flash.append(
-            ("error", f"Could not load that file: {exc}. Your design is unchanged.")
+            ("error", f"Could not load that file: {reason}. Your design is unchanged.")
         )
         return
     commit(design, _fresh_uids(len(design["layers"])))
@@ -790,7 +803,7 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: b
                 type="primary" if selected else "secondary",
             )
         if row is not None and row.error:
-            st.error(row.error)
+            st.error(esc(row.error))
         hint = edits.keep_size_hint(st.session_state.design, row) if row is not None else None
         if hint is not None:
             st.button(
@@ -944,7 +957,7 @@ def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
     st.table(shown, border="horizontal", hide_index=True)
     if analysis.error:
         row = analysis.layers[bad]
-        st.error(f"**{row.error}**")
+        st.error(f"**{esc(row.error)}**")
         if row.fix_action:
             st.button(
                 f"Apply fix: {row.fix}",
@@ -1151,14 +1164,13 @@ def assignment_panel(design: dict[str, Any], analysis: builder.Analysis | None) 
         return
     checks = check(assignment, [layer["type"] for layer in design["layers"]], analysis)
     done = all(c.passed for c in checks)
-    lines = [
-        f"{':green[✔]' if c.passed else ':red[✖]'} {c.label}"
-        + (f" — {c.detail}" if c.detail else "")
-        for c in checks
-    ]
+    lines = []
+    for c in checks:
+        mark = ":green[✔]" if c.passed else ":red[✖]"
+        lines.append(f"{mark} {esc(c.label)}" + (f" — {esc(c.detail)}" if c.detail else ""))
     title = assignment.title or "Assignment"
     with st.container(border=True, key="assignment_panel"):
-        st.markdown(f"**{title}** · {'all constraints met' if done else 'in progress'}")
+        st.markdown(f"**{esc(title)}** · {'all constraints met' if done else 'in progress'}")
         st.markdown("  \n".join(lines))
 
 
@@ -1205,7 +1217,7 @@ def compare_tab(spec: builder.Spec, model_json: str) -> None:
     try:
         other_spec = builder.load_spec(other)
     except builder.SpecError as exc:
-        st.error(str(exc))
+        st.error(esc(exc))
         return
     show_hist = st.toggle("with weight histograms", key="compare_hist")
     left, right = st.columns(2)
@@ -1218,7 +1230,7 @@ def compare_tab(spec: builder.Spec, model_json: str) -> None:
             cells[1].metric("Mult-adds", _count(data["mult_adds"]))
             cells[2].metric("Memory", _mb(data["memory"]))
             if data["error"]:
-                st.error(data["error"])
+                st.error(esc(data["error"]))
             st.table(pd.DataFrame(data["rows"]), hide_index=True, border="horizontal")
             if show_hist and data["ok"] and data["params"] <= MAX_HEAVY_PARAMS:
                 key = json.dumps(
@@ -1263,14 +1275,14 @@ def main() -> None:
 
     head = st.columns([5, 1, 1], vertical_alignment="center")
     head[0].markdown(
-        f"#### NetBuilder · {design.get('name', 'Net')} · input {tuple(design['input_shape'])}"
+        f"#### NetBuilder · {esc(design.get('name', 'Net'))} · input {tuple(design['input_shape'])}"
     )
     undo, redo = st.session_state.undo_stack, st.session_state.redo_stack
     if not presenting():
         head[1].button("↶ Undo", key="undo", on_click=on_undo, disabled=not undo, width="stretch")
         head[2].button("↷ Redo", key="redo", on_click=on_redo, disabled=not redo, width="stretch")
     for level, message in st.session_state.flash:
-        getattr(st, level)(message)
+        getattr(st, level)(esc(message))
     st.session_state.flash = []
     metrics(analysis)
     assignment_panel(design, analysis)
@@ -1281,7 +1293,7 @@ def main() -> None:
     if presenting():
         # presentation mode: the facts, large; no editing controls
         if spec_error:
-            st.error(spec_error)
+            st.error(esc(spec_error))
         else:
             analysis_table(spec, analysis)
         present_tabs(spec, analysis)
@@ -1291,7 +1303,7 @@ def main() -> None:
     rows = analysis.layers if analysis is not None else [None] * len(design["layers"])
     with right:
         if spec_error:
-            st.error(f"**{spec_error}**  \nFix that field; nothing else is lost.")
+            st.error(f"**{esc(spec_error)}**  \nFix that field; nothing else is lost.")
         else:
             analysis_table(spec, analysis)
     with left:
@@ -1425,7 +1437,7 @@ def present_tabs(spec: builder.Spec | None, analysis: builder.Analysis | None) -
 
 def _need_ok(analysis: builder.Analysis) -> bool:
     if not analysis.ok:
-        st.warning(f"Fix the design first: {analysis.error}")
+        st.warning(f"Fix the design first: {esc(analysis.error)}")
         return False
     return True
 

@@ -19,6 +19,7 @@ from .analysis import Analysis
 from .errors import SpecError
 from .layers import MAX_INT, REGISTRY
 from .limits import MAX_LINK_CHARS
+from .spec import _show
 
 LOCKABLE = {
     "input_shape": "input shape",
@@ -71,7 +72,7 @@ class Check:
 
 def _positive_int(key: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_INT * 64:
-        raise SpecError(f"assignment: {key} must be a positive integer, got {value!r:.60}")
+        raise SpecError(f"assignment: {key} must be a positive integer, got {_show(value)}")
     return value
 
 
@@ -85,7 +86,7 @@ def load_assignment(data: Any) -> Assignment:
         raise SpecError("assignment: must be a JSON object")
     for key in data:
         if key not in KEYS:
-            raise SpecError(f"assignment: unknown key {key!r:.60}")
+            raise SpecError(f"assignment: unknown key {_show(key)}")
     title = data.get("title", "")
     if not isinstance(title, str) or len(title) > MAX_TITLE or not title.isprintable():
         raise SpecError(
@@ -98,7 +99,7 @@ def load_assignment(data: Any) -> Assignment:
     if shape is not None:
         if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 3:
             raise SpecError(
-                f"assignment: output_shape must be a list of 1 to 3 sizes, got {shape!r:.60}"
+                f"assignment: output_shape must be a list of 1 to 3 sizes, got {_show(shape)}"
             )
         shape = tuple(_positive_int("output_shape", v) for v in shape)
     allowed = data.get("allowed_types")
@@ -107,14 +108,16 @@ def load_assignment(data: Any) -> Assignment:
             raise SpecError("assignment: allowed_types must be a non-empty list of layer types")
         for name in allowed:
             if not isinstance(name, str) or name not in REGISTRY:
-                raise SpecError(f"assignment: allowed_types has an unknown layer type {name!r:.60}")
+                raise SpecError(
+                    f"assignment: allowed_types has an unknown layer type {_show(name)}"
+                )
         allowed = tuple(dict.fromkeys(allowed))
     locked = data.get("locked", ())
     if not isinstance(locked, (list, tuple)):
         raise SpecError("assignment: locked must be a list")
     for name in locked:
         if not isinstance(name, str) or name not in LOCKABLE:
-            raise SpecError(f"assignment: locked can hold {', '.join(LOCKABLE)}; got {name!r:.60}")
+            raise SpecError(f"assignment: locked can hold {', '.join(LOCKABLE)}; got {_show(name)}")
     return Assignment(title, max_params, shape, allowed, tuple(dict.fromkeys(locked)))
 
 

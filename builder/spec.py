@@ -130,9 +130,26 @@ def class_name(name: str | None) -> str:
 
 
 def _show(value: Any) -> str:
-    """A received value for a message: repr, cut short so hostile input cannot flood it."""
-    text = repr(value)
+    """A received value for a message: repr, cut short so hostile input cannot flood it.
+
+    Deeply nested values and integers too long to print (Python refuses over 4,300 digits) are
+    described instead of printed.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        return f"a deeply nested {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _hint(value: Any, options: Any) -> str:
+    """`` (did you mean 'x'?)`` for a near miss of a string, else nothing."""
+    if not isinstance(value, str) or len(value) > 100:
+        return ""
+    match = difflib.get_close_matches(value, list(options), 1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def _is_int(value: Any) -> bool:
@@ -296,8 +313,7 @@ def validate_init(where: str, init: Any, ndim: int | None) -> dict[str, Any]:
         raise SpecError(f"{where} must be an object like {{'scheme': 'zeros'}}, got {_show(init)}")
     name = init.get("scheme")
     if not isinstance(name, str) or name not in SCHEMES:
-        hint = difflib.get_close_matches(str(name), SCHEMES, 1)
-        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        extra = _hint(name, SCHEMES)
         raise SpecError(
             f"{where}: scheme must be one of {', '.join(SCHEMES)}, got {_show(name)}{extra}"
         )
@@ -395,8 +411,7 @@ def load_spec(obj: Any) -> Spec:
         raise SpecError(f"a spec must be a JSON object, got {type(data).__name__}")
     for key in data:
         if key not in TOP_KEYS:
-            hint = difflib.get_close_matches(str(key), TOP_KEYS, 1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            extra = _hint(key, TOP_KEYS)
             raise SpecError(f"spec: unknown key {_show(key)}{extra}")
     version = data.get("version", VERSION)
     if version != VERSION or isinstance(version, bool):
@@ -435,8 +450,7 @@ def load_spec(obj: Any) -> Spec:
             raise SpecError(f"{where}: must be an object with a 'type', got {_show(raw)}")
         layer_type = raw.get("type")
         if not isinstance(layer_type, str) or layer_type not in REGISTRY:
-            hint = difflib.get_close_matches(str(layer_type), REGISTRY, 1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            extra = _hint(layer_type, REGISTRY)
             raise SpecError(
                 f"{where}: type must be a known layer type, got {_show(layer_type)}{extra}"
             )
@@ -473,8 +487,7 @@ def load_spec(obj: Any) -> Spec:
             arg = entry.arg(key) if isinstance(key, str) else None
             if arg is None:
                 known = [a.name for a in entry.args]
-                hint = difflib.get_close_matches(str(key), known, 1)
-                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                extra = _hint(key, known)
                 raise SpecError(f"{where}: {layer_type} has no argument {_show(key)}{extra}")
             args[key] = _validate_arg(where, arg, value)
         for arg in entry.args:

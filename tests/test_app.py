@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,11 @@ def start(query: dict | None = None) -> AppTest:
     at.run()
     assert not at.exception
     return at
+
+
+def plain(text: str) -> str:
+    """Markdown source as the reader sees it (the app backslash-escapes user text)."""
+    return re.sub(r"\\(.)", r"\1", text)
 
 
 def table(at: AppTest):
@@ -143,20 +149,20 @@ def test_shape_error_marks_layer_and_fix_applies():
     assert not at.exception
     table_now = table(at)
     assert table_now["status"][7].startswith("✖")
-    assert any("layer 7 (fc1): Linear needs a flat input" in e.value for e in at.error)
+    assert any("layer 7 (fc1): Linear needs a flat input" in plain(e.value) for e in at.error)
     fix = at.button(key="apply_fix")
     assert "add a Flatten" in fix.label
     fix.click().run()
     assert metric(at, "Parameters") == "62,006"
     assert not at.error
     at.button(key="undo").click().run()
-    assert any("Linear needs a flat input" in e.value for e in at.error)
+    assert any("Linear needs a flat input" in plain(e.value) for e in at.error)
 
 
 def test_kernel_too_large_message_names_layer_and_field():
     at = start()
     at.number_input(key="w:3:kernel_size:h").set_value(20).run()
-    errors = " ".join(e.value for e in at.error)
+    errors = " ".join(plain(e.value) for e in at.error)
     assert "layer 4 (conv2)" in errors and "kernel" in errors
     assert metric(at, "Parameters") != "—"
     assert not at.exception
@@ -166,7 +172,7 @@ def test_invalid_field_keeps_design_and_explains():
     at = start()
     at.text_input(key="w:0:name").input("forward").run()
     assert not at.exception
-    assert any("name 'forward' is reserved" in e.value for e in at.error)
+    assert any("name 'forward' is reserved" in plain(e.value) for e in at.error)
     assert design(at)["layers"][0]["name"] == "forward"
     at.text_input(key="w:0:name").input("features").run()
     assert not at.error
@@ -198,7 +204,7 @@ def test_input_shape_and_seed():
     assert design(at)["seed"] == 3
     at.radio(key="w:input_kind").set_value("flat [F]").run()
     assert design(at)["input_shape"] == [3 * 28 * 28]
-    assert any("Conv2d needs a [C, H, W] input" in e.value for e in at.error)
+    assert any("Conv2d needs a [C, H, W] input" in plain(e.value) for e in at.error)
     assert not at.exception
 
 
@@ -232,12 +238,12 @@ def test_upload_good_and_bad_json():
     at.file_uploader(key="upload").upload("bad.json", bad.encode(), "application/json").run()
     assert not at.exception
     assert any(
-        "Could not load that file" in e.value and "layer 1 (conv1)" in e.value for e in at.error
+        "Could not load that file" in e.value and "layer 1 (conv1)" in plain(e.value) for e in at.error
     )
     assert metric(at, "Parameters") == "62,006"
     at = start()
     at.file_uploader(key="upload").upload("junk.json", b"\xff\xfe{", "application/json").run()
-    assert any("Could not load that file" in e.value for e in at.error)
+    assert any("Could not load that file" in plain(e.value) for e in at.error)
     assert metric(at, "Parameters") == "62,006"
 
 
@@ -246,10 +252,10 @@ def test_share_link_good_bad_and_kept_in_url():
     assert metric(at, "Parameters") == f"{expected(preset('MLP')).total_params:,}"
     assert any("shared link" in s.value for s in at.success)
     at = start({"d": "1garbage!!"})
-    assert any("could not be opened" in e.value for e in at.error)
+    assert any("could not be opened" in plain(e.value) for e in at.error)
     assert metric(at, "Parameters") == "62,006"
     at = start({"d": "1" + "A" * 100_000})
-    assert any("too long" in e.value for e in at.error)
+    assert any("too long" in plain(e.value) for e in at.error)
     assert metric(at, "Parameters") == "62,006"
     at.number_input(key="w:0:out_channels").set_value(8).run()
     assert at.query_params["d"] == encode_design(design(at))
@@ -323,14 +329,14 @@ def test_assignment_link_shows_live_checks_and_locks():
         }
     )
     at = start({"a": encode_assignment(assignment)})
-    panel = " ".join(m.value for m in at.markdown)
+    panel = " ".join(plain(m.value) for m in at.markdown)
     assert "Lab 1" in panel and ":red[✖] at most 60,000 parameters — 62,006 of 60,000" in panel
     assert ":green[✔] output shape (10,)" in panel
     assert at.number_input(key="w:in_H").disabled
     with pytest.raises(KeyError):
         at.button(key="add:Dropout")  # not an allowed type: not offered
     at.number_input(key="w:7:out_features").set_value(110).run()  # fc1: 48,120 -> 44,110
-    panel = " ".join(m.value for m in at.markdown)
+    panel = " ".join(plain(m.value) for m in at.markdown)
     total = expected(design(at)).total_params
     assert f":green[✔] at most 60,000 parameters — {total:,} of 60,000" in panel
     assert not at.exception
@@ -349,7 +355,7 @@ def test_teacher_makes_an_assignment():
 
 def test_bad_assignment_link_keeps_the_design():
     at = start({"a": "1garbage"})
-    assert any("assignment" in e.value for e in at.error)
+    assert any("assignment" in plain(e.value) for e in at.error)
     assert metric(at, "Parameters") == "62,006"
 
 
@@ -442,7 +448,7 @@ def test_import_code_good_and_bad():
     bad = ARTICLE_NET.replace("self.fc3 = nn.Linear(84, 10)", "self.fc3 = MyHead(84, 10)")
     at.text_area(key="import_code").input(bad).run()
     at.button(key="import_go").click().run()
-    messages = " ".join(e.value for e in at.error)
+    messages = " ".join(plain(e.value) for e in at.error)
     assert (
         "Could not import that code" in messages
         and "line 16: cannot read 'self.fc3 = MyHead(84, 10)'" in messages
