@@ -55,7 +55,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
+def start_server(port: int, log: Path, options: list[str]) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -73,6 +73,9 @@ def start_server(port: int, log: Path) -> subprocess.Popen:
         "--server.fileWatcherType",
         "none",
     ]
+    for option in options:  # experiments only: the product's settings are its config.toml
+        key, _, value = option.partition("=")
+        command += [f"--{key}", value]
     out = open(log, "w")  # noqa: SIM115 - closed with the server
     proc = subprocess.Popen(
         command,
@@ -117,6 +120,17 @@ def _status_kb(pid: int, field_name: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process tree so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 class MemorySampler:
     """Peak RSS of the server's process tree, sampled every 0.25 s."""
 
@@ -125,6 +139,8 @@ class MemorySampler:
         self.peak_kb = 0
         self.samples = 0
         self.hwm = 0
+        self.cpu_start = (0.0, 0.0, 0.0)
+        self.cpu = (0.0, 0.0, 0.0)  # server CPU s, client CPU s, wall s
 
     def sample(self) -> int:
         rss = sum(_status_kb(p, "VmRSS") for p in _tree(self.pid))
@@ -439,6 +455,7 @@ async def drive(
     # warm-up: the first run imports torch; not counted
     warm = Result("warm-up")
     await Session(10_000, port, warm).main(time.monotonic(), (0, 0), 0)
+    memory.cpu_start = (cpu_seconds(pid), time.process_time(), time.monotonic())
     results = [Result(f"s{i:02d}") for i in range(args.sessions)]
     deadline = time.monotonic() + 60 * args.minutes
     think = tuple(float(x) for x in args.think.split("-"))
@@ -449,6 +466,12 @@ async def drive(
     await sampler
     memory.sample()
     memory.hwm = memory.hwm_kb()
+    server0, client0, wall0 = memory.cpu_start
+    memory.cpu = (
+        cpu_seconds(pid) - server0,
+        time.process_time() - client0,
+        time.monotonic() - wall0,
+    )
     return results, memory
 
 
@@ -459,7 +482,8 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
     intact = sum(r.intact for r in results)
     print(
         f"\n=== NetBuilder load: {args.sessions} sessions, {took / 60:.1f} min, "
-        f"think {args.think} s ==="
+        f"think {args.think} s{', ' + ' '.join(args.server_option) if args.server_option else ''}"
+        " ==="
     )
     print(f"edits: {len(latencies):,} ({len(latencies) / took:.1f}/s)   errors: {len(errors)}")
     print(
@@ -484,6 +508,12 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
         f"server memory: peak RSS {memory.peak_kb / 1024:,.0f} MB "
         f"(VmHWM {memory.hwm / 1024:,.0f} MB, {memory.samples} samples)"
     )
+    server_cpu, client_cpu, wall = memory.cpu
+    print(
+        f"server CPU: {server_cpu:.1f} s in {wall:.0f} s ({100 * server_cpu / wall:.0f}% of one "
+        f"core), {1000 * server_cpu / max(1, len(latencies)):.0f} ms per edit; "
+        f"this client's CPU: {client_cpu:.1f} s"
+    )
     print(f"sessions with their own design intact at the end: {intact}/{len(results)}")
     for r in results:
         flag = "ok " if r.intact and not r.errors else "BAD"
@@ -500,11 +530,18 @@ def main() -> None:
     parser.add_argument("--think", default="2-5", help="seconds between edits, 'low-high'")
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds to start all sessions")
     parser.add_argument("--log", default="/tmp/netbuilder_load_server.log")
+    parser.add_argument(
+        "--server-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra streamlit option for an experiment, e.g. runner.postScriptGC=false",
+    )
     args = parser.parse_args()
     if not 1 <= args.sessions <= 200 or not 0 < args.minutes <= 60:
         raise SystemExit("--sessions 1..200 and --minutes up to 60")
     port = free_port()
-    server = start_server(port, Path(args.log))
+    server = start_server(port, Path(args.log), args.server_option)
     start = time.monotonic()
     try:
         results, memory = asyncio.run(drive(port, server.pid, args))
