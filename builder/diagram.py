@@ -1,0 +1,533 @@
+"""The architecture drawn as scaled blocks, like the classic LeNet figure: SVG and PNG.
+
+One layout (``diagram_layout``) feeds both renderers, so the SVG and the PNG show the same
+geometry. Feature maps ``[C, H, W]`` are stacks of sheets: the front sheet is ``side(W)`` wide and
+``side(H)`` high, with ``side(n) = 14·sqrt(n)`` clamped to [14, 170] pixels, and the stack is
+``depth(C) = 5·sqrt(C)`` pixels deep (at most 60; one sheet per channel up to 8). Flat vectors
+``[F]`` are thin bars ``9·sqrt(F)`` high (clamped to [14, 260]). The input comes first; every
+layer that changes the shape (Conv2d, pooling, Flatten, Linear) gets a block labelled with its
+name, type and output shape (``6@28×28`` for 6 maps of 28×28); layers that keep it
+(activations, BatchNorm, Dropout, Identity) are small tags on the arrow into the next block. A
+long stack wraps onto further rows. Layers after an analysis error are dashed grey boxes.
+
+Every layer is one SVG group ``<g class="layer" data-index=... data-name=...>``; all text is
+XML-escaped. The PNG is drawn with Pillow (no browser, no network) with its built-in font.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from .analysis import analyze
+from .layers import REGISTRY
+from .spec import Spec, load_spec
+
+FONT_SIZE = 14
+TITLE_SIZE = 18
+LINE_HEIGHT = 18
+CHAR_WIDTH = 0.6  # average character width in ems, generous for a sans-serif
+MARGIN = 24
+TITLE_HEIGHT = 40
+MIN_GAP = 44
+COLUMN_PAD = 14
+ROW_GAP = 30
+LABEL_GAP = 16
+MAX_ROW_WIDTH = 1400
+TAG_HEIGHT = 20
+TAG_GAP = 4
+ARROW_HEAD = 8
+MAX_PNG_PIXELS = 25_000_000
+MAX_SCALE = 4.0
+
+SIDE_PER_SQRT, SIDE_MIN, SIDE_MAX = 14.0, 14.0, 170.0
+DEPTH_PER_SQRT, DEPTH_MAX, MAX_SHEETS = 5.0, 60.0, 8
+BAR_WIDTH, BAR_PER_SQRT, BAR_MIN, BAR_MAX = 16.0, 9.0, 14.0, 260.0
+UNKNOWN_SIDE = 40.0
+
+PASS_THROUGH = ("activation", "normalization", "dropout")
+COLORS = {  # category: (fill, stroke)
+    "input": ("#E8E8E8", "#6B6B6B"),
+    "convolution": ("#C6DBEF", "#2F5F8A"),
+    "pooling": ("#FDD9B5", "#B3641A"),
+    "linear": ("#C7E9C0", "#3B7A35"),
+    "reshape": ("#E0E0E0", "#707070"),
+    "normalization": ("#E5D4EC", "#7E5A8E"),
+    "activation": ("#F9D0CF", "#A8413F"),
+    "dropout": ("#EEEEEE", "#8A8A8A"),
+    "unknown": ("#F4F4F4", "#9A9A9A"),
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A drawn tensor (the input, or a layer's output) or a tag (a shape-keeping layer).
+
+    Attributes:
+        index: 0 for the input, k for the k-th layer.
+        name, type: the layer's name and class (``"input"``, ``"Input"`` for the input).
+        shape: the per-sample output shape, or None after an error.
+        kind: ``"map"``, ``"flat"``, ``"tag"`` or ``"unknown"``.
+        x, y: top-left corner of the front sheet (of the tag).
+        width, height: size of the front sheet (of the tag).
+        depth: how far the back sheet sits up and to the right (0 for one sheet).
+        sheets: how many sheets are drawn.
+        fill, stroke: colours.
+        labels: text lines under the block (a tag's text is ``labels[0]``), centred on ``label_x``
+            with the first baseline at ``label_y``.
+    """
+
+    index: int
+    name: str
+    type: str
+    shape: tuple[int, ...] | None
+    kind: str
+    x: float
+    y: float
+    width: float
+    height: float
+    depth: float
+    sheets: int
+    fill: str
+    stroke: str
+    labels: tuple[str, ...]
+    label_x: float
+    label_y: float
+
+    @property
+    def right(self) -> float:
+        """The right edge of the whole stack."""
+        return self.x + self.width + self.depth
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything to draw, in pixels at scale 1."""
+
+    width: float
+    height: float
+    title: str
+    blocks: tuple[Block, ...]
+    arrows: tuple[tuple[float, float, float, float], ...]
+
+
+def side(n: int) -> float:
+    """Pixels for a feature map's height or width of ``n``: ``14·sqrt(n)`` in [14, 170]."""
+    return _clamp(SIDE_PER_SQRT * math.sqrt(n), SIDE_MIN, SIDE_MAX)
+
+
+def depth(channels: int) -> float:
+    """Pixels a stack of ``channels`` sheets is deep: 0 for one, ``5·sqrt(C)`` up to 60."""
+    return 0.0 if channels <= 1 else min(DEPTH_MAX, DEPTH_PER_SQRT * math.sqrt(channels))
+
+
+def bar_height(features: int) -> float:
+    """Pixels for a flat vector of ``features``: ``9·sqrt(F)`` in [14, 260]."""
+    return _clamp(BAR_PER_SQRT * math.sqrt(features), BAR_MIN, BAR_MAX)
+
+
+def block_size(shape: tuple[int, ...] | None) -> tuple[str, float, float, float, int]:
+    """``(kind, width, height, depth, sheets)`` of the block for one per-sample shape."""
+    if shape is None:
+        return "unknown", UNKNOWN_SIDE, UNKNOWN_SIDE, 0.0, 1
+    if len(shape) == 3:
+        channels, height, width = shape
+        return "map", side(width), side(height), depth(channels), min(channels, MAX_SHEETS)
+    return "flat", BAR_WIDTH, bar_height(math.prod(shape)), 0.0, 1
+
+
+def shape_label(shape: tuple[int, ...] | None) -> str:
+    """``6@28×28`` for maps, ``400`` for vectors, ``16×25`` otherwise, ``?`` when unknown."""
+    if shape is None:
+        return "?"
+    if len(shape) == 3:
+        return f"{shape[0]}@{shape[1]}×{shape[2]}"
+    return "×".join(str(s) for s in shape)
+
+
+def text_width(text: str, size: float = FONT_SIZE) -> float:
+    """An estimate of the rendered width (the same one for SVG and PNG layouts)."""
+    return CHAR_WIDTH * size * len(text)
+
+
+@dataclass
+class _Column:
+    index: int
+    name: str
+    type: str
+    shape: tuple[int, ...] | None
+    category: str
+    tags: list[tuple[int, str, str]]  # shape-keeping layers on the arrow into this column
+
+
+def diagram_layout(spec: Any) -> Layout:
+    """Compute the diagram's geometry (shared by ``diagram_svg`` and ``diagram_png``).
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+
+    Returns:
+        The ``Layout``.
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    analysis = analyze(spec)
+    columns = [_Column(0, "input", "Input", spec.input_shape, "input", [])]
+    pending: list[tuple[int, str, str]] = []
+    for row in analysis.layers:
+        category = REGISTRY[row.type].category
+        keeps_shape = category in PASS_THROUGH or row.type == "Identity"
+        if keeps_shape and row.output_shape is not None:
+            pending.append((row.index + 1, row.name, row.type))
+            continue
+        if row.output_shape is None:
+            category = "unknown"
+        columns.append(
+            _Column(row.index + 1, row.name, row.type, row.output_shape, category, pending)
+        )
+        pending = []
+    if pending:  # shape-keeping layers at the end: an arrow out of the last block
+        columns.append(_Column(-1, "", "", None, "end", pending))
+
+    # split into rows of about equal width, each column taking its incoming gap (arrow, tags)
+    sized = []
+    for column in columns:
+        gap = 0.0
+        if column.index != 0:
+            widest = max((text_width(name, FONT_SIZE - 2) for _, name, _ in column.tags), default=0)
+            gap = max(MIN_GAP, widest + 2 * TAG_GAP + 16)
+        _, width, _, deep, _ = block_size(column.shape)
+        body = 0.0 if column.category == "end" else width + deep
+        labels = _labels(column)
+        col_width = max(body, max((text_width(t) for t in labels), default=0)) + COLUMN_PAD
+        sized.append((column, gap, col_width))
+    rows = _balanced_rows(sized, MAX_ROW_WIDTH - 2 * MARGIN)
+
+    blocks: list[Block] = []
+    arrows: list[tuple[float, float, float, float]] = []
+    top = MARGIN + TITLE_HEIGHT
+    width = 0.0
+    for row in rows:
+        above, below = 0.0, 0.0
+        for column, _, _ in row:
+            _, _, height, deep, _ = block_size(column.shape)
+            if column.category != "end":
+                above = max(above, height / 2 + deep)
+                below = max(below, height / 2)
+            above = max(above, len(column.tags) * (TAG_HEIGHT + TAG_GAP) + ARROW_HEAD)
+        mid = top + above
+        label_y = mid + below + LABEL_GAP + FONT_SIZE
+        x = MARGIN
+        prev_right: float | None = None
+        for column, gap, col_width in row:
+            centre = x + gap + col_width / 2
+            kind, bw, bh, deep, sheets = block_size(column.shape)
+            left = centre - (bw + deep) / 2
+            if column.index != 0:
+                start = prev_right + 4 if prev_right is not None else x + 4
+                end = left - 4 if column.category != "end" else x + gap
+                arrows.append((start, mid, end, mid))
+                tag_y = mid - ARROW_HEAD - TAG_HEIGHT
+                for t_index, t_name, t_type in reversed(column.tags):
+                    t_width = text_width(t_name, FONT_SIZE - 2) + 2 * TAG_GAP + 6
+                    fill, stroke = COLORS[REGISTRY[t_type].category]
+                    blocks.append(
+                        Block(
+                            t_index,
+                            t_name,
+                            t_type,
+                            None,
+                            "tag",
+                            (start + end) / 2 - t_width / 2,
+                            tag_y,
+                            t_width,
+                            TAG_HEIGHT,
+                            0.0,
+                            1,
+                            fill,
+                            stroke,
+                            (t_name,),
+                            (start + end) / 2,
+                            tag_y + TAG_HEIGHT / 2 + (FONT_SIZE - 2) * 0.35,
+                        )
+                    )
+                    tag_y -= TAG_HEIGHT + TAG_GAP
+            if column.category != "end":
+                fill, stroke = COLORS[column.category]
+                blocks.append(
+                    Block(
+                        column.index,
+                        column.name,
+                        column.type,
+                        column.shape,
+                        kind,
+                        left,
+                        mid - bh / 2,
+                        bw,
+                        bh,
+                        deep,
+                        sheets,
+                        fill,
+                        stroke,
+                        _labels(column),
+                        centre,
+                        label_y,
+                    )
+                )
+                prev_right = left + bw + deep
+            x += gap + col_width
+        width = max(width, x + MARGIN)
+        top = label_y + (3 - 1) * LINE_HEIGHT + ROW_GAP
+    blocks.sort(key=lambda b: b.index)
+    title = spec.name or spec.class_name
+    params = f"{analysis.total_params:,} parameters" if analysis.ok else "analysis error"
+    title = f"{title} · input {shape_label(spec.input_shape)} · {params}"
+    width = max(width, text_width(title, TITLE_SIZE) + 2 * MARGIN)
+    return Layout(_r(width), _r(top - ROW_GAP + MARGIN), title, tuple(blocks), tuple(arrows))
+
+
+def _pack(sized: list[Any], limit: float) -> list[list[Any]]:
+    """Greedy rows no wider than ``limit`` (a wider single column gets a row of its own)."""
+    rows: list[list[Any]] = [[]]
+    x = 0.0
+    for item in sized:
+        width = item[1] + item[2]
+        if rows[-1] and x + width > limit:
+            rows.append([])
+            x = 0.0
+        rows[-1].append(item)
+        x += width
+    return rows
+
+
+def _balanced_rows(sized: list[Any], limit: float) -> list[list[Any]]:
+    """As few rows as fit under ``limit``, made about equally wide (no lone last block)."""
+    count = len(_pack(sized, limit))
+    low = max(item[1] + item[2] for item in sized)
+    high = max(limit, low)
+    for _ in range(30):  # bisect the narrowest limit that still needs only ``count`` rows
+        middle = (low + high) / 2
+        if len(_pack(sized, middle)) <= count:
+            high = middle
+        else:
+            low = middle
+    return _pack(sized, high)
+
+
+def _labels(column: _Column) -> tuple[str, ...]:
+    if column.category == "end":
+        return ()
+    return (column.name, column.type, shape_label(column.shape))
+
+
+def _sheet_offsets(block: Block) -> list[float]:
+    """Offsets (up and right) of each sheet, back to front."""
+    if block.sheets <= 1:
+        return [0.0]
+    step = block.depth / (block.sheets - 1)
+    return [step * k for k in range(block.sheets - 1, -1, -1)]
+
+
+# --- SVG -----------------------------------------------------------------------------------------
+
+
+def diagram_svg(spec: Any) -> str:
+    """The diagram as a standalone SVG document (one ``<g class="layer">`` per layer).
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+
+    Returns:
+        The SVG text (UTF-8, no external references).
+    """
+    layout = diagram_layout(spec)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(layout.width)}" '
+        f'height="{_n(layout.height)}" viewBox="0 0 {_n(layout.width)} {_n(layout.height)}" '
+        'font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
+        f"<title>{escape(layout.title)}</title>",
+        '<rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{MARGIN}" y="{MARGIN + TITLE_SIZE}" font-size="{TITLE_SIZE}" '
+        f'font-weight="bold" fill="#222">{escape(layout.title)}</text>',
+        '<g class="arrows" stroke="#555" stroke-width="2" fill="#555">',
+    ]
+    for x1, y1, x2, y2 in layout.arrows:
+        out.append(
+            f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2 - ARROW_HEAD)}" y2="{_n(y2)}"/>'
+            f'<polygon points="{_points(_arrow_head(x2, y2))}" stroke="none"/>'
+        )
+    out.append("</g>")
+    for block in layout.blocks:
+        css = "input" if block.index == 0 else "layer"
+        out.append(
+            f'<g class="{css}" data-index="{block.index}" data-name={quoteattr(block.name)} '
+            f"data-type={quoteattr(block.type)} data-kind={quoteattr(block.kind)}>"
+        )
+        if block.kind == "tag":
+            out.append(
+                f'<rect x="{_n(block.x)}" y="{_n(block.y)}" width="{_n(block.width)}" '
+                f'height="{_n(block.height)}" rx="8" fill="{block.fill}" '
+                f'stroke="{block.stroke}" stroke-width="1.5"/>'
+            )
+            out.append(
+                f'<text x="{_n(block.label_x)}" y="{_n(block.label_y)}" text-anchor="middle" '
+                f'font-size="{FONT_SIZE - 2}" fill="#222">{escape(block.labels[0])}</text>'
+            )
+        else:
+            dash = ' stroke-dasharray="5 4"' if block.kind == "unknown" else ""
+            for offset in _sheet_offsets(block):
+                front = ' class="front"' if offset == 0 else ""
+                out.append(
+                    f'<rect{front} x="{_n(block.x + offset)}" y="{_n(block.y - offset)}" '
+                    f'width="{_n(block.width)}" height="{_n(block.height)}" '
+                    f'fill="{block.fill}" stroke="{block.stroke}" stroke-width="1.5"{dash}/>'
+                )
+            for line, text in enumerate(block.labels):
+                weight = ' font-weight="bold"' if line == 0 else ""
+                colour = "#222" if line != 1 else "#666"
+                out.append(
+                    f'<text x="{_n(block.label_x)}" y="{_n(block.label_y + line * LINE_HEIGHT)}" '
+                    f'text-anchor="middle" font-size="{FONT_SIZE}" fill="{colour}"{weight}>'
+                    f"{escape(text)}</text>"
+                )
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _arrow_head(x: float, y: float) -> list[tuple[float, float]]:
+    return [(x, y), (x - ARROW_HEAD, y - ARROW_HEAD / 2), (x - ARROW_HEAD, y + ARROW_HEAD / 2)]
+
+
+def _points(points: list[tuple[float, float]]) -> str:
+    return " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+
+
+def _n(x: float) -> str:
+    """A coordinate: one decimal, no trailing ``.0``."""
+    text = f"{x:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _r(x: float) -> float:
+    return float(math.ceil(x))
+
+
+def _clamp(x: float, low: float, high: float) -> float:
+    return max(low, min(high, x))
+
+
+# --- PNG -----------------------------------------------------------------------------------------
+
+
+def png_scale(layout: Layout, scale: float = 1.0) -> float:
+    """The scale ``diagram_png`` uses: ``scale`` in (0, 4], lowered to keep the image under
+    ``MAX_PNG_PIXELS``."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    scale = min(float(scale), MAX_SCALE)
+    pixels = layout.width * layout.height * scale * scale
+    if pixels > MAX_PNG_PIXELS:
+        scale *= math.sqrt(MAX_PNG_PIXELS / pixels)
+    return scale
+
+
+def png_size(layout: Layout, scale: float = 1.0) -> tuple[int, int]:
+    """``(width, height)`` in pixels of ``diagram_png`` at ``scale``."""
+    s = png_scale(layout, scale)
+    return max(1, round(layout.width * s)), max(1, round(layout.height * s))
+
+
+def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
+    """The same diagram as a PNG, drawn with Pillow (no browser, no network).
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+        scale: pixels per layout unit (2.0 for a sharp slide); see ``png_scale``.
+
+    Returns:
+        The PNG file's bytes, ``png_size(diagram_layout(spec), scale)`` pixels.
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    layout = diagram_layout(spec)
+    s = png_scale(layout, scale)
+    image = Image.new("RGB", png_size(layout, scale), "white")
+    draw = ImageDraw.Draw(image)
+    fonts: dict[tuple[int, bool], Any] = {}
+
+    def font(size: float, bold: bool = False) -> Any:
+        key = (max(1, round(size * s)), bold)
+        if key not in fonts:
+            fonts[key] = _png_font(ImageFont, *key)
+        return fonts[key]
+
+    def text(xy: tuple[float, float], value: str, size: float, **kw: Any) -> None:
+        chosen = font(size, kw.pop("bold", False))
+        if getattr(chosen, "fallback", False):
+            value = value.replace("×", "x")  # Pillow's built-in font has no ×
+        draw.text((xy[0] * s, xy[1] * s), value, font=chosen, **kw)
+
+    def box(x: float, y: float, w: float, h: float) -> list[float]:
+        return [x * s, y * s, (x + w) * s, (y + h) * s]
+
+    line = max(1, round(1.5 * s))
+    text(
+        (MARGIN, MARGIN + TITLE_SIZE), layout.title, TITLE_SIZE, fill="#222", anchor="ls", bold=True
+    )
+    for x1, y1, x2, y2 in layout.arrows:
+        draw.line([x1 * s, y1 * s, (x2 - ARROW_HEAD) * s, y2 * s], fill="#555555", width=line)
+        draw.polygon([(px * s, py * s) for px, py in _arrow_head(x2, y2)], fill="#555555")
+    for block in layout.blocks:
+        if block.kind == "tag":
+            draw.rounded_rectangle(
+                box(block.x, block.y, block.width, block.height),
+                radius=8 * s,
+                fill=block.fill,
+                outline=block.stroke,
+                width=line,
+            )
+            text(
+                (block.label_x, block.label_y),
+                block.labels[0],
+                FONT_SIZE - 2,
+                fill="#222",
+                anchor="ms",
+            )
+            continue
+        for offset in _sheet_offsets(block):
+            draw.rectangle(
+                box(block.x + offset, block.y - offset, block.width, block.height),
+                fill=block.fill,
+                outline=block.stroke,
+                width=line,
+            )
+        for k, label in enumerate(block.labels):
+            text(
+                (block.label_x, block.label_y + k * LINE_HEIGHT),
+                label,
+                FONT_SIZE,
+                fill="#666" if k == 1 else "#222",
+                anchor="ms",
+                bold=k == 0,
+            )
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+PNG_FONTS = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
+
+
+def _png_font(image_font: Any, px: int, bold: bool) -> Any:
+    """DejaVu Sans (the SVG's first choice) where the system has it, else Pillow's own font."""
+    try:
+        return image_font.truetype(PNG_FONTS[bold], px)
+    except OSError:
+        fallback = image_font.load_default(size=px)
+        fallback.fallback = True
+        return fallback

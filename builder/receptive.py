@@ -1,0 +1,336 @@
+"""Receptive field and feature-map size per layer: the standard recurrence, per axis.
+
+For each layer, along each axis: ``size`` is the feature map's size (from the analysis),
+``rf`` how many input pixels one unit sees, ``jump`` how many input pixels apart two
+neighbouring units are (the product of the strides so far), and ``start`` the input position
+(in pixels, the first input pixel's centre being 0) of the first unit's centre. A layer with
+kernel ``k``, stride ``s``, dilation ``d`` and left padding ``p`` has effective kernel
+``k' = d·(k − 1) + 1`` and::
+
+    rf_out    = rf_in + (k' − 1) · jump_in
+    jump_out  = jump_in · s
+    start_out = start_in + ((k' − 1) / 2 − p) · jump_in
+
+Unit ``i`` then sees input pixels ``start + i·jump ± (rf − 1) / 2`` (clipped to the image: the
+recurrence counts padding as if it were image, so ``rf`` may exceed the image size).
+
+- ``Conv2d``: ``padding="same"`` pads ``d·(k − 1) // 2`` on the left (as torch does),
+  ``"valid"`` pads 0.
+- ``MaxPool2d`` / ``AvgPool2d``: stride defaults to the kernel; ``ceil_mode`` changes only the
+  size. ``AvgPool2d`` has no dilation.
+- ``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` from ``I`` to ``O`` use torch's windows
+  ``[floor(i·I/O), ceil((i + 1)·I/O))``. When ``O`` divides ``I`` that is exactly a pool with
+  kernel = stride = ``I/O`` (``O = 1``: the whole input). Otherwise the windows differ in length
+  and position, and the record is an approximation (``exact`` False): ``rf`` is the largest
+  window's (an upper bound), ``jump`` the average stride ``I/O`` (a float), ``start`` the first
+  window's centre; positions are then right to within a pixel.
+- ``Flatten`` (anything that leaves ``[C, H, W]``), ``Linear`` and whatever follows: every unit
+  sees the whole input (``whole_input`` True; ``rf`` is the image size, or the receptive field
+  so far if that is larger; no size, jump or start).
+- Every other layer (activations, BatchNorm, Dropout, Identity) passes the record through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from .analysis import analyze
+from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
+from .layers import pair
+from .spec import Spec, load_spec
+
+Pair = tuple[float, float]
+
+_WINDOWED = ("Conv2d", "MaxPool2d", "AvgPool2d")
+_ADAPTIVE = ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d")
+
+
+@dataclass(frozen=True)
+class RFRecord:
+    """One row: the input (index 0) or the output of the k-th layer (index k).
+
+    Attributes:
+        index: 0 for the input, k for the k-th layer.
+        name: ``"input"`` or the layer's name.
+        type: ``"Input"`` or the layer's class name.
+        output_shape: the per-sample shape (None after an analysis error).
+        size: ``(H, W)`` of the feature map, or None for a flat output.
+        rf: ``(rf_h, rf_w)`` in input pixels, or None (flat input, or after an error).
+        jump: ``(jump_h, jump_w)``: input pixels between neighbouring units, or None.
+        start: ``(start_h, start_w)``: the first unit's centre in input pixels, or None.
+        exact: False after an adaptive pool whose output size does not divide its input's.
+        whole_input: every unit sees the whole input (after Flatten / Linear).
+    """
+
+    index: int
+    name: str
+    type: str
+    output_shape: tuple[int, ...] | None
+    size: tuple[int, int] | None
+    rf: Pair | None
+    jump: Pair | None
+    start: Pair | None
+    exact: bool = True
+    whole_input: bool = False
+
+    def interval(self, i: int, axis: int = 0) -> tuple[float, float]:
+        """The input pixels (first, last) unit ``i`` sees along ``axis`` (0: H, 1: W), before
+        clipping to the image."""
+        if self.rf is None or self.jump is None or self.start is None:
+            raise ValueError(f"{self.name} has no spatial receptive field")
+        centre = self.start[axis] + i * self.jump[axis]
+        half = (self.rf[axis] - 1) / 2
+        return centre - half, centre + half
+
+
+def receptive_field(spec: Any) -> list[RFRecord]:
+    """The receptive field and feature-map size after every layer (see the module docstring).
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+
+    Returns:
+        The input's record (index 0), then one per layer. For a flat ``[F]`` input the spatial
+        fields are None; after an analysis error, everything but the names is None.
+    """
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    analysis = analyze(spec)
+    image = len(spec.input_shape) == 3
+    records = [
+        RFRecord(
+            0,
+            "input",
+            "Input",
+            spec.input_shape,
+            (spec.input_shape[1], spec.input_shape[2]) if image else None,
+            (1, 1) if image else None,
+            (1, 1) if image else None,
+            (0.0, 0.0) if image else None,
+        )
+    ]
+    for layer, row in zip(spec.layers, analysis.layers):
+        prev = records[-1]
+        index = row.index + 1
+        out = row.output_shape
+        if out is None:
+            records.append(RFRecord(index, layer.name, layer.type, None, None, None, None, None))
+            continue
+        if prev.rf is None:  # flat input, or a record after an error
+            records.append(RFRecord(index, layer.name, layer.type, out, None, None, None, None))
+            continue
+        if len(out) != 3 or prev.whole_input:
+            image_hw = (spec.input_shape[1], spec.input_shape[2])
+            rf = (max(prev.rf[0], image_hw[0]), max(prev.rf[1], image_hw[1]))
+            records.append(
+                RFRecord(index, layer.name, layer.type, out, None, rf, None, None, prev.exact, True)
+            )
+            continue
+        size = (out[1], out[2])
+        args = layer.resolved()
+        state = [(prev.rf[axis], prev.jump[axis], prev.start[axis]) for axis in (0, 1)]
+        if layer.type in _WINDOWED:
+            axes = [_step(*state[axis], *_window(args, axis)) for axis in (0, 1)]
+            exact = prev.exact
+        elif layer.type in _ADAPTIVE:
+            in_size = row.input_shape[1:] if row.input_shape is not None else size
+            axes = [_adaptive_step(*state[axis], in_size[axis], size[axis]) for axis in (0, 1)]
+            exact = prev.exact and all(in_size[axis] % size[axis] == 0 for axis in (0, 1))
+        else:
+            records.append(
+                RFRecord(
+                    index,
+                    layer.name,
+                    layer.type,
+                    out,
+                    size,
+                    prev.rf,
+                    prev.jump,
+                    prev.start,
+                    prev.exact,
+                )
+            )
+            continue
+        rf, jump, start = zip(*axes)
+        records.append(RFRecord(index, layer.name, layer.type, out, size, rf, jump, start, exact))
+    return records
+
+
+def _window(args: dict[str, Any], axis: int) -> tuple[int, int, int, int]:
+    """``(kernel, stride, dilation, left padding)`` of a conv or pooling layer along ``axis``."""
+    kernel = pair(args["kernel_size"])[axis]
+    stride_arg = args["stride"] if args["stride"] is not None else args["kernel_size"]
+    stride = pair(stride_arg)[axis]
+    dilation = pair(args["dilation"])[axis] if "dilation" in args else 1
+    padding = args["padding"]
+    if padding == "same":
+        left = dilation * (kernel - 1) // 2
+    elif padding == "valid":
+        left = 0
+    else:
+        left = pair(padding)[axis]
+    return kernel, stride, dilation, left
+
+
+def _step(
+    rf_in: float,
+    jump_in: float,
+    start_in: float,
+    kernel: int,
+    stride: float,
+    dilation: int = 1,
+    left: int = 0,
+) -> tuple[float, float, float]:
+    """The recurrence for one windowed layer along one axis: ``(rf, jump, start)``."""
+    reach = dilation * (kernel - 1)  # k' − 1
+    rf = rf_in + reach * jump_in
+    start = start_in + (reach / 2 - left) * jump_in
+    return _tidy(rf), _tidy(jump_in * stride), _tidy(start)
+
+
+def _adaptive_step(
+    rf_in: float, jump_in: float, start_in: float, in_size: int, out_size: int
+) -> tuple[float, float, float]:
+    """An adaptive pool from ``in_size`` to ``out_size`` along one axis (module docstring)."""
+    if in_size % out_size == 0:
+        k = in_size // out_size
+        return _step(rf_in, jump_in, start_in, k, k)
+    starts = [i * in_size // out_size for i in range(out_size)]
+    ends = [-(-(i + 1) * in_size // out_size) for i in range(out_size)]  # ceil
+    largest = max(e - s for s, e in zip(starts, ends))
+    rf = rf_in + (largest - 1) * jump_in
+    start = start_in + (ends[0] - 1) / 2 * jump_in
+    return _tidy(rf), _tidy(jump_in * in_size / out_size), _tidy(start)
+
+
+def _tidy(x: float) -> float:
+    """Whole numbers as ints (most receptive fields are), others rounded off float noise."""
+    rounded = round(x, 9)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+# --- figure --------------------------------------------------------------------------------------
+
+
+def receptive_field_figure(
+    records: Sequence[RFRecord], title: str | None = None, height: int = 560
+) -> go.Figure:
+    """Receptive field and feature-map size per layer, one chart for a classroom.
+
+    Bars: the feature map's size (H; hover shows H×W and the channels); line: the receptive field
+    (rf_h) in input pixels, with a dotted line at the image height. Layers that pass the record
+    through (activations, BatchNorm, ...) are left out so the bars are the stages that change it.
+
+    Args:
+        records: from ``receptive_field``.
+        title: the figure title.
+        height: pixels.
+
+    Returns:
+        The figure (with a note instead of data for a flat input or a failed analysis).
+    """
+    fig = go.Figure(layout={"template": TEMPLATE, "height": height})
+    shown = [
+        r
+        for r in records
+        if r.index == 0
+        or r.rf is None
+        or r.type in (*_WINDOWED, *_ADAPTIVE)
+        or (r.whole_input and not records[r.index - 1].whole_input)
+    ]
+    spatial = [r for r in shown if r.rf is not None]
+    title = title or "Receptive field and feature-map size per layer"
+    if not spatial:
+        fig.add_annotation(
+            text="no image input: a receptive field needs an input_shape [C, H, W]",
+            showarrow=False,
+            font={"size": FONT_SIZE},
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
+        fig.update_layout(title={"text": title})
+        return fig
+    names = [r.name for r in spatial]
+    sizes = [r.size[0] if r.size is not None else None for r in spatial]
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=sizes,
+            name="feature map (H)",
+            marker={"color": PLAN_COLORS[1]},
+            customdata=[[_shape_text(r.output_shape)] for r in spatial],
+            hovertemplate="%{x}: %{customdata[0]}<extra>feature map</extra>",
+            text=[_size_text(r) for r in spatial],
+            textposition="outside",
+            textfont={"size": SMALL_FONT_SIZE},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=names,
+            y=[r.rf[0] for r in spatial if r.rf is not None],
+            name="receptive field (pixels)",
+            mode="lines+markers",
+            line={"color": PLAN_COLORS[0], "width": 4},
+            marker={"size": 11},
+            customdata=[[_rf_text(r)] for r in spatial],
+            hovertemplate="%{x}: %{customdata[0]}<extra>receptive field</extra>",
+        )
+    )
+    image_h = spatial[0].size[0] if spatial[0].size is not None else None
+    if image_h is not None:
+        fig.add_hline(
+            y=image_h,
+            line={"dash": "dot", "color": "#888", "width": 2},
+            annotation_text=f"image height {image_h}",
+            annotation_position="top left",
+            annotation_font_size=SMALL_FONT_SIZE,
+        )
+    approx = any(not r.exact for r in spatial)
+    fig.update_layout(
+        title={
+            "text": title,
+            "subtitle": {
+                "text": "bars: feature-map height · line: how many input pixels one unit sees"
+                + (" · ≈ after a non-dividing adaptive pool" if approx else ""),
+                "font": {"size": SMALL_FONT_SIZE + 2},
+            },
+        },
+        xaxis={"title": "layer", "tickangle": -45, "tickfont": {"size": SMALL_FONT_SIZE}},
+        yaxis={"title": "pixels", "rangemode": "tozero"},
+        legend={"orientation": "h", "y": -0.35, "yanchor": "top", "x": 0.5, "xanchor": "center"},
+        margin={"t": 110, "b": 160, "l": 80, "r": 30},
+        bargap=0.3,
+    )
+    return fig
+
+
+def _shape_text(shape: tuple[int, ...] | None) -> str:
+    return "—" if shape is None else "×".join(str(s) for s in shape)
+
+
+def _size_text(record: RFRecord) -> str:
+    if record.size is None:
+        return "flat"
+    return f"{record.size[0]}×{record.size[1]}"
+
+
+def _rf_text(record: RFRecord) -> str:
+    if record.rf is None:
+        return "—"
+    text = f"{_num(record.rf[0])}×{_num(record.rf[1])} pixels"
+    if record.whole_input:
+        return text + " (the whole input)"
+    if record.jump is not None:
+        text += f", jump {_num(record.jump[0])}×{_num(record.jump[1])}"
+    return text + ("" if record.exact else " (approx.)")
+
+
+def _num(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:.3g}"
