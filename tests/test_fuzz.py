@@ -26,12 +26,13 @@ import copy
 import json
 import math
 import random
+import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from builder import SpecError, analyze, build_model, generate_code, load_spec
@@ -424,31 +425,75 @@ def check_spec(spec: Any, build_params: int, build_activations: int) -> None:
     assert [h.name for h in hists] == [n for n, _ in model.named_parameters()]
 
 
+# --- open bugs ------------------------------------------------------------------------------
+
+# Failures already found and kept as strict-xfail regressions (tests/regressions/*.json, and
+# tests/test_hostile.py): the random tests step over them, so that CI stays green while they
+# are open. Remove an entry with its fix; the regression's strict xfail says when.
+OPEN_BUGS = {
+    "build_model: an init argument beyond float32 range (constant val=1e308, normal "
+    "std=10**400, uniform a=-1e308) passes load_spec, then torch raises": (
+        (RuntimeError, OverflowError),
+        "apply_init",
+        "",
+    ),
+    "generate_code: an init argument beyond float range (an int over 1e308) passes load_spec, "
+    "then literal() raises OverflowError while writing its message": (
+        (OverflowError,),
+        "literal",
+        "",
+    ),
+    "build_model: dirac groups not dividing out_channels passes load_spec, then torch raises": (
+        (ValueError,),
+        "dirac_",
+        "divisible by groups",
+    ),
+}
+
+
+def open_bug(exc: BaseException) -> str | None:
+    """The OPEN_BUGS entry this failure is, if any."""
+    functions = {frame.name for frame in traceback.extract_tb(exc.__traceback__)}
+    for name, (types, function, text) in OPEN_BUGS.items():
+        if isinstance(exc, types) and function in functions and text in str(exc):
+            return name
+    return None
+
+
+def check_skipping_open_bugs(check: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return check(*args, **kwargs)
+    except Exception as exc:
+        if open_bug(exc) is None:
+            raise
+        assume(False)  # a known, open bug: not this run's news
+
+
 # --- the tests ------------------------------------------------------------------------------
 
 
 @fuzz(4)
 @given(json_values())
 def test_arbitrary_json_only_spec_errors(value):
-    check_spec_input(value)
+    check_skipping_open_bugs(check_spec_input, value)
 
 
 @fuzz(4)
 @given(st.dictionaries(st.sampled_from(TOP_KEYS), json_values(12), max_size=6))
 def test_arbitrary_top_level_fields_only_spec_errors(value):
-    check_spec_input(value)
+    check_skipping_open_bugs(check_spec_input, value)
 
 
 @fuzz(5)
 @given(mutated_specs(), st.integers(0, 2**16))
 def test_mutated_specs_only_spec_errors_and_what_loads_builds(value, seed):
-    check_spec_input(value, seed=seed)
+    check_skipping_open_bugs(check_spec_input, value, seed=seed)
 
 
 @fuzz(2)
 @given(specs())
 def test_well_formed_specs_load_analyze_build_and_export(value):
-    assert check_spec_input(value) in ("ok", "analysis error")
+    assert check_skipping_open_bugs(check_spec_input, value) in ("ok", "analysis error")
 
 
 # --- import from code (builder.importer, when it exists) -------------------------------------
@@ -513,14 +558,14 @@ def mutated_code(draw: st.DrawFn) -> tuple[str, list[int]]:
 @fuzz(3)
 @given(st.text(max_size=400), st.sampled_from([[3, 32, 32], [1, 28, 28], [20]]))
 def test_import_arbitrary_text_only_spec_errors(source, input_shape):
-    check_code_input(source, input_shape)
+    check_skipping_open_bugs(check_code_input, source, input_shape)
 
 
 @needs_importer
 @fuzz(3)
 @given(mutated_code())
 def test_import_mutated_code_only_spec_errors(case):
-    check_code_input(*case)
+    check_skipping_open_bugs(check_code_input, *case)
 
 
 # --- failures the long campaign found, kept ---------------------------------------------------
@@ -542,6 +587,65 @@ def _regression_cases() -> list[Any]:
             marks.append(needs_importer)
         cases.append(pytest.param(case, id=path.stem, marks=marks))
     return cases
+
+
+def _conv_init(init: dict[str, Any], out_channels: int = 2) -> dict[str, Any]:
+    conv = {"type": "Conv2d", "out_channels": out_channels, "kernel_size": 3}
+    return {"input_shape": [2, 6, 6], "layers": [conv], "init": {"Conv2d": {"weight": init}}}
+
+
+def _linear_init(init: dict[str, Any]) -> dict[str, Any]:
+    layers = [{"type": "Linear", "out_features": 3}]
+    return {"input_shape": [4], "layers": layers, "init": {"Linear": {"weight": init}}}
+
+
+INIT_RANGE = "spec.py _validate_init_arg accepts any finite Python number, then "
+BUILD = INIT_RANGE + "build_model -> initializers.py:191 apply_init -> torch "
+CODE = INIT_RANGE + "generate_code -> codegen.py:123 literal() raises "
+MINIMAL = [  # the campaign's failures, cut down by hand to one field each
+    (
+        _conv_init({"scheme": "constant", "val": 1e308}),
+        BUILD + "constant_: RuntimeError: value cannot be converted to type float without overflow",
+    ),
+    (
+        _linear_init({"scheme": "uniform", "a": -1e308, "b": 1e308}),
+        BUILD + "uniform_: RuntimeError: from is out of bounds for float",
+    ),
+    (
+        _linear_init({"scheme": "trunc_normal", "a": 100, "b": 101, "std": 1e-300}),
+        BUILD + "trunc_normal_: OverflowError: (34, 'Numerical result out of range')",
+    ),
+    (
+        _conv_init({"scheme": "normal", "std": 10**400}),
+        CODE
+        + "OverflowError: int too large to convert to float (f'{value:.3g}' in its own error message)",
+    ),
+    (
+        _conv_init({"scheme": "kaiming_normal", "a": 10**400}),
+        CODE + "OverflowError: int too large to convert to float",
+    ),
+    (
+        _conv_init({"scheme": "xavier_normal", "gain": 10**400}),
+        CODE + "OverflowError: int too large to convert to float",
+    ),
+    (
+        _conv_init({"scheme": "constant", "val": 2**1024}),
+        CODE + "OverflowError: int too large to convert to float",
+    ),
+    (
+        _conv_init({"scheme": "dirac", "groups": 3}),
+        "spec.py validate_init does not check that dirac's groups divides out_channels; build_model -> apply_init -> torch dirac_: ValueError: dim 0 must be divisible by groups",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=r)) for d, r in MINIMAL],
+    ids=[json.dumps(d["init"])[:70] for d, _ in MINIMAL],
+)
+def test_open_bug_minimal(data):
+    check_spec_input(data)
 
 
 @pytest.mark.parametrize("case", _regression_cases())
