@@ -238,7 +238,8 @@ def test_upload_good_and_bad_json():
     at.file_uploader(key="upload").upload("bad.json", bad.encode(), "application/json").run()
     assert not at.exception
     assert any(
-        "Could not load that file" in e.value and "layer 1 (conv1)" in plain(e.value) for e in at.error
+        "Could not load that file" in e.value and "layer 1 (conv1)" in plain(e.value)
+        for e in at.error
     )
     assert metric(at, "Parameters") == "62,006"
     at = start()
