@@ -13,13 +13,18 @@ expected value has finished (the ``script_finished`` message). At the end each s
 that the design in its URL is exactly its own (its unique ``out_channels``, no one else's).
 The server's memory is sampled from ``/proc`` (RSS of its process tree; VmHWM at the end).
 
-Run: python bench/bench_load.py [--sessions 30] [--minutes 3] [--think 2-5]
+With ``--hostile K``, K more sessions keep opening the page with hostile share links (damaged,
+zip bomb, deep nesting, 1 MB) and sending garbage frames meanwhile: each visit must be served
+with an error box or refused, and the editing sessions must not notice.
+
+Run: python bench/bench_load.py [--sessions 30] [--minutes 3] [--think 2-5] [--hostile 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import os
 import random
@@ -29,6 +34,8 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +148,8 @@ class MemorySampler:
         self.hwm = 0
         self.cpu_start = (0.0, 0.0, 0.0)
         self.cpu = (0.0, 0.0, 0.0)  # server CPU s, client CPU s, wall s
+        self.hostile: Counter[str] = Counter()  # what the hostile visits got
+        self.healthy = False
 
     def sample(self) -> int:
         rss = sum(_status_kb(p, "VmRSS") for p in _tree(self.pid))
@@ -436,6 +445,66 @@ class Session:
         )
 
 
+# --- hostile sessions ------------------------------------------------------------------------
+
+
+def _pack(text: str) -> str:
+    """Any text packed as a share link packs a design (``1`` + base64url of zlib)."""
+    return "1" + base64.urlsafe_b64encode(zlib.compress(text.encode(), 9)).decode().rstrip("=")
+
+
+HOSTILE_LINKS = {
+    "damaged link": "1garbage!!",
+    "zip bomb link": _pack(" " * 50_000_000),
+    "100k nested lists link": _pack("[" * 100_000 + "]" * 100_000),
+    "200 KB link": "1" + "A" * 200_000,
+    "1 MB link": "1" + "A" * 1_000_000,
+    "injection link": _pack(
+        '{"input_shape": [3, 8, 8], "layers": [{"type": "__import__(\'os\')"}]}'
+    ),
+}
+
+
+async def hostile_session(port: int, seed: int, deadline: float, counts: Counter[str]) -> None:
+    """Opens the page with hostile share links and sends garbage frames, until the deadline.
+
+    Each visit must end with the page served (the script finished, an error box, no
+    exception) or the connection refused by Streamlit (a garbage frame); anything else counts
+    as an error.
+    """
+    url = f"ws://127.0.0.1:{port}/_stcore/stream"
+    origin = f"http://127.0.0.1:{port}"
+    rng = random.Random(seed)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(rng.uniform(1, 3))
+        name = rng.choice([*HOSTILE_LINKS, "garbage frame"])
+        try:
+            async with connect(url, subprotocols=["streamlit"], origin=origin, max_size=None) as ws:
+                if name == "garbage frame":
+                    await ws.send(os.urandom(2000))
+                    await asyncio.wait_for(ws.wait_closed(), 30)
+                    counts["garbage frame: refused"] += 1
+                    continue
+                back = BackMsg()
+                back.rerun_script.query_string = "d=" + HOSTILE_LINKS[name]
+                await ws.send(back.SerializeToString())
+                served = alert = False
+                while not served:
+                    msg = ForwardMsg()
+                    msg.ParseFromString(await asyncio.wait_for(ws.recv(), EDIT_TIMEOUT))
+                    kind = msg.WhichOneof("type")
+                    if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                        element = msg.delta.new_element
+                        if element.WhichOneof("type") == "exception":
+                            raise RuntimeError(element.exception.message)
+                        if element.WhichOneof("type") == "alert":
+                            alert = alert or element.alert.format == element.alert.ERROR
+                    served = kind == "script_finished"
+                counts[f"{name}: " + ("error box" if alert else "served, NO message")] += 1
+        except Exception as exc:
+            counts[f"error: {name}: {type(exc).__name__}"] += 1
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -461,7 +530,13 @@ async def drive(
     think = tuple(float(x) for x in args.think.split("-"))
     sessions = [Session(i, port, r) for i, r in enumerate(results)]
     stagger = [args.ramp * i / max(1, args.sessions) for i in range(args.sessions)]
-    await asyncio.gather(*(s.main(deadline, think, d) for s, d in zip(sessions, stagger)))
+    hostile = [hostile_session(port, i, deadline, memory.hostile) for i in range(args.hostile)]
+    await asyncio.gather(
+        *(s.main(deadline, think, d) for s, d in zip(sessions, stagger)),
+        *hostile,
+    )
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    memory.healthy = urllib.request.urlopen(url, timeout=10).read() == b"ok"
     stop.set()
     await sampler
     memory.sample()
@@ -514,13 +589,17 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
         f"core), {1000 * server_cpu / max(1, len(latencies)):.0f} ms per edit; "
         f"this client's CPU: {client_cpu:.1f} s"
     )
+    if args.hostile:
+        print(f"hostile visits ({args.hostile} sessions): {dict(memory.hostile)}")
+    print(f"server healthy at the end: {memory.healthy}")
     print(f"sessions with their own design intact at the end: {intact}/{len(results)}")
     for r in results:
         flag = "ok " if r.intact and not r.errors else "BAD"
         print(f"  {flag} {r.name}: {len(r.latencies)} edits, {len(r.errors)} errors, {r.final}")
     for name, error in errors[:20]:
         print(f"  error {name}: {error}")
-    return not errors and intact == len(results)
+    hostile_errors = sum(n for k, n in memory.hostile.items() if k.startswith("error"))
+    return not errors and not hostile_errors and memory.healthy and intact == len(results)
 
 
 def main() -> None:
@@ -528,6 +607,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--think", default="2-5", help="seconds between edits, 'low-high'")
+    parser.add_argument(
+        "--hostile", type=int, default=0, help="extra sessions sending hostile links and frames"
+    )
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds to start all sessions")
     parser.add_argument("--log", default="/tmp/netbuilder_load_server.log")
     parser.add_argument(
