@@ -27,6 +27,9 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
 - ``Flatten`` (anything that leaves ``[C, H, W]``), ``Linear`` and whatever follows: every unit
   sees the whole input (``whole_input`` True; ``rf`` is the image size, or the receptive field
   so far if that is larger; no size, jump or start).
+- ``padding_mode``: ``"circular"`` (with any padding) wraps border units around to the far
+  side, and ``"reflect"`` with padding over half the kernel mirrors in pixels from beyond the
+  window: ``exact`` is then False (the interval is right away from the borders).
 - Every other layer (activations, BatchNorm, Dropout, Identity) passes the record through.
 """
 
@@ -134,8 +137,9 @@ def receptive_field(spec: Any) -> list[RFRecord]:
         args = layer.resolved()
         state = [(prev.rf[axis], prev.jump[axis], prev.start[axis]) for axis in (0, 1)]
         if layer.type in _WINDOWED:
-            axes = [_step(*state[axis], *_window(args, axis)) for axis in (0, 1)]
-            exact = prev.exact
+            windows = [_window(args, axis) for axis in (0, 1)]
+            axes = [_step(*state[axis], *windows[axis]) for axis in (0, 1)]
+            exact = prev.exact and _padding_is_plain(args, windows)
         elif layer.type in _ADAPTIVE:
             in_size = row.input_shape[1:] if row.input_shape is not None else size
             axes = [_adaptive_step(*state[axis], in_size[axis], size[axis]) for axis in (0, 1)]
@@ -174,6 +178,21 @@ def _window(args: dict[str, Any], axis: int) -> tuple[int, int, int, int]:
     else:
         left = pair(padding)[axis]
     return kernel, stride, dilation, left
+
+
+def _padding_is_plain(args: dict[str, Any], windows: list[tuple[int, int, int, int]]) -> bool:
+    """Whether the padded border adds no input pixel outside each unit's interval: zeros and
+    replicate padding never do; reflect does when the padding reaches further than half the
+    kernel (it mirrors pixels from beyond the window); circular wraps to the other side."""
+    mode = args.get("padding_mode", "zeros")
+    if mode not in ("circular", "reflect"):
+        return True
+    for kernel, _, dilation, left in windows:
+        reach = dilation * (kernel - 1)
+        widest = max(left, reach - left) if args["padding"] == "same" else left
+        if widest and (mode == "circular" or 2 * widest > reach):
+            return False
+    return True
 
 
 def _step(

@@ -1,0 +1,494 @@
+"""Receptive fields against torch's own connectivity; memory estimates against real tensors.
+
+The receptive-field oracle needs no formula: every layer of the real model (built by
+``build_model``, in float64) gets positive weights and a positive input, so every activation is
+positive and ReLU passes everything. Then each input pixel in turn is raised by 10¹² (all
+channels), one pixel per sample of one batch; the units of a layer's output that change are
+exactly those whose receptive field holds that pixel (max pooling included: the raised value
+becomes its windows' maximum). Each unit's set of such pixels, as a bounding box, must equal the
+interval ``start + i·jump ± (rf − 1)/2`` clipped to the image.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from builder import SpecError, build_model
+from builder.memory import (
+    CUDA_RESERVE_BYTES,
+    GIB,
+    fits,
+    format_bytes,
+    memory_estimate,
+    memory_figure,
+)
+from builder.presets import preset
+from builder.receptive import RFRecord, receptive_field, receptive_field_figure
+
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+# --- the oracle --------------------------------------------------------------------------------
+
+
+def measured_boxes(design: dict) -> dict[int, torch.Tensor]:
+    """For every layer (by index from 1) with a [C, h, w] output: ``[h, w, 4]`` of the
+    (first row, last row, first col, last col) of input pixels each unit depends on (all -1
+    for a unit that sees only padding)."""
+    model = build_model(design).double().eval()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.rand(p.shape, generator=generator, dtype=torch.float64) + 0.5)
+    c, h, w = design["input_shape"]
+    base = torch.rand((1, c, h, w), generator=generator, dtype=torch.float64) + 0.5
+    batch = base.repeat(h * w + 1, 1, 1, 1)
+    for r in range(h):
+        for col in range(w):
+            batch[1 + r * w + col, :, r, col] += 1e12
+    outputs: dict[int, torch.Tensor] = {}
+    handles = [
+        child.register_forward_hook(
+            lambda m, a, out, i=i: outputs.__setitem__(i, out.detach().clone())
+        )
+        for i, child in enumerate(model.children(), start=1)
+    ]
+    try:
+        with torch.no_grad():
+            model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    boxes = {}
+    rows = torch.arange(h).repeat_interleave(w)
+    cols = torch.arange(w).repeat(h)
+    for index, out in outputs.items():
+        if out.dim() != 4:
+            continue
+        changed = ((out[1:] - out[:1]).abs() > 1e-6 * out[:1].abs() + 1e-9).any(dim=1)  # [P,h,w]
+        _, oh, ow = changed.shape
+        box = torch.empty((oh, ow, 4), dtype=torch.int64)
+        for i in range(oh):
+            for j in range(ow):
+                hit = changed[:, i, j]
+                if not hit.any():  # a unit that sees only padding
+                    box[i, j] = -1
+                    continue
+                box[i, j] = torch.stack(
+                    [rows[hit].min(), rows[hit].max(), cols[hit].min(), cols[hit].max()]
+                )
+        boxes[index] = box
+    return boxes
+
+
+def check_unit(record: RFRecord, i: int, j: int, box: list[int], h: int, w: int) -> None:
+    """Each end of the measured box must be the interval's end where that end lies inside the
+    image; where the interval runs into the padding, the box must stay inside it (dilation and
+    strides larger than kernels leave holes, so the first pixel actually seen may lie further
+    in)."""
+    if box[0] == -1:  # sees only padding: its interval must reach beyond the image
+        (top, bottom), (left, right) = record.interval(i, 0), record.interval(j, 1)
+        assert top < 0 or left < 0 or bottom > h - 1 or right > w - 1, (record, i, j)
+        return
+    for axis, (unit, size) in enumerate(((i, h), (j, w))):
+        low, high = record.interval(unit, axis)
+        seen_low, seen_high = box[2 * axis], box[2 * axis + 1]
+        where = (record, i, j, axis)
+        assert low == int(low) and high == int(high), where  # centres on pixels or half pixels
+        if low >= 0:
+            assert seen_low == low, where
+        else:
+            assert seen_low >= 0, where
+        if high <= size - 1:
+            assert seen_high == high, where
+        else:
+            assert seen_high <= size - 1, where
+        assert low <= seen_low <= seen_high <= high, where
+
+
+def check_against_oracle(design: dict) -> list[RFRecord]:
+    records = receptive_field(design)
+    boxes = measured_boxes(design)
+    _, h, w = design["input_shape"]
+    for index, box in boxes.items():
+        record = records[index]
+        assert record.size == tuple(box.shape[:2]), record
+        if not record.exact:
+            continue
+        for i in range(box.shape[0]):
+            for j in range(box.shape[1]):
+                check_unit(record, i, j, box[i, j].tolist(), h, w)
+    for record in records:
+        if record.whole_input:
+            assert record.rf[0] >= h and record.rf[1] >= w
+    return records
+
+
+def stack(input_shape, *layers) -> dict:
+    return {"input_shape": list(input_shape), "layers": [dict(layer) for layer in layers]}
+
+
+def conv(out=2, k=3, **kw):
+    return {"type": "Conv2d", "out_channels": out, "kernel_size": k, **kw}
+
+
+def maxpool(k=2, **kw):
+    return {"type": "MaxPool2d", "kernel_size": k, **kw}
+
+
+def avgpool(k=2, **kw):
+    return {"type": "AvgPool2d", "kernel_size": k, **kw}
+
+
+RELU = {"type": "ReLU"}
+
+ORACLE_CASES = {
+    "lenet": preset(),
+    "stride_padding": stack([2, 17, 17], conv(3, 3, stride=2, padding=1), RELU, conv(2, 3)),
+    "dilation": stack([1, 20, 20], conv(2, 3, dilation=2), conv(2, 3, dilation=3, padding=2)),
+    "same_even_kernel": stack(
+        [1, 13, 15], conv(2, 4, padding="same"), conv(2, [2, 5], padding="same")
+    ),
+    "valid": stack([1, 12, 12], conv(2, 3, padding="valid"), maxpool(3, stride=1)),
+    "asymmetric": stack(
+        [1, 16, 19], conv(2, [3, 5], stride=[1, 2], padding=[0, 2]), maxpool([2, 3], stride=[2, 1])
+    ),
+    "pool_padding_ceil": stack(
+        [1, 15, 15], conv(2, 3), maxpool(3, stride=2, padding=1, ceil_mode=True), conv(2, 2)
+    ),
+    "pool_dilation": stack([1, 18, 18], maxpool(2, stride=1, dilation=3), conv(2, 3, stride=2)),
+    "avgpool": stack(
+        [2, 16, 16], avgpool(3, stride=2, padding=1), conv(2, 3), avgpool(2, ceil_mode=True)
+    ),
+    "batchnorm_dropout": stack(
+        [2, 12, 12], conv(4, 3), {"type": "BatchNorm2d"}, RELU, {"type": "Dropout2d"}, maxpool(2)
+    ),
+    "adaptive_divisible": stack(
+        [1, 16, 16],
+        conv(2, 3, padding=1),
+        {"type": "AdaptiveMaxPool2d", "output_size": 4},
+        conv(2, 2),
+        {"type": "AdaptiveAvgPool2d", "output_size": 1},
+    ),
+    "adaptive_none": stack([1, 12, 8], {"type": "AdaptiveAvgPool2d", "output_size": [None, 4]}),
+    "replicate_and_small_reflect": stack(
+        [1, 11, 11],
+        conv(2, 5, padding=2, padding_mode="replicate"),
+        conv(2, 5, padding=2, padding_mode="reflect"),
+    ),
+    "to_linear": stack(
+        [1, 10, 10], conv(2, 3), {"type": "Flatten"}, {"type": "Linear", "out_features": 3}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(ORACLE_CASES))
+def test_receptive_field_matches_torch_connectivity(name):
+    check_against_oracle(ORACLE_CASES[name])
+
+
+@st.composite
+def random_stacks(draw):
+    size = draw(st.integers(6, 20))
+    layers = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "max", "avg"]))
+        k = draw(st.integers(1, 4))
+        s = draw(st.integers(1, 3))
+        if kind == "conv":
+            d = draw(st.integers(1, 2))
+            p = draw(st.integers(0, 2))
+            layers.append(conv(2, k, stride=s, dilation=d, padding=p))
+        else:
+            p = draw(st.integers(0, k // 2))
+            ceil = draw(st.booleans())
+            layers.append(
+                (maxpool if kind == "max" else avgpool)(k, stride=s, padding=p, ceil_mode=ceil)
+            )
+    return stack([1, size, size], *layers)
+
+
+@given(random_stacks())
+def test_receptive_field_matches_torch_on_random_stacks(design):
+    from builder import analyze
+
+    if not analyze(design).ok:  # a kernel that does not fit: nothing to compare
+        return
+    check_against_oracle(design)
+
+
+def test_lenet_and_alexnet_known_values():
+    lenet = {r.name: r for r in receptive_field(preset())}
+    assert (lenet["conv1"].rf, lenet["pool1"].rf, lenet["conv2"].rf, lenet["pool2"].rf) == (
+        (5, 5),
+        (6, 6),
+        (14, 14),
+        (16, 16),
+    )
+    assert lenet["pool2"].jump == (4, 4) and lenet["pool2"].size == (5, 5)
+    assert lenet["fc3"].whole_input and lenet["fc3"].rf == (32, 32)
+    alexnet = {r.name: r for r in receptive_field(preset("AlexNet-like"))}
+    assert alexnet["pool3"].rf == (195, 195)  # the published AlexNet value
+    assert alexnet["pool3"].jump == (32, 32)
+
+
+def test_vgg16_published_receptive_fields():
+    """Araujo et al., "Computing receptive fields of CNNs" (Distill 2019): VGG-16 reaches 212
+    pixels at pool5, with an effective stride of 32; conv5_3 sees 196."""
+    layers = []
+    for c in [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ]:
+        layers += [maxpool(2)] if c == "M" else [conv(c, 3, padding=1), RELU]
+    records = receptive_field(stack([3, 224, 224], *layers))
+    convs = [r for r in records if r.type == "Conv2d"]
+    assert convs[-1].rf == (196, 196)
+    assert records[-1].rf == (212, 212) and records[-1].jump == (32, 32)
+    assert records[-1].size == (7, 7)
+
+
+def test_adaptive_pool_that_does_not_divide_is_flagged_and_an_upper_bound():
+    design = stack([1, 10, 10], conv(2, 3), {"type": "AdaptiveAvgPool2d", "output_size": 3})
+    records = receptive_field(design)
+    assert not records[-1].exact and records[1].exact
+    assert records[-1].jump == pytest.approx((8 / 3, 8 / 3))
+    boxes = measured_boxes(design)[2]
+    widest = int((boxes[..., 1] - boxes[..., 0]).max()) + 1
+    assert records[-1].rf[0] >= widest
+    assert records[-1].rf[0] == 3 + (4 - 1)  # conv's 3, plus the largest window (4 of 8) − 1
+
+
+@pytest.mark.parametrize(
+    ("layer", "exact"),
+    [
+        (conv(2, 3, padding=1, padding_mode="circular"), False),
+        (conv(2, 3, padding=0, padding_mode="circular"), True),
+        (conv(2, 3, padding=2, padding_mode="reflect"), False),
+        (conv(2, 5, padding=2, padding_mode="reflect"), True),
+        (conv(2, 2, padding="same", padding_mode="reflect"), False),
+    ],
+)
+def test_wrapping_and_mirroring_padding_is_flagged(layer, exact):
+    design = stack([1, 9, 9], layer)
+    assert receptive_field(design)[-1].exact is exact
+    if exact:
+        check_against_oracle(design)
+
+
+def test_flat_input_and_failed_analysis():
+    records = receptive_field(preset("MLP"))
+    assert len(records) == 7 and all(r.rf is None for r in records)
+    assert records[-1].output_shape == (10,)
+    broken = stack([1, 8, 8], conv(2, 3), conv(2, 9), conv(2, 1))
+    records = receptive_field(broken)
+    assert records[1].rf == (3, 3)
+    assert records[2].output_shape is None and records[2].rf is None and records[3].rf is None
+    with pytest.raises(ValueError, match="no spatial"):
+        records[3].interval(0)
+
+
+def test_receptive_field_figure():
+    fig = receptive_field_figure(receptive_field(preset()))
+    assert isinstance(fig, go.Figure)
+    bars, line = fig.data
+    assert list(bars.x) == ["input", "conv1", "pool1", "conv2", "pool2", "flatten1"]
+    assert list(bars.y) == [32, 28, 14, 10, 5, None]
+    assert list(line.y) == [1, 5, 6, 14, 16, 32]
+    fig.to_json()
+    empty = receptive_field_figure(receptive_field(preset("MLP")))
+    assert "no image input" in empty.layout.annotations[0].text
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+
+def adam_state_bytes(optimizer: torch.optim.Optimizer) -> tuple[int, int]:
+    """(moment bytes, step-counter bytes) held in a real optimizer's state."""
+    moments = steps = 0
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if torch.is_tensor(value):
+                size = value.numel() * value.element_size()
+                if key == "step":
+                    steps += size
+                else:
+                    moments += size
+    return moments, steps
+
+
+MEMORY_DESIGNS = {
+    "lenet": preset(),
+    "vgg_block_bn": preset("VGG block with BatchNorm"),
+    "mlp": preset("MLP"),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
+@pytest.mark.parametrize("name", list(MEMORY_DESIGNS))
+def test_parameter_gradient_buffer_bytes_match_the_real_model(name, dtype):
+    design = MEMORY_DESIGNS[name]
+    estimate = memory_estimate(design, 8, dtype)
+    model = build_model(design).to(TORCH_DTYPES[dtype])
+    assert estimate.parameters == sum(p.numel() * p.element_size() for p in model.parameters())
+    assert estimate.buffers == sum(b.numel() * b.element_size() for b in model.buffers())
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    grads = sum(p.grad.numel() * p.grad.element_size() for p in model.parameters())
+    assert estimate.gradients == grads
+    assert estimate.bytes_per_value == torch.empty((), dtype=TORCH_DTYPES[dtype]).element_size()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize(
+    ("optimizer", "make"),
+    [
+        ("adam", lambda params: torch.optim.Adam(params)),
+        ("sgd_momentum", lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9)),
+        ("sgd", lambda params: torch.optim.SGD(params, lr=0.1)),
+    ],
+)
+def test_optimizer_state_matches_torch_after_one_step(optimizer, make, dtype):
+    design = preset("VGG block with BatchNorm")
+    design["layers"][0]["trainable"] = False  # frozen: no gradient, no state
+    model = build_model(design).to(TORCH_DTYPES[dtype])
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt = make(params)
+    opt.step()
+    moments, steps = adam_state_bytes(opt)
+    estimate = memory_estimate(design, 4, dtype, optimizer)
+    assert estimate.optimizer_state == moments + steps
+    assert estimate.gradients == sum(p.numel() * p.element_size() for p in params)
+    assert estimate.trainable_count == sum(p.numel() for p in params) < estimate.param_count
+
+
+@pytest.mark.parametrize("name", list(MEMORY_DESIGNS))
+def test_activation_bytes_are_every_layer_output_of_a_real_forward_pass(name):
+    design = MEMORY_DESIGNS[name]
+    model = build_model(design)
+    sizes: list[int] = []
+    handles = [
+        child.register_forward_hook(
+            lambda m, a, out: sizes.append(out.numel() * out.element_size())
+        )
+        for child in model.children()
+    ]
+    batch = torch.zeros((5, *design["input_shape"]))
+    with torch.no_grad():
+        model(batch)
+    for handle in handles:
+        handle.remove()
+    estimate = memory_estimate(design, 5)
+    assert estimate.activations == sum(sizes)
+    assert estimate.activation_elements * 4 == sum(sizes)
+    assert estimate.input == batch.numel() * batch.element_size()
+    assert sum(layer.activations for layer in estimate.layers) == estimate.activations
+    assert estimate.total == sum(estimate.parts().values())
+
+
+def test_lenet_numbers_by_hand():
+    e = memory_estimate(preset(), 64)
+    assert e.parameters == e.gradients == 62_006 * 4
+    assert e.optimizer_state == 2 * 62_006 * 4 + 10 * 4  # two moments, ten step counters
+    per_sample = 6 * 28 * 28 * 2 + 6 * 14 * 14 + 16 * 10 * 10 * 2 + 16 * 5 * 5 + 400
+    per_sample += 120 * 2 + 84 * 2 + 10
+    assert e.activations == 64 * per_sample * 4
+    assert e.input == 64 * 3 * 32 * 32 * 4 and e.buffers == 0
+    half = memory_estimate(preset(), 64, "float16", "sgd")
+    assert half.total * 2 == e.total - e.optimizer_state  # half the bytes, no SGD state
+
+
+def test_a_vgg16_sized_design_is_estimated_without_building_it():
+    layers = []
+    for c in [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ]:
+        layers += [maxpool(2)] if c == "M" else [conv(c, 3, padding=1), RELU]
+    layers += [{"type": "Flatten"}, {"type": "Linear", "out_features": 4096}, RELU]
+    layers += [
+        {"type": "Linear", "out_features": 4096},
+        RELU,
+        {"type": "Linear", "out_features": 1000},
+    ]
+    estimate = memory_estimate(stack([3, 224, 224], *layers), 64)
+    assert estimate.param_count == 138_357_544
+    assert estimate.parameters == 138_357_544 * 4
+    assert estimate.fits_on(24) and not memory_estimate(stack([3, 224, 224], *layers), 256).fits_on(
+        24
+    )
+
+
+def test_fits_keeps_a_reserve_for_the_cuda_context():
+    assert fits(8 * GIB - CUDA_RESERVE_BYTES, 8)
+    assert not fits(8 * GIB - CUDA_RESERVE_BYTES + 1, 8)
+    assert fits(0, 1) and not fits(24 * GIB, 24)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"batch_size": 4, "dtype": "float64"}, "dtype"),
+        ({"batch_size": 4, "optimizer": "lion"}, "optimizer"),
+    ],
+)
+def test_memory_bad_arguments(kwargs, field):
+    with pytest.raises(SpecError, match=field):
+        memory_estimate(preset(), **kwargs)
+
+
+def test_memory_of_a_failing_design_is_its_error():
+    with pytest.raises(SpecError, match=r"layer 2 \(conv2\)"):
+        memory_estimate(stack([1, 8, 8], conv(2, 3), conv(2, 9)), 4)
+
+
+def test_format_bytes_and_memory_figure():
+    assert (format_bytes(12), format_bytes(248_024), format_bytes(1.5e9)) == (
+        "12 B",
+        "248 kB",
+        "1.5 GB",
+    )
+    fig = memory_figure(memory_estimate(preset(), 64))
+    assert len(fig.data) == 6 and fig.layout.barmode == "stack"
+    assert "8 GB ✓" in fig.layout.title.text
+    fig.to_json()
