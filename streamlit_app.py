@@ -208,6 +208,11 @@ def on_delete(uid: int) -> None:
     commit(edits.delete_layer(st.session_state.design, index), uids, False)
 
 
+def on_toggle_card(uid: int) -> None:
+    key = f"card:{uid}"
+    st.session_state[key] = not st.session_state.get(key, False)
+
+
 def on_select(uid: int) -> None:
     st.session_state.selected = uid
 
@@ -728,7 +733,9 @@ def load_upload(raw: bytes) -> None:
 
 def palette() -> None:
     """Add a layer: one click on its type, at the end or right after the selected layer."""
-    with st.popover("Add a layer", icon=":material/add:", type="primary", width="stretch"):
+    with st.popover(
+        "Add a layer", icon=":material/add:", type="primary", width="stretch", key="palette"
+    ):
         st.radio(
             "Where",
             ["at the end", "after the selected layer"],
@@ -742,8 +749,8 @@ def palette() -> None:
             names = [n for n in names if allowed is None or n in allowed]
             if not names:
                 continue
-            st.caption(category)
-            with st.container(horizontal=True, gap="small"):
+            with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+                st.caption(category, width=110)
                 for layer_type in names:
                     st.button(
                         layer_type,
@@ -762,9 +769,22 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any, spec_ok: b
     marker = "✖ " if row is not None and row.error else ""
     selected = st.session_state.get("selected") == uid
     label = f"{marker}{index + 1}. **{name}** · {layer['type']} → {shape}{params}"
-    card = st.expander(label, expanded=bool(marker), key=f"card:{uid}", on_change="rerun")
-    if not card.open:
-        return  # a closed card draws no widgets: a rerun costs little even for deep stacks
+    # Open / closed is server state (``card:<uid>``), toggled by the card's header: a closed
+    # card draws no widgets, so a rerun costs little even for deep stacks.
+    is_open = st.session_state.get(f"card:{uid}", bool(marker))  # a failing layer starts open
+    card = st.container(border=True, key=f"layer_card_{uid}")
+    card.button(
+        label,
+        key=f"head:{uid}",
+        on_click=on_toggle_card,
+        args=(uid,),
+        type="tertiary",
+        icon=":material/expand_more:" if is_open else ":material/chevron_right:",
+        width="stretch",
+        help="open or close this layer's settings",
+    )
+    if not is_open:
+        return
     with card:
         last = len(st.session_state.uids) - 1
         with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):

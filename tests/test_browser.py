@@ -139,12 +139,11 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
         ("Linear", {"out_features": 10}, (10,)),
     ]
     uid = 12  # the LeNet took uids 0..11; the empty preset adds none
-    cards = page.locator('[data-testid="stExpander"]')
+    cards = page.locator('[class*="st-key-layer_card_"]')
     for count, (layer_type, fields, shape) in enumerate(stack, start=1):
-        add = page.locator(_key(f"add:{layer_type}")).get_by_role("button")
-        if not add.is_visible():
-            page.get_by_role("button", name="Add a layer").click()
-        add.click()
+        page.get_by_role("button", name="Add a layer").click()  # opens the palette in view
+        page.locator(_key(f"add:{layer_type}")).get_by_role("button").click()
+        page.keyboard.press("Escape")  # close the palette again
         expect(cards).to_have_count(count)
         expect(cards.nth(count - 1)).to_contain_text(f"{layer_type} →")
         _settled(page)
@@ -155,7 +154,7 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
             expect(box).to_have_value(str(value))
             _settled(page)
         shown = "(" + ",\u00a0".join(str(n) for n in shape) + ")"
-        expect(cards.nth(count - 1).locator("summary")).to_contain_text(f"→ {shown}")
+        expect(page.locator(_key(f"head:{uid}"))).to_contain_text(f"→ {shown}")
         uid += 1
 
     table = page.locator('[data-testid="stTable"]')
@@ -165,7 +164,6 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
     expect(before_flatten).to_contain_text("(16,\u00a05,\u00a05)")
     expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("62,006")
 
-    page.keyboard.press("Escape")  # close the palette
     page.get_by_role("tab", name="Histograms").click()
     expect(page.locator(_key("hist_chart")).locator(".main-svg").first).to_be_visible(
         timeout=60_000
