@@ -270,6 +270,8 @@ class Session:
         key = _user_key(element_id) if element_id else None
         if key:
             run.widgets[key] = element_id
+            if kind == "button" and key.startswith("head:"):
+                run.labels["card:" + key.split(":", 1)[1]] = body.label
 
     # edits -------------------------------------------------------------------------------
 
@@ -328,25 +330,31 @@ class Session:
     def unique_channels(self, cycle: int) -> int:
         return 100 + self.index + (40 * (cycle % 2) if cycle >= 0 else 0)
 
+    async def open_card(self, uid: int | str, probe: str) -> None:
+        """Open a layer's card by clicking its header, unless ``probe`` (one of its widgets)
+        already shows that it is open."""
+        if probe in self.last.widgets:
+            return
+        if f"head:{uid}" in self.last.widgets:  # the header is a toggle button
+            state = self._state(self._widget(f"head:{uid}"), trigger_value=True)
+        else:  # an st.expander keyed card:<uid>
+            state = self._state(self._widget(f"card:{uid}"), bool_value=True)
+        await self.edit("open card", [state], {"widget": probe})
+
+    def _cards(self) -> set[str]:
+        return {k.split(":")[1] for k in self.last.widgets if k.startswith(("head:", "card:"))}
+
     async def set_conv1(self, channels: int) -> None:
-        uid = 0
-        await self.edit(
-            "open card",
-            [self._state(self._widget(f"card:{uid}"), bool_value=True)],
-            {"widget": f"w:{uid}:out_channels"},
-        )
+        await self.open_card(0, "w:0:out_channels")
         self.design = edits.set_arg(self.design, 0, "out_channels", channels)
         await self.edit(
             "set out_channels",
-            [
-                self._state(self._widget(f"card:{uid}"), bool_value=True),
-                self._state(self._widget(f"w:{uid}:out_channels"), double_value=float(channels)),
-            ],
+            [self._state(self._widget("w:0:out_channels"), double_value=float(channels))],
             {"params": self.params(), "design": True},
         )
 
     async def add_and_delete(self) -> None:
-        before = {k for k in self.last.widgets if k.startswith("card:")}
+        before = self._cards()
         self.design = edits.insert_layer(
             self.design, len(self.design["layers"]), edits.new_layer("Linear")
         )
@@ -355,23 +363,16 @@ class Session:
             [self._state(self._widget("add:Linear"), trigger_value=True)],
             {"params": self.params(), "design": True},
         )
-        new = sorted({k for k in self.last.widgets if k.startswith("card:")} - before)
+        new = sorted(self._cards() - before)
         if len(new) != 1:
             self.result.errors.append(f"add layer: expected one new card, got {new}")
             return
-        uid = new[0].split(":")[1]
-        await self.edit(
-            "open card",
-            [self._state(self._widget(f"card:{uid}"), bool_value=True)],
-            {"widget": f"del:{uid}"},
-        )
+        uid = new[0]
+        await self.open_card(uid, f"del:{uid}")
         self.design = edits.delete_layer(self.design, len(self.design["layers"]) - 1)
         await self.edit(
             "delete layer",
-            [
-                self._state(self._widget(f"card:{uid}"), bool_value=True),
-                self._state(self._widget(f"del:{uid}"), trigger_value=True),
-            ],
+            [self._state(self._widget(f"del:{uid}"), trigger_value=True)],
             {"params": self.params(), "design": True},
         )
 
@@ -586,7 +587,8 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
     server_cpu, client_cpu, wall = memory.cpu
     print(
         f"server CPU: {server_cpu:.1f} s in {wall:.0f} s ({100 * server_cpu / wall:.0f}% of one "
-        f"core), {1000 * server_cpu / max(1, len(latencies)):.0f} ms per edit; "
+        f"core), {1000 * server_cpu / max(1, len(latencies)):.0f} ms per edit"
+        f"{' (and per hostile visit)' if args.hostile else ''}; "
         f"this client's CPU: {client_cpu:.1f} s"
     )
     if args.hostile:
