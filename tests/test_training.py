@@ -189,10 +189,11 @@ def test_article_lenet_reaches_90_percent_in_3_epochs():
     assert [e.epoch for e in result.epochs] == [1, 2, 3]
     assert result.test_accuracy > 0.90
     assert result.elapsed < 60
-    assert result.settings["optimizer"] == "adam" and result.settings["lr"] == 5e-3
+    assert result.settings["optimizer"] == "adam" and result.settings["lr"] == 3e-3
+    assert result.settings["batch_size"] == tr.DEFAULT_BATCH_SIZE == 16
     assert result.settings["n_train"] + result.settings["n_test"] == 1797
     assert result.initial.test_accuracy < 0.2  # it did learn: chance before training
-    assert len(result.batch_losses) == 3 * math.ceil(1348 / 32)
+    assert len(result.batch_losses) == 3 * math.ceil(1348 / 16)
 
 
 def test_one_epoch_learns_and_curves_are_consistent():
@@ -206,11 +207,13 @@ def test_one_epoch_learns_and_curves_are_consistent():
     )
     assert result.test_accuracy > 0.5
     assert seen_progress == sorted(seen_progress) and seen_progress[-1] == pytest.approx(1.0)
-    assert len(seen_progress) == len(result.batch_losses) == math.ceil(1348 / 32)
+    sizes = [min(16, 1348 - k) for k in range(0, 1348, 16)]
+    assert len(seen_progress) == len(result.batch_losses) == len(sizes)
     assert [e.epoch for e in epochs] == [0, 1]
     assert epochs[0].test_loss == pytest.approx(math.log(10), abs=0.01)  # N(0, 0.01) output ~ 0
     epoch = result.epochs[0]
-    assert epoch.train_loss == pytest.approx(sum(result.batch_losses[:-1]) / 42, rel=0.05)
+    weighted = sum(loss * n for loss, n in zip(result.batch_losses, sizes)) / 1348
+    assert epoch.train_loss == pytest.approx(weighted, rel=1e-9)
     assert 0 <= epoch.train_accuracy <= 1 and epoch.elapsed >= epoch.seconds > 0
 
 
@@ -302,7 +305,7 @@ def test_none_from_a_callback_means_go_on():
 def test_time_limit_stops_the_run():
     result = train(preset(), epochs=100, time_limit=0.3)
     assert result.stopped_reason == "time limit"
-    assert 1 <= len(result.batch_losses) < 100 * 43
+    assert 1 <= len(result.batch_losses) < 100 * 85
     assert result.settings["time_limit"] == 0.3
 
 
