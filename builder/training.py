@@ -270,10 +270,12 @@ def train(
         optimizer: ``"adam"``, ``"sgd"`` or ``"sgd_momentum"`` (momentum 0.9).
         seed: seeds the split, the shuffling and Dropout (the weights follow the spec's seed).
         time_limit: seconds; capped at ``MAX_TRAIN_SECONDS``. The run stops after the batch
-            that crosses it.
+            (trained or evaluated) that crosses it; an epoch whose evaluation it cuts is dropped.
         on_epoch: called with epoch 0 (before training) and after each epoch; returning False
             cancels the run.
-        on_batch: called after each batch with the progress in [0, 1]; False cancels.
+        on_batch: called after each batch with the progress in [0, 1] (and after each chunk of
+            the held-out evaluation, progress unchanged, so a cancel is heard there too); False
+            cancels.
         test_fraction: the held-out share of the 1,797 digits.
         num_threads: torch intra-op threads during the run (restored after; None leaves torch's
             setting alone). See the module docstring for why 1.
@@ -357,54 +359,60 @@ def _run(
         elapsed = time.perf_counter() - start
         return TrainResult(initial, tuple(done), tuple(losses), reason, elapsed, settings)
 
-    test_loss, test_acc = _evaluate(model, data, batch_size, loss_kind)
-    now = time.perf_counter() - start
-    initial = EpochResult(0, None, None, test_loss, test_acc, now, now)
+    def checkpoint() -> None:
+        """After every batch, trained or evaluated: a cancel or the time limit stops the run."""
+        if on_batch is not None and on_batch(step / total_steps) is False:
+            raise _Stop("cancelled")
+        if time.perf_counter() - start > time_limit:
+            raise _Stop("time limit")
+
+    initial = EpochResult(0, None, None, math.nan, math.nan, 0.0, 0.0)
     done: list[EpochResult] = []
     losses: list[float] = []
-    if on_epoch is not None and on_epoch(initial) is False:
-        return finish("cancelled")
     step = 0
-    for epoch in range(1, epochs + 1):
-        epoch_start = time.perf_counter()
-        model.train()
-        order = data.train_idx[torch.randperm(n_train, generator=shuffle)]
-        loss_sum, right, seen = torch.zeros((), dtype=torch.float64), 0, 0
-        for begin in batches:
-            x, y = data.batch(order[begin : begin + batch_size])
-            out = model(x)
-            loss = _loss(out, y, loss_kind)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            value = loss.item()
-            losses.append(value)
-            if not math.isfinite(value):
-                return finish("diverged")
-            loss_sum += value * len(y)
-            right += int((out.detach().argmax(1) == y).sum())
-            seen += len(y)
-            step += 1
-            if on_batch is not None and on_batch(step / total_steps) is False:
-                return finish("cancelled")
-            if time.perf_counter() - start > time_limit:
-                return finish("time limit")
-        test_loss, test_acc = _evaluate(model, data, batch_size, loss_kind)
-        now = time.perf_counter()
-        result = EpochResult(
-            epoch,
-            float(loss_sum) / seen,
-            right / seen,
-            test_loss,
-            test_acc,
-            now - epoch_start,
-            now - start,
-        )
-        done.append(result)
-        if on_epoch is not None and on_epoch(result) is False:
-            return finish("cancelled")
-        if now - start > time_limit and epoch < epochs:
-            return finish("time limit")
+    try:
+        test_loss, test_acc = _evaluate(model, data, batch_size, loss_kind, checkpoint)
+        now = time.perf_counter() - start
+        initial = EpochResult(0, None, None, test_loss, test_acc, now, now)
+        if on_epoch is not None and on_epoch(initial) is False:
+            raise _Stop("cancelled")
+        for epoch in range(1, epochs + 1):
+            epoch_start = time.perf_counter()
+            model.train()
+            order = data.train_idx[torch.randperm(n_train, generator=shuffle)]
+            loss_sum, right, seen = torch.zeros((), dtype=torch.float64), 0, 0
+            for begin in batches:
+                x, y = data.batch(order[begin : begin + batch_size])
+                out = model(x)
+                loss = _loss(out, y, loss_kind)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                value = loss.item()
+                losses.append(value)
+                if not math.isfinite(value):
+                    raise _Stop("diverged")
+                loss_sum += value * len(y)
+                right += int((out.detach().argmax(1) == y).sum())
+                seen += len(y)
+                step += 1
+                checkpoint()
+            test_loss, test_acc = _evaluate(model, data, batch_size, loss_kind, checkpoint)
+            now = time.perf_counter()
+            result = EpochResult(
+                epoch,
+                float(loss_sum) / seen,
+                right / seen,
+                test_loss,
+                test_acc,
+                now - epoch_start,
+                now - start,
+            )
+            done.append(result)
+            if on_epoch is not None and on_epoch(result) is False:
+                raise _Stop("cancelled")
+    except _Stop as stop:
+        return finish(stop.reason)
     return finish("done")
 
 
@@ -562,8 +570,23 @@ def _loss(out: torch.Tensor, y: torch.Tensor, kind: str, reduction: str = "mean"
     return F.nll_loss(out, y, reduction=reduction)
 
 
-def _evaluate(model: torch.nn.Module, data: _Digits, chunk: int, kind: str) -> tuple[float, float]:
-    """Mean loss and accuracy on the held-out split, in eval mode, ``chunk`` samples at a time."""
+class _Stop(Exception):
+    """Ends a run early with ``reason`` (one of ``STOP_REASONS``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _evaluate(
+    model: torch.nn.Module,
+    data: _Digits,
+    chunk: int,
+    kind: str,
+    checkpoint: Callable[[], None],
+) -> tuple[float, float]:
+    """Mean loss and accuracy on the held-out split, in eval mode, ``chunk`` samples at a time
+    (``checkpoint`` after each chunk, so a cancel or the time limit is heard here too)."""
     model.eval()
     loss_sum, right = torch.zeros((), dtype=torch.float64), 0
     with torch.no_grad():
@@ -572,6 +595,7 @@ def _evaluate(model: torch.nn.Module, data: _Digits, chunk: int, kind: str) -> t
             out = model(x)
             loss_sum += _loss(out, y, kind, reduction="sum").double()
             right += int((out.argmax(1) == y).sum())
+            checkpoint()
     n = len(data.test_idx)
     return float(loss_sum) / n, right / n
 

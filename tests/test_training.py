@@ -208,7 +208,10 @@ def test_one_epoch_learns_and_curves_are_consistent():
     assert result.test_accuracy > 0.5
     assert seen_progress == sorted(seen_progress) and seen_progress[-1] == pytest.approx(1.0)
     sizes = [min(16, 1348 - k) for k in range(0, 1348, 16)]
-    assert len(seen_progress) == len(result.batch_losses) == len(sizes)
+    chunks = math.ceil(449 / 16)  # the held-out evaluation calls it too, progress unchanged
+    assert len(result.batch_losses) == len(sizes)
+    assert len(seen_progress) == len(sizes) + 2 * chunks
+    assert seen_progress[:chunks] == [0.0] * chunks and seen_progress[-chunks:] == [1.0] * chunks
     assert [e.epoch for e in epochs] == [0, 1]
     assert epochs[0].test_loss == pytest.approx(math.log(10), abs=0.01)  # N(0, 0.01) output ~ 0
     epoch = result.epochs[0]
@@ -279,13 +282,8 @@ def test_flat_designs_batchnorm_and_a_one_sample_last_batch_train():
 
 
 def test_on_batch_false_cancels_at_once():
-    calls = []
-
-    def stop_after_five(progress):
-        calls.append(progress)
-        return len(calls) < 5
-
-    result = train(preset(), epochs=3, on_batch=stop_after_five)
+    steps = 3 * math.ceil(1348 / 16)
+    result = train(preset(), epochs=3, on_batch=lambda p: p < 5 / steps - 1e-9)
     assert result.stopped_reason == "cancelled"
     assert len(result.batch_losses) == 5 and result.epochs == ()
     assert result.test_accuracy == result.initial.test_accuracy
@@ -307,6 +305,18 @@ def test_time_limit_stops_the_run():
     assert result.stopped_reason == "time limit"
     assert 1 <= len(result.batch_losses) < 100 * 85
     assert result.settings["time_limit"] == 0.3
+
+
+def test_time_limit_is_heard_during_the_evaluation_too():
+    result = train(preset(), time_limit=1e-9)
+    assert result.stopped_reason == "time limit"
+    assert result.batch_losses == () and math.isnan(result.initial.test_loss)
+    training_figure([result]).to_json()
+
+
+def test_cancel_is_heard_during_the_evaluation_too():
+    result = train(preset(), on_batch=lambda p: False)
+    assert result.stopped_reason == "cancelled" and result.batch_losses == ()
 
 
 def test_time_limit_is_capped():
@@ -392,7 +402,8 @@ def test_compare_training_runs_each_plan_as_train_would():
     assert a.test_accuracy > 0.5 and b.test_accuracy < 0.2  # tiny weights: stuck at chance
     assert runs == [0, 0, 1, 1]
     assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
-    assert max(p for p in progress[: len(a.batch_losses)]) == pytest.approx(0.5)
+    # run 0 ends its last batch and its evaluation at 0.5, run 1 evaluates before training there
+    assert progress.count(0.5) == 1 + 2 * math.ceil(449 / 16)
     assert a.settings["time_limit"] == b.settings["time_limit"] == tr.MAX_TRAIN_SECONDS / 2
 
 
