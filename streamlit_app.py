@@ -1279,7 +1279,12 @@ def main() -> None:
     st.markdown(
         "<style>div.block-container{padding-top:2.2rem;padding-bottom:1rem}"
         " [data-testid='stMetricValue']{font-size:1.45rem}"
-        " [data-testid='stTable'] td, [data-testid='stTable'] th{padding:0.18rem 0.5rem}</style>",
+        " [data-testid='stTable'] td, [data-testid='stTable'] th{padding:0.18rem 0.5rem}"
+        " [class*='st-key-layer_card_']{padding:0.2rem 0.6rem;gap:0.4rem}"
+        " [class*='st-key-head-'] button, [class*='st-key-head-'] button > div"
+        "{justify-content:flex-start;min-height:2rem;width:100%}"
+        " [class*='st-key-head-'] [data-testid='stTooltipHoverTarget']"
+        "{justify-content:flex-start !important}</style>",
         unsafe_allow_html=True,
     )
     init_state()
@@ -1427,15 +1432,208 @@ def model_tab(ctx: dict) -> None:
         st.code(text["first_conv"], language=None)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_receptive(model_json: str) -> dict[str, Any]:
+    from builder.receptive import receptive_field, receptive_field_figure
+
+    return receptive_field_figure(receptive_field(json.loads(model_json))).to_plotly_json()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_memory(model_json: str, batch: int, dtype: str, optimizer: str) -> dict[str, Any]:
+    from builder.memory import GPU_SIZES_GB, fits, memory_estimate, memory_figure
+
+    estimate = memory_estimate(json.loads(model_json), batch, dtype, optimizer)
+    return {
+        "figure": memory_figure(estimate).to_plotly_json(),
+        "parts": {k.replace("_", " "): v for k, v in estimate.parts().items()},
+        "total": estimate.total,
+        "fits": {gb: fits(estimate.total, gb) for gb in GPU_SIZES_GB},
+    }
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_diagram(spec_json: str) -> dict[str, Any]:
+    from builder.diagram import diagram_png, diagram_svg
+
+    data = json.loads(spec_json)
+    return {"svg": diagram_svg(data), "png": diagram_png(data, scale=2.0)}
+
+
+def sizes_tab(ctx: dict) -> None:
+    from builder.memory import format_bytes
+
+    if not _need_ok(ctx["analysis"]):
+        return
+    st.caption(
+        "Receptive field: how many input pixels can reach one unit of each layer. "
+        "Feature-map size: the H of each layer's output."
+    )
+    st.plotly_chart(cached_receptive(ctx["model_json"]), width="stretch", key="rf_chart")
+    st.markdown("**Memory calculator** · one training step")
+    cols = st.columns(3)
+    batch = cols[0].number_input(
+        "Batch size", min_value=1, max_value=65_536, value=64, key="mem_batch"
+    )
+    dtype = cols[1].selectbox("dtype", ["float32", "float16", "bfloat16"], key="mem_dtype")
+    optimizer = cols[2].selectbox("Optimizer", ["adam", "sgd", "sgd_momentum"], key="mem_opt")
+    data = cached_memory(ctx["model_json"], int(batch), dtype, optimizer)
+    cells = st.columns(len(data["parts"]) + 1)
+    for cell, (label, value) in zip(cells, [*data["parts"].items(), ("total", data["total"])]):
+        cell.metric(label, format_bytes(value))
+    verdicts = [f"{gb:g} GB: {'fits' if ok else 'does not fit'}" for gb, ok in data["fits"].items()]
+    st.markdown(" · ".join(verdicts))
+    st.plotly_chart(data["figure"], width="stretch", key="memory_chart")
+
+
+def diagram_tab(ctx: dict) -> None:
+    if not _need_ok(ctx["analysis"]):
+        return
+    if not ctx["spec"].layers:
+        st.info("Add layers to see the diagram.")
+        return
+    data = cached_diagram(ctx["spec_json"])
+    st.image(data["svg"], width="stretch")
+    stem = _stem(ctx["design"])
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Download diagram (.svg)",
+        data=data["svg"],
+        file_name=f"{stem}.svg",
+        mime="image/svg+xml",
+        key="download_svg",
+        on_click="ignore",
+        width="stretch",
+    )
+    cols[1].download_button(
+        "Download diagram (.png)",
+        data=data["png"],
+        file_name=f"{stem}.png",
+        mime="image/png",
+        key="download_png",
+        on_click="ignore",
+        width="stretch",
+    )
+
+
+def train_tab(ctx: dict) -> None:
+    from builder.training import MAX_EPOCHS, compare_training, train, training_figure
+
+    analysis = ctx["analysis"]
+    if not (_need_ok(analysis) and heavy_ok(analysis)):
+        return
+    st.caption(
+        "A few epochs on scikit-learn's handwritten digits (1,797 images of 8×8, resized to the "
+        "design's input), held-out accuracy per epoch. Runs on the server, bounded in time; "
+        "press Stop (or any control) to cancel."
+    )
+    cols = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
+    epochs = cols[0].number_input(
+        "Epochs", min_value=1, max_value=MAX_EPOCHS, value=3, key="train_epochs"
+    )
+    optimizer = cols[1].selectbox("Optimizer", ["adam", "sgd_momentum", "sgd"], key="train_opt")
+    batch = cols[2].number_input(
+        "Batch size", min_value=2, max_value=512, value=64, key="train_batch"
+    )
+    other = cols[3].selectbox(
+        "Also train with",
+        ["—", *[p for p in presets.INIT_PLANS if p != "this design's plan"]],
+        key="train_other",
+    )
+    go_cols = st.columns([1, 1, 4])
+    start = go_cols[0].button(
+        "Train", key="train_go", type="primary", icon=":material/play_arrow:", width="stretch"
+    )
+    go_cols[1].button(
+        "Stop",
+        key="train_stop",
+        icon=":material/stop:",
+        width="stretch",
+        help="cancel the run (any click does: the run stops at the next batch)",
+    )
+    chart = st.empty()
+    progress = st.empty()
+    kept = st.session_state.get("train_result")
+    if not start:
+        if kept is not None and kept["spec"] == ctx["model_json"]:
+            chart.plotly_chart(kept["figure"], width="stretch", key="train_chart")
+            st.caption(kept["summary"])
+        return
+    data = json.loads(ctx["model_json"])
+    labels = ["this design"] if other == "—" else ["this design", other]
+    partial: dict[int, list] = {0: [], 1: []}
+    bar = progress.progress(0.0, text="training…")
+
+    def on_batch(fraction: float) -> bool:
+        bar.progress(min(1.0, fraction), text=f"training… {fraction:.0%}")
+        return True
+
+    def on_epoch_one(result: Any) -> bool:
+        partial[0].append(result)
+        return True
+
+    try:
+        if other == "—":
+            results = [
+                train(
+                    data,
+                    epochs=int(epochs),
+                    batch_size=int(batch),
+                    optimizer=optimizer,
+                    seed=data["seed"],
+                    on_epoch=on_epoch_one,
+                    on_batch=on_batch,
+                )
+            ]
+        else:
+            results = list(
+                compare_training(
+                    data,
+                    data["init"],
+                    presets.init_plan(other, data),
+                    keep_layer_init=True,
+                    epochs=int(epochs),
+                    batch_size=int(batch),
+                    optimizer=optimizer,
+                    seed=data["seed"],
+                    on_batch=on_batch,
+                )
+            )
+    except builder.SpecError as exc:
+        progress.empty()
+        st.error(esc(exc))
+        return
+    progress.empty()
+    figure = training_figure(results, labels).to_plotly_json()
+    summary = " · ".join(
+        f"{label}: {r.curve[-1].test_accuracy:.1%} held-out accuracy after {len(r.epochs)} "
+        f"epoch(s), {r.elapsed:.1f} s ({r.stopped_reason})"
+        for label, r in zip(labels, results)
+    )
+    st.session_state.train_result = {
+        "spec": ctx["model_json"],
+        "figure": figure,
+        "summary": summary,
+    }
+    chart.plotly_chart(figure, width="stretch", key="train_chart")
+    st.caption(summary)
+
+
 EDIT_TABS = {
     "Initialization": lambda ctx: init_tab(ctx["spec"]),
     "Histograms": hist_tab,
     "Signal": signal_view,
     "Code": code_tab,
     "Model": model_tab,
+    "Train": train_tab,
+    "Sizes & memory": sizes_tab,
+    "Diagram": diagram_tab,
     "Compare": lambda ctx: compare_tab(ctx["spec"], ctx["model_json"]),
 }
-PRESENT_TABS = {name: EDIT_TABS[name] for name in ("Histograms", "Signal", "Code", "Model")}
+PRESENT_TABS = {
+    name: EDIT_TABS[name]
+    for name in ("Diagram", "Histograms", "Signal", "Train", "Sizes & memory", "Code", "Model")
+}
 
 
 def show_tabs(

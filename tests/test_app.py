@@ -456,3 +456,45 @@ def test_import_code_good_and_bad():
     )
     assert metric(at, "Parameters") == "62,006"
     assert not at.exception
+
+
+def test_sizes_tab_memory_and_receptive_field():
+    from builder.memory import memory_estimate
+
+    at = _open(start(), "Sizes & memory")
+    assert len(at.get("plotly_chart")) == 2
+    at.number_input(key="mem_batch").set_value(128).run()
+    estimate = memory_estimate(preset(), 128, "float32", "adam")
+    from builder.memory import format_bytes
+
+    assert metric(at, "total") == format_bytes(estimate.total)
+    assert metric(at, "parameters") == format_bytes(62_006 * 4)
+    assert any("24 GB: fits" in plain(m.value) for m in at.markdown)
+    assert not at.exception
+
+
+def test_diagram_tab():
+    at = _open(start(), "Diagram")
+    assert len(at.get("imgs")) == 1 or at.get("image")
+    assert not at.exception
+
+
+def test_train_tab_runs_and_keeps_its_curves():
+    at = _open(start(), "Train")
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    summary = " ".join(c.value for c in at.caption)
+    assert "held-out accuracy after 1 epoch(s)" in summary
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["data"]
+    at.run()  # a rerun keeps the last run's curves for the same design
+    assert "held-out accuracy after 1 epoch(s)" in " ".join(c.value for c in at.caption)
+
+
+def test_train_tab_refuses_a_design_without_ten_outputs():
+    at = _open(start(), "Train")
+    at.number_input(key="w:11:out_features").set_value(5).run()
+    at.button(key="train_go").click().run()
+    assert any("10" in plain(e.value) for e in at.error)
+    assert not at.exception
