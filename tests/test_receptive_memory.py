@@ -337,10 +337,24 @@ def adam_state_bytes(optimizer: torch.optim.Optimizer) -> tuple[int, int]:
     return moments, steps
 
 
+def bn_variants(**kw) -> dict:
+    return stack(
+        [3, 8, 8],
+        conv(4, 3, bias=False),
+        {"type": "BatchNorm2d", **kw},
+        {"type": "Flatten"},
+        {"type": "BatchNorm1d", "affine": False},
+        {"type": "Linear", "out_features": 10, "bias": False},
+    )
+
+
 MEMORY_DESIGNS = {
     "lenet": preset(),
     "vgg_block_bn": preset("VGG block with BatchNorm"),
     "mlp": preset("MLP"),
+    "bn_no_affine": bn_variants(affine=False),
+    "bn_no_stats": bn_variants(track_running_stats=False),
+    "bn_no_bias": bn_variants(bias=False),
 }
 
 
