@@ -14,12 +14,14 @@ limit (at most ``MAX_TRAIN_SECONDS``), and either callback can cancel it. At mos
 ``MAX_CONCURRENT_RUNS`` runs go on at once in one process (``TrainingBusy`` beyond that), each
 on one intra-op thread, so a shared 2-core server keeps a core for everyone else. (With two
 intra-op threads on a busy 2-core machine, torch's OpenMP threads wait for each other and a
-LeNet epoch takes 30x longer; one thread is as fast as two on an idle one.)
+LeNet epoch took 7-14 s instead of 0.3 s; one thread is as fast as two on an idle machine.)
 
 Determinism: the split, the shuffling (a ``torch.Generator``), the weights (``build_model``) and
 Dropout (the global generator, seeded inside ``torch.random.fork_rng``) all follow ``seed`` and
 the spec's own ``seed``; the caller's random state is left untouched. Results are bitwise
-repeatable for a given number of threads (a different count sums in another order).
+repeatable for a given number of threads (a different count sums in another order). torch has one
+global generator per process, so while two runs go on at once in different threads, Dropout
+masks draw from it in turn and such runs are repeatable only when run alone.
 """
 
 from __future__ import annotations
@@ -290,34 +292,46 @@ def train(
     """
     start = time.perf_counter()
     spec = load_spec(spec)
-    _check_args(epochs, batch_size, optimizer, lr, time_limit)
-    lr = DEFAULT_LR[optimizer] if lr is None else float(lr)
-    time_limit = min(float(time_limit), MAX_TRAIN_SECONDS)
+    _check_args(epochs, batch_size, optimizer, lr, time_limit, seed, num_threads)
     loss_kind = _check_design(spec, batch_size)
+    with _run_slot():
+        run = functools.partial(
+            _run,
+            spec,
+            epochs,
+            batch_size,
+            DEFAULT_LR[optimizer] if lr is None else float(lr),
+            optimizer,
+            seed,
+            min(float(time_limit), MAX_TRAIN_SECONDS),
+            on_epoch,
+            on_batch,
+            test_fraction,
+            loss_kind,
+            start,
+        )
+        return _execute(num_threads, seed, run)
+
+
+@contextlib.contextmanager
+def _run_slot() -> Iterator[None]:
+    """One of the ``MAX_CONCURRENT_RUNS`` slots, or ``TrainingBusy`` at once (never a wait)."""
     if not _RUN_SLOTS.acquire(blocking=False):
         raise TrainingBusy(
             f"{MAX_CONCURRENT_RUNS} training runs are already going on; "
             "try again when one has finished"
         )
     try:
-        with _intra_op_threads(num_threads), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            return _run(
-                spec,
-                epochs,
-                batch_size,
-                lr,
-                optimizer,
-                seed,
-                time_limit,
-                on_epoch,
-                on_batch,
-                test_fraction,
-                loss_kind,
-                start,
-            )
+        yield
     finally:
         _RUN_SLOTS.release()
+
+
+def _execute(num_threads: int | None, seed: int, run: Callable[[], TrainResult]) -> TrainResult:
+    """``run()`` on its own intra-op threads and a forked, seeded global random state."""
+    with _intra_op_threads(num_threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return run()
 
 
 def _run(
@@ -435,7 +449,7 @@ def compare_training(
     """The same design trained twice, once per initializer plan, everything else equal.
 
     Both runs use the same split, batch order and spec seed; only the initialization differs.
-    They run one after the other, each with half of ``time_limit``.
+    They run one after the other, each with half of ``time_limit``, in one training slot.
 
     Args:
         spec: the design.
@@ -457,31 +471,35 @@ def compare_training(
         TrainingBusy: as for ``train``.
     """
     designs = [load_spec(with_plan(spec, plan, keep_layer_init)) for plan in (plan_a, plan_b)]
+    _check_args(epochs, batch_size, optimizer, lr, time_limit, seed, num_threads)
+    kinds = [_check_design(design, batch_size) for design in designs]
     budget = min(float(time_limit), MAX_TRAIN_SECONDS) / 2
     results: list[TrainResult] = []
-    for run, design in enumerate(designs):
-        if results and results[0].stopped_reason == "cancelled":
-            results.append(_empty(results[0]))
-            break
-        epoch_cb = None if on_epoch is None else functools.partial(on_epoch, run)
-        batch_cb = None
-        if on_batch is not None:
-            batch_cb = functools.partial(_half_progress, on_batch, run)
-        results.append(
-            train(
+    with _run_slot():  # one slot for both runs, so the second cannot find the server busy
+        for run, (design, kind) in enumerate(zip(designs, kinds)):
+            if results and results[0].stopped_reason == "cancelled":
+                results.append(_empty(results[0]))
+                break
+            epoch_cb = None if on_epoch is None else functools.partial(on_epoch, run)
+            batch_cb = None
+            if on_batch is not None:
+                batch_cb = functools.partial(_half_progress, on_batch, run)
+            run_one = functools.partial(
+                _run,
                 design,
                 epochs,
                 batch_size,
-                lr,
+                DEFAULT_LR[optimizer] if lr is None else float(lr),
                 optimizer,
                 seed,
                 budget,
                 epoch_cb,
                 batch_cb,
                 test_fraction,
-                num_threads,
+                kind,
+                time.perf_counter(),
             )
-        )
+            results.append(_execute(num_threads, seed, run_one))
     return results[0], results[1]
 
 
@@ -494,7 +512,21 @@ def _empty(first: TrainResult) -> TrainResult:
     return TrainResult(nothing, (), (), "cancelled", 0.0, dict(first.settings))
 
 
-def _check_args(epochs: Any, batch_size: Any, optimizer: Any, lr: Any, time_limit: Any) -> None:
+def _check_args(
+    epochs: Any,
+    batch_size: Any,
+    optimizer: Any,
+    lr: Any,
+    time_limit: Any,
+    seed: Any = 0,
+    num_threads: Any = None,
+) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SpecError(f"seed must be an integer from 0 to 2**63 - 1, got {seed!r}")
+    if num_threads is not None and (
+        isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1
+    ):
+        raise SpecError(f"num_threads must be None or a positive integer, got {num_threads!r}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= MAX_EPOCHS:
         raise SpecError(f"epochs must be an integer from 1 to {MAX_EPOCHS}, got {epochs!r}")
     if (

@@ -172,6 +172,8 @@ def test_too_many_activations_names_a_batch_size_that_fits():
         ({"lr": -1.0}, "lr"),
         ({"lr": math.nan}, "lr"),
         ({"time_limit": 0}, "time_limit"),
+        ({"seed": -1}, "seed"),
+        ({"num_threads": 0}, "num_threads"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, field):
@@ -361,6 +363,8 @@ def test_busy_when_every_slot_is_taken():
             taken += 1
         with pytest.raises(TrainingBusy):
             train(mlp(), epochs=1)
+        with pytest.raises(TrainingBusy):
+            compare_training(mlp(), ARTICLE_INIT, TINY_PLAN, epochs=1)
     finally:
         for _ in range(taken):
             tr._RUN_SLOTS.release()
