@@ -656,3 +656,45 @@ def test_overlapping_runs_in_two_sessions_restore_torch_thread_count():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def _seeded_spec(seed: int) -> dict[str, Any]:
+    layers: list[dict[str, Any]] = []
+    for channels in (32, 64, 64):
+        layers += [{"type": "Conv2d", "out_channels": channels, "kernel_size": 3, "padding": 1}]
+        layers += [{"type": "ReLU"}]
+    layers += [{"type": "Flatten"}, {"type": "Linear", "out_features": 32}]
+    init = {
+        "Conv2d": {"weight": {"scheme": "kaiming_normal"}},
+        "Linear": {"weight": {"scheme": "orthogonal"}},
+    }
+    return {"input_shape": [3, 12, 12], "seed": seed, "layers": layers, "init": init}
+
+
+def test_two_sessions_building_at_once_get_the_weights_of_their_own_seed():
+    """torch's generator is process-wide: concurrent builds must not draw from each other's."""
+    import sys
+    import threading
+
+    import torch
+
+    reference = {s: build_model(_seeded_spec(s)).state_dict() for s in (1, 2)}
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for _ in range(5):
+            built: dict[int, Any] = {}
+
+            def build(seed: int, into: dict[int, Any] = built) -> None:
+                into[seed] = build_model(_seeded_spec(seed))
+
+            threads = [threading.Thread(target=build, args=(s,)) for s in (1, 2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            for seed, model in built.items():
+                state = model.state_dict()
+                assert all(torch.equal(state[k], reference[seed][k]) for k in state), seed
+    finally:
+        sys.setswitchinterval(interval)
