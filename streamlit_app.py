@@ -1517,7 +1517,14 @@ def diagram_tab(ctx: dict) -> None:
 
 
 def train_tab(ctx: dict) -> None:
-    from builder.training import MAX_EPOCHS, compare_training, train, training_figure
+    from builder.training import (
+        DEFAULT_BATCH_SIZE,
+        MAX_EPOCHS,
+        TrainingBusy,
+        compare_training,
+        train,
+        training_figure,
+    )
 
     analysis = ctx["analysis"]
     if not (_need_ok(analysis) and heavy_ok(analysis)):
@@ -1533,7 +1540,7 @@ def train_tab(ctx: dict) -> None:
     )
     optimizer = cols[1].selectbox("Optimizer", ["adam", "sgd_momentum", "sgd"], key="train_opt")
     batch = cols[2].number_input(
-        "Batch size", min_value=2, max_value=512, value=64, key="train_batch"
+        "Batch size", min_value=2, max_value=512, value=DEFAULT_BATCH_SIZE, key="train_batch"
     )
     other = cols[3].selectbox(
         "Also train with",
@@ -1599,15 +1606,19 @@ def train_tab(ctx: dict) -> None:
                     on_batch=on_batch,
                 )
             )
-    except builder.SpecError as exc:
+    except (builder.SpecError, TrainingBusy) as exc:
         progress.empty()
         st.error(esc(exc))
         return
     progress.empty()
     figure = training_figure(results, labels).to_plotly_json()
     summary = " · ".join(
-        f"{label}: {r.curve[-1].test_accuracy:.1%} held-out accuracy after {len(r.epochs)} "
-        f"epoch(s), {r.elapsed:.1f} s ({r.stopped_reason})"
+        (
+            f"{label}: {r.curve[-1].test_accuracy:.1%} held-out accuracy"
+            if math.isfinite(r.curve[-1].test_accuracy)
+            else f"{label}: no accuracy yet"
+        )
+        + f" after {len(r.epochs)} epoch(s), {r.elapsed:.1f} s ({r.stopped_reason})"
         for label, r in zip(labels, results)
     )
     st.session_state.train_result = {

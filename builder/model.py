@@ -16,6 +16,7 @@ from .analysis import analyze, require_ok
 from .errors import SpecError
 from .initializers import apply_init
 from .limits import MAX_BUILD_PARAMS
+from .rng import seeded
 from .spec import Layer, Spec, load_spec
 
 
@@ -71,8 +72,7 @@ def build_model(spec: Any) -> BuiltNet:
         )
     net = BuiltNet(spec.class_name)
     net.spec = spec
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(spec.seed)
+    with seeded(spec.seed):  # alone on torch's global generator: see builder/rng.py
         for layer, row in zip(spec.layers, analysis.layers):
             in_dim = row.input_shape[0] if layer.entry.in_key else None
             net.add_module(layer.name, layer.entry.cls(**constructor_kwargs(layer, in_dim)))

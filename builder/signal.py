@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .model import build_model
+from .rng import RNG_LOCK
 from .spec import load_spec
 
 Mode = Literal["eval", "train"]
@@ -107,7 +108,7 @@ def activation_stats(
     leaves = [(n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
     handles = [m.register_forward_hook(hook(n)) for n, m in leaves or [("output", model)]]
     try:
-        with torch.no_grad(), torch.random.fork_rng(devices=_rng_devices(device)):
+        with torch.no_grad(), RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(seed)
             generator = torch.Generator().manual_seed(seed)
             batch = torch.randn((batch_size, *shape), generator=generator).to(device, dtype)

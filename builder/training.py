@@ -45,6 +45,7 @@ from .errors import SpecError
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
 from .limits import MAX_HEAVY_PARAMS, MAX_SIGNAL_ELEMENTS, MAX_TRAIN_SECONDS
 from .model import build_model
+from .rng import PrivateStream
 from .signal import with_plan
 from .spec import Spec, load_spec
 
@@ -329,8 +330,9 @@ def _run_slot() -> Iterator[None]:
 
 def _execute(num_threads: int | None, seed: int, run: Callable[[], TrainResult]) -> TrainResult:
     """``run()`` on its own intra-op threads and a forked, seeded global random state."""
-    with _intra_op_threads(num_threads), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    # Dropout draws from torch's global generator: the run keeps a stream of its own (see
+    # builder/rng.py), so other sessions' seeded builds and this run never interleave
+    with _intra_op_threads(num_threads):
         return run()
 
 
@@ -353,6 +355,7 @@ def _run(
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(optimizer, params, lr)
     shuffle = torch.Generator().manual_seed(seed)
+    dropout = PrivateStream(seed)
     n_train = len(data.train_idx)
     batches = _batch_starts(n_train, batch_size)
     total_steps = max(1, epochs * len(batches))
@@ -397,7 +400,8 @@ def _run(
             loss_sum, right, seen = torch.zeros((), dtype=torch.float64), 0, 0
             for begin in batches:
                 x, y = data.batch(order[begin : begin + batch_size])
-                out = model(x)
+                with dropout.active():
+                    out = model(x)
                 loss = _loss(out, y, loss_kind)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
