@@ -185,3 +185,66 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
     page.screenshot(path=str(SCREENSHOT))
     assert not errors, errors
     page.close()
+
+
+def test_classroom_walkthrough(server, browser):
+    """One-click fix, import from code, an assignment link and training, on the article's LeNet."""
+    from builder.assignment import encode_assignment, load_assignment
+    from builder.presets import preset
+    from builder.share import encode_design
+
+    expect = playwright_api.expect
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server)
+    expect(page.get_by_text("62,006").first).to_be_visible(timeout=60_000)
+    _settled(page)
+
+    # one-click fix: delete the Flatten, then let the app put it back
+    page.locator(_key("head:6")).get_by_role("button").click()
+    page.locator(_key("del:6")).get_by_role("button").click()
+    fix = page.locator(_key("apply_fix")).get_by_role("button")
+    expect(fix).to_contain_text("add a Flatten")
+    fix.click()
+    expect(page.locator(_key("apply_fix"))).to_have_count(0)
+    expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("62,006")
+    _settled(page)
+
+    # import from code: the article's class text
+    source = (ROOT / "tests" / "fixtures" / "article_net.txt").read_text(encoding="utf-8")
+    page.get_by_text("Import PyTorch code").click()
+    box = page.locator(_key("import_code")).locator("textarea")
+    box.fill(source)
+    box.press("Control+Enter")
+    _settled(page)
+    page.locator(_key("import_go")).get_by_role("button").click()
+    expect(page.get_by_text("Imported").first).to_be_visible()
+    expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("62,006")
+    _settled(page)
+
+    # training: three epochs on the digits
+    page.get_by_role("tab", name="Train").click()
+    _settled(page)
+    page.locator(_key("train_go")).get_by_role("button").click()
+    expect(page.get_by_text(re.compile(r"held-out accuracy after 3 epoch"))).to_be_visible(
+        timeout=90_000
+    )
+    summary = page.get_by_text(re.compile(r"held-out accuracy after 3 epoch")).first.inner_text()
+    accuracy = float(re.search(r"([\d.]+)% held-out", summary).group(1))
+    assert accuracy > 90, summary
+
+    # an assignment link: live checks in a fresh session
+    assignment = load_assignment({"title": "Lab 1", "max_params": 60_000, "output_shape": [10]})
+    link = f"{server}/?a={encode_assignment(assignment)}&d={encode_design(preset())}"
+    page.goto(link)
+    panel = page.locator(_key("assignment_panel"))
+    expect(panel).to_contain_text("Lab 1")
+    expect(panel).to_contain_text("62,006 of 60,000")
+    page.locator(_key("head:7")).get_by_role("button").click()
+    out = page.locator(_key("w:7:out_features")).locator("input")
+    out.fill("100")
+    out.press("Enter")
+    expect(panel).to_contain_text("all constraints met")
+    assert not errors, errors
+    page.close()
