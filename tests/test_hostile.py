@@ -698,3 +698,56 @@ def test_two_sessions_building_at_once_get_the_weights_of_their_own_seed():
                 assert all(torch.equal(state[k], reference[seed][k]) for k in state), seed
     finally:
         sys.setswitchinterval(interval)
+
+
+VIEWS = [
+    "Initialization",
+    "Histograms",
+    "Signal",
+    "Code",
+    "Model",
+    "Train",
+    "Sizes & memory",
+    "Diagram",
+    "Compare",
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "edit", "needle"),
+    [
+        (
+            "out_channels at the widget's maximum",
+            lambda at: set_out_channels(at, 0, 2**31 - 1),
+            None,
+        ),
+        (
+            "linear width at the widget's maximum",
+            lambda at: _set(at, 9, "out_features", 2**31 - 1),
+            None,
+        ),
+        ("input 100000 x 100000", lambda at: _set_input(at, 100_000), "limit"),
+    ],
+)
+def test_app_oversized_numbers_through_the_widgets_keep_every_view_serving(case, edit, needle):
+    at = start()
+    edit(at)
+    assert not at.exception, [e.value for e in at.exception]
+    assert needle is None or any(needle in e for e in errors(at)), errors(at)
+    for view in VIEWS:  # no tab may try to build (or draw) what is far too large
+        at.session_state["view"] = view
+        at.run(timeout=60)
+        assert not at.exception, (view, [e.value for e in at.exception])
+    while at.session_state["undo_stack"]:
+        at.button(key="undo").click().run()
+    still_serving(at, LENET)
+
+
+def _set(at: AppTest, uid: int, field: str, value: int) -> AppTest:
+    open_card(at, uid).number_input(key=f"w:{uid}:{field}").set_value(value)
+    return at.run()
+
+
+def _set_input(at: AppTest, size: int) -> AppTest:
+    at.number_input(key="w:in_H").set_value(size).run()
+    return at.number_input(key="w:in_W").set_value(size).run()
