@@ -237,7 +237,8 @@ def _sane(spec: Any) -> bool:
         and all(isinstance(v, dict) for v in spec.get("init", {}).values())
         and all(
             isinstance(layer, dict)
-            and layer.get("type") in REGISTRY
+            and isinstance(layer.get("type"), str)
+            and layer["type"] in REGISTRY
             and isinstance(layer.get("init", {}), dict)
             for layer in spec["layers"]
         )
