@@ -27,9 +27,7 @@ Bins follow ``torch.histc``: ``bins`` equal bins spanning ``[min, max]``; bin ``
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from torch import nn
 
 from .initializers import expected_std as _scheme_expected_std
 from .initializers import fans, resolved_args
+from .rng import intra_op_threads
 
 CHUNK = 1 << 18
 """Values per chunk: 1 MB of float32, so a chunk and its temporaries stay in the L2 cache."""
@@ -177,7 +176,7 @@ def weight_histograms(model: nn.Module, bins: int = 60) -> list[Histogram]:
     out = []
     with (
         torch.no_grad(),
-        _intra_op_threads(1 if SERIAL_OPS else None),
+        intra_op_threads(1 if SERIAL_OPS else None),
         ThreadPoolExecutor(1, thread_name_prefix="histograms") as pool,
     ):
         workspace = _Workspace(pool if PIPELINE else None)
@@ -309,35 +308,6 @@ def promised_curve(
 
 def _just_outside(promise: Promise) -> tuple[float, float]:
     return math.nextafter(promise.low, -math.inf), math.nextafter(promise.high, math.inf)
-
-
-_THREADS_LOCK = threading.Lock()
-_THREADS_STATE = {"users": 0, "before": 0}
-
-
-@contextlib.contextmanager
-def _intra_op_threads(threads: int | None) -> Iterator[None]:
-    """Run torch's ops with ``threads`` intra-op threads (None: leave as is), then restore.
-
-    torch's thread count is process-wide, and a server runs many sessions at once: the first
-    caller saves the count and the last one out restores it, under a lock, so overlapping
-    calls from different sessions can never leave the process at 1 thread.
-    """
-    if threads is None:
-        yield
-        return
-    with _THREADS_LOCK:
-        if _THREADS_STATE["users"] == 0:
-            _THREADS_STATE["before"] = torch.get_num_threads()
-            torch.set_num_threads(threads)
-        _THREADS_STATE["users"] += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _THREADS_STATE["users"] -= 1
-            if _THREADS_STATE["users"] == 0:
-                torch.set_num_threads(_THREADS_STATE["before"])
 
 
 def _expected(

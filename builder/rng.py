@@ -45,3 +45,32 @@ class PrivateStream:
             finally:
                 self.state = torch.get_rng_state()
                 torch.set_rng_state(saved)
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS = {"users": 0, "saved": 0}
+
+
+@contextlib.contextmanager
+def intra_op_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to ``threads`` while any caller needs it, then restored.
+
+    ``torch.set_num_threads`` is process-wide too: every caller in ``builder`` shares this one
+    counter, so the first to enter saves the setting and the last to leave restores it, however
+    histograms, signal and training runs of different sessions overlap.
+    """
+    if threads is None:
+        yield
+        return
+    with _THREADS_LOCK:
+        if _THREADS["users"] == 0:
+            _THREADS["saved"] = torch.get_num_threads()
+        _THREADS["users"] += 1
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS["users"] -= 1
+            if _THREADS["users"] == 0:
+                torch.set_num_threads(_THREADS["saved"])

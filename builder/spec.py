@@ -32,6 +32,8 @@ TENSORS = ("weight", "bias")
 MAX_NAME = 64
 MAX_SPEC_NAME = 80
 MAX_SEED = 2**63 - 1
+MAX_INIT_VALUE = 1e6  # |mean|, std, val, a, b, gain of an initializer
+TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self"}
 
@@ -293,11 +295,20 @@ def _validate_init_arg(where: str, arg: InitArg, value: Any) -> Any:
                     f"('relu', 'tanh', ...), got {_show(value)}"
                 )
             return value
-        if not _is_number(value) or value <= 0:
-            raise SpecError(f"{where}: gain must be a positive number, got {_show(value)}")
+        if not _is_number(value) or not 0 < value <= MAX_INIT_VALUE:
+            raise SpecError(
+                f"{where}: gain must be a positive number up to {MAX_INIT_VALUE:g}, "
+                f"got {_show(value)}"
+            )
         return value
     if not _is_number(value):
         raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
+    if abs(value) > MAX_INIT_VALUE:
+        # float32 weights: larger values overflow (or make every activation inf)
+        raise SpecError(
+            f"{where}: {key} must be between {-MAX_INIT_VALUE:g} and {MAX_INIT_VALUE:g}, "
+            f"got {_show(value)}"
+        )
     if arg.kind == "nonneg" and value < 0:
         raise SpecError(f"{where}: {key} must be >= 0, got {_show(value)}")
     if arg.kind == "positive" and value <= 0:
@@ -335,6 +346,15 @@ def validate_init(where: str, init: Any, ndim: int | None) -> dict[str, Any]:
         b = out.get("b", scheme.arg("b").default)
         if not a < b:
             raise SpecError(f"{where}: {name} needs a < b, got a={_show(a)}, b={_show(b)}")
+        if name == "trunc_normal":
+            mean = out.get("mean", 0.0)
+            std = out.get("std", 1.0)
+            if (a - mean) / std > TRUNC_TAIL or (b - mean) / std < -TRUNC_TAIL:
+                raise SpecError(
+                    f"{where}: trunc_normal needs [a, b] within {TRUNC_TAIL:g} std of the mean "
+                    f"(there is no probability to sample from), got a={_show(a)}, b={_show(b)}, "
+                    f"mean={_show(mean)}, std={_show(std)}"
+                )
     if ndim is not None and not scheme.min_ndim <= ndim <= scheme.max_ndim:
         raise SpecError(
             f"{where}: {name} fits {scheme.fits}, not a tensor with {ndim} dimension"
@@ -528,4 +548,23 @@ def load_spec(obj: Any) -> Spec:
             )
         init[layer_type] = _validate_tensor_inits(f"init.{layer_type}", layer_type, value)
 
+    _check_dirac_groups(layers, init)
     return Spec(input_shape, tuple(layers), init, seed, name, version)
+
+
+def _check_dirac_groups(layers: list[Layer], init: dict[str, Any]) -> None:
+    """``dirac`` with ``groups`` needs out_channels divisible by groups (torch's dirac_ rule)."""
+    for i, layer in enumerate(layers):
+        if layer.type != "Conv2d":
+            continue
+        weight = layer.init.get("weight") or init.get("Conv2d", {}).get("weight")
+        if not weight or weight["scheme"] != "dirac":
+            continue
+        groups = weight.get("groups", 1)
+        out = layer.args["out_channels"]
+        if out % groups:
+            source = "its init" if "weight" in layer.init else "init.Conv2d"
+            raise SpecError(
+                f"layer {i + 1} ({layer.name}): dirac with groups={groups} ({source}) needs "
+                f"out_channels divisible by {groups}, got out_channels={out}"
+            )

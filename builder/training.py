@@ -45,7 +45,7 @@ from .errors import SpecError
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
 from .limits import MAX_HEAVY_PARAMS, MAX_SIGNAL_ELEMENTS, MAX_TRAIN_SECONDS
 from .model import build_model
-from .rng import PrivateStream
+from .rng import PrivateStream, intra_op_threads
 from .signal import with_plan
 from .spec import Spec, load_spec
 
@@ -69,8 +69,6 @@ STOP_REASONS: tuple[str, ...] = ("done", "cancelled", "time limit", "diverged")
 NaN or infinite (e.g. a huge initializer)."""
 
 _RUN_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
-_THREADS_LOCK = threading.Lock()
-_threads_state = {"users": 0, "saved": 0}
 
 
 class TrainingBusy(RuntimeError):
@@ -332,7 +330,7 @@ def _execute(num_threads: int | None, seed: int, run: Callable[[], TrainResult])
     """``run()`` on its own intra-op threads and a forked, seeded global random state."""
     # Dropout draws from torch's global generator: the run keeps a stream of its own (see
     # builder/rng.py), so other sessions' seeded builds and this run never interleave
-    with _intra_op_threads(num_threads):
+    with intra_op_threads(num_threads):
         return run()
 
 
@@ -650,29 +648,6 @@ def _optimizer(name: str, params: list[torch.nn.Parameter], lr: float) -> torch.
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
     return torch.optim.SGD(params, lr=lr, momentum=MOMENTUM if name == "sgd_momentum" else 0.0)
-
-
-@contextlib.contextmanager
-def _intra_op_threads(n: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to ``n`` while any run needs it, then restored.
-
-    ``torch.set_num_threads`` is process-wide, so concurrent runs share one count: the first to
-    enter saves the setting, the last to leave restores it."""
-    if n is None:
-        yield
-        return
-    with _THREADS_LOCK:
-        if _threads_state["users"] == 0:
-            _threads_state["saved"] = torch.get_num_threads()
-        _threads_state["users"] += 1
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _threads_state["users"] -= 1
-            if _threads_state["users"] == 0:
-                torch.set_num_threads(_threads_state["saved"])
 
 
 # --- figure --------------------------------------------------------------------------------------

@@ -641,11 +641,10 @@ MINIMAL = [  # the campaign's failures, cut down by hand to one field each
 
 
 @pytest.mark.parametrize(
-    "data",
-    [pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=r)) for d, r in MINIMAL],
-    ids=[json.dumps(d["init"])[:70] for d, _ in MINIMAL],
+    "data", [d for d, _ in MINIMAL], ids=[json.dumps(d["init"])[:70] for d, _ in MINIMAL]
 )
-def test_open_bug_minimal(data):
+def test_campaign_bug_minimal(data):
+    """Fixed in spec.py: initializer values bounded, trunc_normal's window, dirac's groups."""
     check_spec_input(data)
 
 

@@ -631,14 +631,6 @@ def test_builder_module_state_is_not_changed_by_use():
     assert _module_state() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="builder/histograms.py _intra_op_threads and builder/training.py _intra_op_threads each "
-    "save and restore torch's process-wide thread count with their own counter: when one "
-    "session's histograms start, another's training starts, the histograms end, then the "
-    "training ends, the training 'restores' the histograms' 1, and the server stays at 1 "
-    "intra-op thread for every session from then on. One shared counter (one helper) fixes it",
-)
 def test_overlapping_runs_in_two_sessions_restore_torch_thread_count():
     import torch
 
@@ -647,8 +639,9 @@ def test_overlapping_runs_in_two_sessions_restore_torch_thread_count():
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        histograms_run = histograms._intra_op_threads(1)  # session A: Histograms tab
-        training_run = training._intra_op_threads(1)  # session B: Train button
+        # fixed: one shared counter in builder/rng.py, used by both
+        histograms_run = histograms.intra_op_threads(1)  # session A: Histograms tab
+        training_run = training.intra_op_threads(1)  # session B: Train button
         histograms_run.__enter__()
         training_run.__enter__()
         histograms_run.__exit__(None, None, None)  # A finishes first
