@@ -1376,6 +1376,20 @@ def signal_view(ctx: dict) -> None:
         signal_tab(ctx["model_json"], ctx["analysis"])
 
 
+def download_row(files: list[tuple[str, Any, str, str, str]]) -> None:
+    """One row of download buttons: ``(label, data, file name, MIME type, key)`` each."""
+    for col, (label, data, file_name, mime, key) in zip(st.columns(len(files)), files):
+        col.download_button(
+            label,
+            data=data,
+            file_name=file_name,
+            mime=mime,
+            key=key,
+            on_click="ignore",
+            width="stretch",
+        )
+
+
 def code_tab(ctx: dict) -> None:
     analysis, design, spec_json = ctx["analysis"], ctx["design"], ctx["spec_json"]
     if not _need_ok(analysis):
@@ -1385,35 +1399,27 @@ def code_tab(ctx: dict) -> None:
     )
     code = cached_code(spec_json, functional)
     stem = _stem(design)
-    cols = st.columns(3)
-    cols[0].download_button(
-        "Download code (.py)",
-        data=code,
-        file_name=f"{stem}.py",
-        mime="text/x-python",
-        key="download_py",
-        on_click="ignore",
-        width="stretch",
-    )
-    cols[1].download_button(
-        "Download design (.json)",
-        data=json.dumps(design, indent=2),
-        file_name=f"{stem}.json",
-        mime="application/json",
-        key="download_json",
-        on_click="ignore",
-        width="stretch",
-    )
+    files = [
+        ("Download code (.py)", code, f"{stem}.py", "text/x-python", "download_py"),
+        (
+            "Download design (.json)",
+            json.dumps(design, indent=2),
+            f"{stem}.json",
+            "application/json",
+            "download_json",
+        ),
+    ]
     if analysis.total_params <= MAX_HEAVY_PARAMS:
-        cols[2].download_button(
-            "Download weights (.pt)",
-            data=lambda: cached_weights(spec_json),
-            file_name=f"{stem}.pt",
-            mime="application/octet-stream",
-            key="download_pt",
-            on_click="ignore",
-            width="stretch",
+        files.append(
+            (
+                "Download weights (.pt)",
+                lambda: cached_weights(spec_json),
+                f"{stem}.pt",
+                "application/octet-stream",
+                "download_pt",
+            )
         )
+    download_row(files)
     st.code(code, language="python", line_numbers=True)
 
 
@@ -1495,24 +1501,17 @@ def diagram_tab(ctx: dict) -> None:
     data = cached_diagram(ctx["spec_json"])
     st.image(data["svg"], width="stretch")
     stem = _stem(ctx["design"])
-    cols = st.columns(2)
-    cols[0].download_button(
-        "Download diagram (.svg)",
-        data=data["svg"],
-        file_name=f"{stem}.svg",
-        mime="image/svg+xml",
-        key="download_svg",
-        on_click="ignore",
-        width="stretch",
-    )
-    cols[1].download_button(
-        "Download diagram (.png)",
-        data=data["png"],
-        file_name=f"{stem}.png",
-        mime="image/png",
-        key="download_png",
-        on_click="ignore",
-        width="stretch",
+    download_row(
+        [
+            (
+                "Download diagram (.svg)",
+                data["svg"],
+                f"{stem}.svg",
+                "image/svg+xml",
+                "download_svg",
+            ),
+            ("Download diagram (.png)", data["png"], f"{stem}.png", "image/png", "download_png"),
+        ]
     )
 
 

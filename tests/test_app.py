@@ -395,45 +395,7 @@ def test_signal_compares_two_plans():
     assert not at.exception
 
 
-ARTICLE_NET = """
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super(Net, self).__init__()
-        self.conv1 = nn.Conv2d(3, 6, 5)
-        self.pool1 = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(6, 16, 5)
-        self.pool2 = nn.MaxPool2d(2, 2)
-        self.fc1 = nn.Linear(16 * 5 * 5, 120)
-        self.fc2 = nn.Linear(120, 84)
-        self.fc3 = nn.Linear(84, 10)
-
-    def forward(self, x):
-        x = self.pool1(F.relu(self.conv1(x)))
-        x = self.pool2(F.relu(self.conv2(x)))
-        x = x.view(-1, 16 * 5 * 5)
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        x = self.fc3(x)
-        return x
-
-    def initialize_weights(self):
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                torch.nn.init.xavier_normal_(m.weight.data)
-                if m.bias is not None:
-                    m.bias.data.zero_()
-            elif isinstance(m, nn.BatchNorm2d):
-                m.weight.data.fill_(1)
-                m.bias.data.zero_()
-            elif isinstance(m, nn.Linear):
-                torch.nn.init.normal_(m.weight.data, 0, 0.01)
-                m.bias.data.zero_()
-"""
+ARTICLE_NET = (Path(__file__).parent / "fixtures" / "article_net.txt").read_text(encoding="utf-8")
 
 
 def test_import_code_good_and_bad():
@@ -447,12 +409,13 @@ def test_import_code_good_and_bad():
     assert [layer["type"] for layer in design(at)["layers"]].count("ReLU") == 4
     assert design(at)["init"]["Linear"]["weight"]["scheme"] == "normal"
     bad = ARTICLE_NET.replace("self.fc3 = nn.Linear(84, 10)", "self.fc3 = MyHead(84, 10)")
+    bad_line = next(i for i, text in enumerate(bad.splitlines(), 1) if "MyHead" in text)
     at.text_area(key="import_code").input(bad).run()
     at.button(key="import_go").click().run()
     messages = " ".join(plain(e.value) for e in at.error)
     assert (
         "Could not import that code" in messages
-        and "line 16: cannot read 'self.fc3 = MyHead(84, 10)'" in messages
+        and f"line {bad_line}: cannot read 'self.fc3 = MyHead(84, 10)'" in messages
     )
     assert metric(at, "Parameters") == "62,006"
     assert not at.exception
