@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import random
+import signal
 import sys
 import time
 import traceback
@@ -181,6 +182,12 @@ def main() -> None:
     sys.set_int_max_str_digits(0)  # failing inputs may hold huge integers
 
     campaign = Campaign(args.minutes, not args.no_write, args.build_params, args.build_activations)
+
+    def stop(signum: int, frame: Any) -> None:  # SIGTERM / Ctrl-C: finish the round, report
+        campaign.deadline = time.monotonic()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     # mutated specs find the most: give them half the rounds
     weights = {"json": 1, "top": 1, "mutated": 4, "specs": 1, "code": 2}
     props = {k: v for k, v in strategies().items() if not args.only or k in args.only}
