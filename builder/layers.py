@@ -181,7 +181,8 @@ def _image(shape: Shape, layer: str) -> None:
             "input",
             f"{layer} needs a [C, H, W] input, got a flat vector of {shape[0]} features",
             "move it before the Flatten, or give the network an image input_shape [C, H, W]",
-            torch_fails=layer != "Dropout2d",
+            # torch itself accepts a 2-D batch in these two (as one unbatched image)
+            torch_fails=layer not in ("Dropout2d", "AdaptiveAvgPool2d"),
         )
     raise LayerProblem(
         "input",
