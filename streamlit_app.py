@@ -1081,7 +1081,10 @@ def heavy_ok(analysis: builder.Analysis) -> bool:
 
 def import_panel() -> None:
     """Sidebar: paste a PyTorch class like the article's Net and get it as a design."""
-    with st.sidebar.expander("Import PyTorch code"):
+    panel = st.sidebar.expander("Import PyTorch code", key="import_panel", on_change="rerun")
+    if not panel.open and not st.session_state.get("import_code"):
+        return  # a closed panel draws nothing: every rerun of every session stays cheap
+    with panel:
         st.caption(
             "Paste a class written like the article's Net: named nn layers in __init__, "
             "a forward that applies them in order, an optional initialize_weights. "
@@ -1118,7 +1121,10 @@ def on_import() -> None:
 
 def teacher_panel() -> None:
     """Sidebar: set assignment constraints; they travel in the link beside the design."""
-    with st.sidebar.expander("Assignment (for teachers)"):
+    panel = st.sidebar.expander("Assignment (for teachers)", key="teacher_panel", on_change="rerun")
+    if not panel.open and st.session_state.get("assignment") is None:
+        return  # a closed panel draws nothing: every rerun of every session stays cheap
+    with panel:
         st.caption("Constraints a student sees pass or fail live. They go into the link.")
         st.text_input("Title", key="as_title", max_chars=120)
         st.number_input(

@@ -29,6 +29,8 @@ def start(query: dict | None = None) -> AppTest:
         at.query_params[key] = value
     for uid in range(12):  # open every card of the default LeNet (closed cards draw no widgets)
         at.session_state[f"card:{uid}"] = True
+    at.session_state["import_panel"] = True  # and the sidebar panels
+    at.session_state["teacher_panel"] = True
     at.run()
     assert not at.exception
     return at
