@@ -329,8 +329,10 @@ def test_time_limit_is_capped():
 def test_a_diverging_run_stops():
     design = {
         "input_shape": [64],
-        "layers": [{"type": "Linear", "out_features": 32}, {"type": "Linear", "out_features": 10}],
-        "init": {"Linear": {"weight": {"scheme": "normal", "std": 1e30}}},
+        # std 1e6 (the largest an initializer takes): six layers overflow float32
+        "layers": [{"type": "Linear", "out_features": 32}] * 5
+        + [{"type": "Linear", "out_features": 10}],
+        "init": {"Linear": {"weight": {"scheme": "normal", "std": 1e6}}},
     }
     result = train(design, epochs=2)
     assert result.stopped_reason == "diverged"
