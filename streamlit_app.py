@@ -717,10 +717,8 @@ def load_upload(raw: bytes) -> None:
         )
         return
     try:
-        # parsed here, never handed to load_spec as text: text that is not JSON would be read
-        # as a path on the server
-        data = json.loads(raw.decode("utf-8", errors="strict"))
-        design = builder.load_spec(data).to_dict()
+        # bytes are always JSON text to load_spec, never a path (SPEC.md)
+        design = builder.load_spec(raw).to_dict()
     except (ValueError, RecursionError) as exc:  # SpecError, JSON and UTF-8 errors
         reason = exc if isinstance(exc, builder.SpecError) else "it is not a JSON design file"
         st.session_state.flash.append(

@@ -7,10 +7,6 @@ An assignment is plain JSON, validated here like a spec:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +14,7 @@ from typing import Any
 from .analysis import Analysis
 from .errors import SpecError
 from .layers import MAX_INT, REGISTRY
-from .limits import MAX_LINK_CHARS
+from .share import pack, unpack
 from .spec import _show
 
 LOCKABLE = {
@@ -29,6 +25,7 @@ LOCKABLE = {
 }
 KEYS = ("title", "max_params", "output_shape", "allowed_types", "locked")
 MAX_TITLE = 120
+MAX_ASSIGNMENT_BYTES = 20_000  # unpacked JSON of one assignment
 
 
 @dataclass(frozen=True)
@@ -149,22 +146,10 @@ def check(assignment: Assignment, layer_types: list[str], analysis: Analysis | N
 
 
 def encode_assignment(assignment: Assignment) -> str:
-    """Pack for a URL (``1`` + base64url of zlib'd JSON), like a shared design."""
-    text = json.dumps(assignment.to_dict(), separators=(",", ":"), sort_keys=True)
-    packed = zlib.compress(text.encode("utf-8"), 9)
-    return "1" + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+    """Pack for a URL (``?a=``), like a shared design."""
+    return pack(assignment.to_dict())
 
 
 def decode_assignment(link: str) -> Assignment:
     """Unpack and validate; every failure is a SpecError for a person."""
-    if not isinstance(link, str) or not link.startswith("1") or len(link) > MAX_LINK_CHARS:
-        raise SpecError("the assignment in the link is not readable")
-    body = link[1:]
-    try:
-        raw = zlib.decompressobj().decompress(
-            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), 20_000
-        )
-        data = json.loads(raw.decode("utf-8"))
-    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError, RecursionError):
-        raise SpecError("the assignment in the link is damaged") from None
-    return load_assignment(data)
+    return load_assignment(unpack(link, "the assignment in the link", MAX_ASSIGNMENT_BYTES))

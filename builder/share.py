@@ -14,17 +14,70 @@ from typing import Any
 
 from .errors import SpecError
 from .limits import MAX_LINK_CHARS
-from .spec import load_spec
+from .spec import load_spec, require_object
 
 MAX_JSON_BYTES = 200_000
 PREFIX = "1"  # format tag of the packed string
 
 
-def encode_design(design: dict[str, Any]) -> str:
-    """Pack a spec dict into a URL-safe string (``1`` + base64url of zlib'd compact JSON)."""
-    text = json.dumps(design, separators=(",", ":"), sort_keys=True)
+class LinkTooLong(SpecError):
+    """The design packs to more than a link may hold; ``.chars`` says how much it needs."""
+
+    def __init__(self, chars: int) -> None:
+        super().__init__(
+            f"this design is too large for a link ({chars:,} characters packed; a link holds at "
+            f"most {MAX_LINK_CHARS:,}): download it as JSON instead"
+        )
+        self.chars = chars
+
+
+def pack(value: Any) -> str:
+    """Any JSON value as a URL-safe string: ``1`` + base64url of zlib'd compact JSON."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
     packed = zlib.compress(text.encode("utf-8"), level=9)
     return PREFIX + base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
+
+
+def unpack(link: Any, what: str = "the share link", max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """The JSON value ``pack`` made, every size bounded before it is allocated.
+
+    Raises:
+        SpecError: with a message for a person (empty, too long, damaged, too large unpacked).
+    """
+    if not isinstance(link, str) or not link:
+        raise SpecError(f"{what} is empty")
+    if len(link) > MAX_LINK_CHARS:
+        raise SpecError(
+            f"{what} is too long ({len(link):,} characters; at most {MAX_LINK_CHARS:,})"
+        )
+    if not link.startswith(PREFIX):
+        raise SpecError(f"{what} is not a NetBuilder link (unknown format)")
+    body = link[len(PREFIX) :]
+    try:
+        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, max_bytes + 1)
+        if len(raw) > max_bytes or inflater.unconsumed_tail:
+            raise SpecError(f"{what} unpacks to more than it may hold")
+        return json.loads(raw.decode("utf-8"))
+    except SpecError:
+        raise
+    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError, RecursionError):
+        raise SpecError(f"{what} is damaged (it may have been cut short)") from None
+
+
+def encode_design(design: dict[str, Any]) -> str:
+    """Pack a spec dict for a share link (``?d=``).
+
+    Raises:
+        LinkTooLong: (a ``SpecError``) when the packed string would be longer than
+            ``MAX_LINK_CHARS``, which ``decode_design`` refuses: a link that cannot be opened is
+            never handed out.
+    """
+    link = pack(design)
+    if len(link) > MAX_LINK_CHARS:
+        raise LinkTooLong(len(link))
+    return link
 
 
 def decode_design(link: str) -> dict[str, Any]:
@@ -33,24 +86,6 @@ def decode_design(link: str) -> dict[str, Any]:
     Raises:
         SpecError: with a message for a person (too long, damaged, not a design, invalid spec).
     """
-    if not isinstance(link, str) or not link:
-        raise SpecError("the share link is empty")
-    if len(link) > MAX_LINK_CHARS:
-        raise SpecError(
-            f"the share link is too long ({len(link):,} characters; at most {MAX_LINK_CHARS:,})"
-        )
-    if not link.startswith(PREFIX):
-        raise SpecError("the share link is not a NetBuilder design (unknown format)")
-    body = link[len(PREFIX) :]
-    try:
-        packed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        inflater = zlib.decompressobj()
-        raw = inflater.decompress(packed, MAX_JSON_BYTES + 1)
-        if len(raw) > MAX_JSON_BYTES or inflater.unconsumed_tail:
-            raise SpecError("the share link unpacks to more than a design can hold")
-        data = json.loads(raw.decode("utf-8"))
-    except SpecError:
-        raise
-    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError, RecursionError):
-        raise SpecError("the share link is damaged (it may have been cut short)") from None
-    return load_spec(data).to_dict()
+    data = unpack(link)
+    # a link holding a JSON string is refused here, never parsed again nor read as a path
+    return load_spec(require_object(data)).to_dict()

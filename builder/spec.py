@@ -12,6 +12,7 @@ import difflib
 import json
 import keyword
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ TENSORS = ("weight", "bias")
 MAX_NAME = 64
 MAX_SPEC_NAME = 80
 MAX_SEED = 2**63 - 1
+MAX_SPEC_BYTES = 5_000_000  # JSON text of one design given to load_spec (an upload is 1 MB)
 MAX_INIT_VALUE = 1e6  # |mean|, std, val, a, b, gain of an initializer
 TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -393,29 +395,65 @@ def default_names(types: list[str], explicit: list[str | None]) -> list[str]:
     return names
 
 
+_JSON_KINDS = {
+    str: "a string",
+    list: "a list",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
+
+
+def _json_text(text: str | bytes, where: str) -> Any:
+    if isinstance(text, str):
+        text = text.removeprefix("\ufeff")  # a byte-order mark from a Windows editor
+    if len(text) > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"{where} is too large ({len(text):,} characters; at most {MAX_SPEC_BYTES:,})"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, huge ints
+        raise SpecError(f"{where} is not valid JSON: {exc}") from None
+
+
+def require_object(data: Any, what: str = "a design") -> Mapping[str, Any]:
+    """``data`` itself if it is a JSON object (a mapping), else ``SpecError``: never parsed again.
+
+    Args:
+        data: a value decoded from JSON (a link, an upload).
+        what: how the message names it.
+    """
+    if not isinstance(data, Mapping):
+        kind = _JSON_KINDS.get(type(data), type(data).__name__)
+        raise SpecError(f"{what} is a JSON object, got {kind}")
+    return data
+
+
 def _parse(obj: Any) -> Any:
-    if isinstance(obj, (str, Path)):
-        text = str(obj)
-        if isinstance(obj, str) and text.lstrip()[:1] in ("{", "["):
-            try:
-                return json.loads(text)
-            except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints
-                raise SpecError(f"spec is not valid JSON: {exc}") from None
+    """The design as a Python value: a ``str`` / ``bytes`` is always JSON text, never a path.
+
+    Only an ``os.PathLike`` is read as a file (SPEC.md: share links and uploads can therefore never
+    make the server read its own disk).
+    """
+    if isinstance(obj, (str, bytes, bytearray)):
+        return _json_text(obj, "the design")
+    if isinstance(obj, os.PathLike):
+        path = Path(obj)
         try:
-            data = Path(text).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise SpecError(f"cannot read spec file {_show(text)}: {exc}") from None
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints
-            raise SpecError(f"{_show(text)} is not valid JSON: {exc}") from None
+            with path.open("rb") as handle:
+                data = handle.read(MAX_SPEC_BYTES + 1)
+        except (OSError, ValueError) as exc:
+            raise SpecError(f"cannot read spec file {_show(str(path))}: {exc}") from None
+        return _json_text(data, f"spec file {_show(str(path))}")
     if isinstance(obj, Spec):
         return obj.to_dict()
     return obj
 
 
 def load_spec(obj: Any) -> Spec:
-    """Validate a spec given as a dict, a JSON string, or a path to a ``.json`` file.
+    """Validate a spec given as a dict, JSON text (``str`` / ``bytes``) or a ``pathlib.Path``.
 
     Args:
         obj: the spec.
@@ -426,9 +464,7 @@ def load_spec(obj: Any) -> Spec:
     Raises:
         SpecError: naming the layer (position from 1, and name), the field and the value.
     """
-    data = _parse(obj)
-    if not isinstance(data, Mapping):
-        raise SpecError(f"a spec must be a JSON object, got {type(data).__name__}")
+    data = require_object(_parse(obj))
     for key in data:
         if key not in TOP_KEYS:
             extra = _hint(key, TOP_KEYS)

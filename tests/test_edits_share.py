@@ -81,12 +81,12 @@ def test_share_round_trip(data):
     "link, fragment",
     [
         ("", "empty"),
-        ("x123", "not a NetBuilder design"),
+        ("x123", "not a NetBuilder link"),
         ("1!!!!", "damaged"),
         ("1" + "A" * (MAX_LINK_CHARS + 1), "too long"),
         (
             "1" + base64.urlsafe_b64encode(zlib.compress(b"[1, 2]")).decode(),
-            "must be a JSON object",
+            "is a JSON object, got a list",
         ),
         ("1" + base64.urlsafe_b64encode(zlib.compress(b"{" * 50_000)).decode(), "damaged"),
         ("1" + base64.urlsafe_b64encode(zlib.compress(b" " * 10_000_000, 9)).decode(), "more than"),

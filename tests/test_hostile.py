@@ -171,7 +171,12 @@ REJECTED = [
     # wrong types
     ("top-level list", [1, 2, 3], "JSON object"),
     ("top-level null", None, "JSON object"),
-    ("top-level bytes", b'{"input_shape": [4]}', "JSON object"),
+    ("bytes holding a JSON string", b'"/etc/passwd"', "JSON object, got a string"),
+    # a str is JSON text, never a path (SPEC.md): nothing is read from the server's disk
+    ("a server path as text", "/dev/zero", "not valid JSON"),
+    ("a server path as a JSON string", '"/dev/zero"', "JSON object, got a string"),
+    ("a design file's path as text", "tests/regressions/mutated-130e9e2b4e.json", "not valid JSON"),
+    ("a JSON number", "3", "JSON object, got a number"),
     ("input_shape text", spec_with(input_shape="3,32,32"), "input_shape"),
     ("input_shape object", spec_with(input_shape={"C": 3}), "input_shape"),
     ("input_shape floats", spec_with(input_shape=[3.0, 8, 8]), "input_shape"),
@@ -200,7 +205,6 @@ REJECTED = [
     ("name with RTL override", spec_with(name="\u202eevil"), "name"),
     ("name with newline", spec_with(name="a\nb"), "name"),
     ("name 81 chars", spec_with(name="x" * 81), "name"),
-    ("JSON text after a BOM is read as a path", "\ufeff" + json.dumps(spec_with()), "spec"),
     # injection attempts in every string field
     *[
         (f"{field}: {payload[:20]!r}", make(payload), "")
@@ -421,6 +425,41 @@ def test_app_hostile_share_link_shows_an_error_and_the_default(case, link, needl
     at = start({"d": link})
     assert any(needle in e for e in errors(at)), errors(at)
     assert all(len(e) <= MAX_MESSAGE + 200 for e in errors(at))
+    still_serving(at, LENET)
+
+
+def test_json_text_with_a_byte_order_mark_loads_as_text():
+    text = json.dumps(spec_with(name="Bom"))
+    assert load_spec("\ufeff" + text).name == "Bom"
+    assert load_spec(("\ufeff" + text).encode("utf-8")).name == "Bom"
+
+
+def test_app_share_link_holding_a_server_path_is_never_read(tmp_path):
+    """A link whose JSON is a string naming a file: refused as "not an object", never opened.
+
+    Before the fix ``load_spec`` read a ``str`` as a path: this link loaded the server's file, and
+    the message for a missing file differed from the one for an existing file.
+    """
+    secret = tmp_path / "server_side.json"
+    secret.write_text(json.dumps(spec_with(name="FromTheServersDisk")), encoding="utf-8")
+    shown = []
+    for path in (str(secret), str(tmp_path / "missing.json")):
+        at = start({"d": pack(json.dumps(path))})
+        assert not at.exception, [e.value for e in at.exception]
+        assert design(at).get("name") != "FromTheServersDisk"
+        assert any("JSON object, got a string" in e for e in errors(at)), errors(at)
+        shown.append(errors(at))
+        still_serving(at, LENET)
+    assert shown[0] == shown[1], "the messages tell an existing server path from a missing one"
+
+
+def test_app_assignment_and_upload_holding_a_json_string_are_refused():
+    at = start({"a": pack(json.dumps("/dev/zero"))})
+    assert at.session_state["assignment"] is None
+    assert any("JSON object" in e for e in errors(at)), errors(at)
+    at.file_uploader(key="upload").upload("design.json", b'"/dev/zero"', "application/json")
+    at.run()
+    assert any("JSON object, got a string" in e for e in errors(at)), errors(at)
     still_serving(at, LENET)
 
 

@@ -85,7 +85,7 @@ def test_load_from_path_and_json(tmp_path):
     [
         ("{not json", "not valid JSON"),
         ("/no/such/file.json", "cannot read spec file"),
-        ("[1, 2]", "must be a JSON object"),
+        ("[1, 2]", "is a JSON object, got a list"),
     ],
 )
 def test_unreadable_inputs(source, fragment):
