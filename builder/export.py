@@ -1,6 +1,7 @@
 """Downloads: the design as JSON, its initialized weights as a ``state_dict``, and its code.
 
-Each is ``bytes`` ready for a download button, with a suggested file name. The three fit
+The one export path: the app renders exactly what ``downloads`` returns (labels, file names,
+MIME types), and each file's bytes are made only when asked for. The three fit
 together: the JSON reloads with ``load_spec``, and the weights file loads with
 ``torch.load(path, weights_only=True)`` into the exported class with a strict
 ``load_state_dict``.
@@ -11,7 +12,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -24,12 +26,26 @@ from .spec import Spec, load_spec
 
 @dataclass(frozen=True)
 class Download:
-    """One file to offer: its suggested name, contents and MIME type."""
+    """One file to offer: its label, suggested name and MIME type; its bytes made on demand.
+
+    Attributes:
+        label: what the button says.
+        file_name: the suggested file name.
+        mime: the MIME type.
+        key: a stable short name (``"py"``, ``"json"``, ``"pt"``), for widget keys.
+        make: builds the bytes (building the model only for the weights).
+    """
 
     label: str
     file_name: str
-    data: bytes
     mime: str
+    key: str
+    make: Callable[[], bytes] = field(repr=False)
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes (made now)."""
+        return self.make()
 
 
 def _spec(spec: Any) -> Spec:
@@ -97,29 +113,73 @@ def code_bytes(spec: Any, **options: Any) -> bytes:
     return generate_code(spec, **options).encode("utf-8")
 
 
-def downloads(spec: Any, model: nn.Module | None = None, **options: Any) -> list[Download]:
-    """All three downloads for a design, named after it (``lenet.py``, ``lenet.json``, ...).
+def downloads(
+    spec: Any,
+    model: nn.Module | None = None,
+    weights: bool = True,
+    code: str | None = None,
+    **options: Any,
+) -> list[Download]:
+    """The downloads for a design, named after it (``lenet.py``, ``lenet.json``, ...).
 
     Args:
         spec: a ``Spec`` or anything ``load_spec`` accepts.
         model: the already built model, to save its weights without building it again.
+        weights: whether to offer the weights (the app leaves them out above its build limit).
+        code: the source ``generate_code(spec, **options)`` already returned (the app caches it).
         **options: passed to ``generate_code``.
 
     Returns:
-        The code, the spec and the weights, in that order.
+        The code, the spec and (when ``weights``) the weights, in that order. The code is
+        generated here, so a spec that cannot be exported fails now, not on a click.
 
     Raises:
         SpecError: if the spec is invalid or its analysis fails.
     """
     spec = _spec(spec)
     stem = file_stem(spec)
-    return [
-        Download("PyTorch code", f"{stem}.py", code_bytes(spec, **options), "text/x-python"),
-        Download("design (JSON)", f"{stem}.json", spec_json_bytes(spec), "application/json"),
+    source = code.encode("utf-8") if code is not None else code_bytes(spec, **options)
+    files = [
+        Download("Download code (.py)", f"{stem}.py", "text/x-python", "py", lambda: source),
         Download(
-            "weights (state_dict)",
-            f"{stem}_weights.pt",
-            state_dict_bytes(model if model is not None else spec),
-            "application/octet-stream",
+            "Download design (.json)",
+            f"{stem}.json",
+            "application/json",
+            "json",
+            lambda: spec_json_bytes(spec),
         ),
     ]
+    if weights:
+        files.append(
+            Download(
+                "Download weights (.pt)",
+                f"{stem}_weights.pt",
+                "application/octet-stream",
+                "pt",
+                lambda: state_dict_bytes(model if model is not None else spec),
+            )
+        )
+    return files
+
+
+def model_listing(spec: Any) -> dict[str, str]:
+    """What the article prints: ``print(net)``, each of ``net.modules()``, the first conv's shapes.
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+
+    Returns:
+        ``{"print": ..., "modules": ..., "first_conv": ...}`` (the last is ``""`` without a conv).
+    """
+    model = build_model(spec)
+    convs = [(n, m) for n, m in model.named_children() if isinstance(m, nn.modules.conv._ConvNd)]
+    shapes = ""
+    if convs:
+        name, first = convs[0]
+        bias = "None" if first.bias is None else str(first.bias.shape)
+        shapes = f"{name}.weight.shape = {first.weight.shape}\n{name}.bias.shape = {bias}"
+    return {
+        "print": str(model),
+        "modules": "\n".join(str(m) for m in model.modules()),
+        "first_conv": shapes,
+    }

@@ -19,6 +19,7 @@ from torch import nn
 from . import shapes
 
 MAX_INT = 2**31 - 1
+MIN_EPS = 1e-12  # a normalization's eps must be > 0; the smallest one a spec (and widget) takes
 
 Shape = tuple[int, ...]
 TensorList = list[tuple[str, Shape]]
@@ -460,7 +461,7 @@ def _bn_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str
 
 _BN_ARGS = (
     Arg("num_features", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
-    Arg("eps", ArgKind.FLOAT, 1e-5, False, 0.0, 1.0, help="added to the variance (> 0)"),
+    Arg("eps", ArgKind.FLOAT, 1e-5, False, MIN_EPS, 1.0, help="added to the variance (> 0)"),
     Arg("momentum", ArgKind.OPT_FLOAT, 0.1, False, 0.0, 1.0, help="None: cumulative average"),
     Arg("affine", ArgKind.BOOL, True, help="learnable gamma (weight) and beta (bias)"),
     Arg("track_running_stats", ArgKind.BOOL, True),

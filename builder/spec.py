@@ -35,6 +35,15 @@ MAX_SPEC_NAME = 80
 MAX_SEED = 2**63 - 1
 MAX_SPEC_BYTES = 5_000_000  # JSON text of one design given to load_spec (an upload is 1 MB)
 MAX_INIT_VALUE = 1e6  # |mean|, std, val, a, b, gain of an initializer
+INIT_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    # an initializer argument's kind -> (low, high, low end open, high end open)
+    "float": (-MAX_INIT_VALUE, MAX_INIT_VALUE, False, False),
+    "nonneg": (0.0, MAX_INIT_VALUE, False, False),
+    "positive": (0.0, MAX_INIT_VALUE, True, False),
+    "fraction": (0.0, 1.0, False, True),
+    "gain": (0.0, MAX_INIT_VALUE, True, False),
+}
+OPEN_END = 1e-6  # how far inside an open end a widget stops
 TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self"}
@@ -305,19 +314,26 @@ def _validate_init_arg(where: str, arg: InitArg, value: Any) -> Any:
         return value
     if not _is_number(value):
         raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
-    if abs(value) > MAX_INIT_VALUE:
+    low, high, low_open, high_open = INIT_RANGES[arg.kind]
+    if not (low < value if low_open else low <= value) or not (
+        value < high if high_open else value <= high
+    ):
         # float32 weights: larger values overflow (or make every activation inf)
         raise SpecError(
-            f"{where}: {key} must be between {-MAX_INIT_VALUE:g} and {MAX_INIT_VALUE:g}, "
-            f"got {_show(value)}"
+            f"{where}: {key} must be in {'(' if low_open else '['}{low:g}, {high:g}"
+            f"{')' if high_open else ']'}, got {_show(value)}"
         )
-    if arg.kind == "nonneg" and value < 0:
-        raise SpecError(f"{where}: {key} must be >= 0, got {_show(value)}")
-    if arg.kind == "positive" and value <= 0:
-        raise SpecError(f"{where}: {key} must be > 0, got {_show(value)}")
-    if arg.kind == "fraction" and not 0 <= value < 1:
-        raise SpecError(f"{where}: {key} must be in [0, 1), got {_show(value)}")
     return value
+
+
+def init_arg_bounds(kind: str) -> tuple[float, float]:
+    """The closed range a widget for an initializer argument of ``kind`` may offer.
+
+    The same table validates specs (``INIT_RANGES``), so a widget can never offer a value the
+    spec refuses; an open end is moved in by ``OPEN_END``.
+    """
+    low, high, low_open, high_open = INIT_RANGES[kind]
+    return (low + OPEN_END if low_open else low, high - OPEN_END if high_open else high)
 
 
 def validate_init(where: str, init: Any, ndim: int | None) -> dict[str, Any]:

@@ -175,7 +175,11 @@ def test_invalid_field_keeps_design_and_explains():
     at.text_input(key="w:0:name").input("forward").run()
     assert not at.exception
     assert any("name 'forward' is reserved" in plain(e.value) for e in at.error)
-    assert design(at)["layers"][0]["name"] == "forward"
+    # refused at the field: the design on screen (and in the link) stays one that opens
+    assert "name" not in design(at)["layers"][0]
+    assert at.text_input(key="w:0:name").value == ""
+    assert at.query_params["d"] == encode_design(design(at))
+    assert builder.load_spec(design(at))
     at.text_input(key="w:0:name").input("features").run()
     assert not at.error
     assert list(table(at)["name"])[1] == "features"

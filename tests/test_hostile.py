@@ -13,7 +13,6 @@ import base64
 import json
 import math
 import re
-import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -566,13 +565,8 @@ def test_two_sessions_editing_different_designs_do_not_see_each_other():
     assert not a.exception and not b.exception
 
 
-def _app_namespace() -> dict[str, Any]:
-    """The app's module-level imports, constants and functions, without running ``main()``."""
-    tree = ast.parse(Path(APP).read_text(encoding="utf-8"))
-    tree.body = [node for node in tree.body if not isinstance(node, ast.Expr)]
-    namespace: dict[str, Any] = {"__name__": "netbuilder_app_under_test"}
-    exec(compile(tree, APP, "exec"), namespace)  # the app's own code, without main()
-    return namespace
+UI_FILES = [ROOT / "streamlit_app.py", *sorted((ROOT / "ui").rglob("*.py"))]
+CACHE_MODULE = ROOT / "ui" / "cache.py"
 
 
 def _cached_functions(tree: ast.Module) -> list[str]:
@@ -587,21 +581,26 @@ def _cached_functions(tree: ast.Module) -> list[str]:
 
 
 def test_app_keeps_no_shared_mutable_state():
-    tree = ast.parse(Path(APP).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        assert not isinstance(node, (ast.Global, ast.Nonlocal)), ast.unparse(node)
-        if isinstance(node, ast.Attribute):
-            assert node.attr != "cache_resource", "a cache_resource object is shared by all users"
-    assert _cached_functions(tree), "no cached function found"
+    for path in UI_FILES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            assert not isinstance(node, (ast.Global, ast.Nonlocal)), (path, ast.unparse(node))
+            if isinstance(node, ast.Attribute):
+                assert node.attr != "cache_resource", f"{path}: cache_resource is shared by all"
+        if path != CACHE_MODULE:
+            assert not _cached_functions(tree), f"{path}: every cached call lives in ui/cache.py"
+    assert _cached_functions(ast.parse(CACHE_MODULE.read_text(encoding="utf-8")))
 
 
 CACHED_CALLS = {
     "cached_histograms": lambda spec_json: (spec_json,),
     "cached_signal": lambda spec_json: (spec_json, 8, "eval", "—"),
     "cached_code": lambda spec_json: (spec_json, False),
-    "cached_weights": lambda spec_json: (spec_json,),
     "cached_model_text": lambda spec_json: (spec_json,),
     "cached_summary": lambda spec_json: (spec_json,),
+    "cached_receptive": lambda spec_json: (spec_json,),
+    "cached_memory": lambda spec_json: (spec_json, 64, "float32", "adam"),
+    "cached_diagram": lambda spec_json: (spec_json,),
 }
 
 
@@ -615,19 +614,16 @@ def _mutate(value: Any) -> None:
 
 
 def test_cached_functions_are_keyed_on_content_and_return_copies():
-    namespace = _app_namespace()
-    names = _cached_functions(ast.parse(Path(APP).read_text(encoding="utf-8")))
-    unknown = set(names) - set(CACHED_CALLS)
-    if unknown:  # a new cached function: add how to call it to CACHED_CALLS
-        warnings.warn(f"cached functions not checked: {sorted(unknown)}", stacklevel=1)
-    names = [n for n in names if n in CACHED_CALLS]
-    assert names, "none of the app's cached functions is known here"
+    import ui.cache
+
+    names = _cached_functions(ast.parse(CACHE_MODULE.read_text(encoding="utf-8")))
+    assert set(names) == set(CACHED_CALLS), "a new cached function: add how to call it here"
     first = load_spec(preset()).to_json()
     # the same design arriving from another session: equal content, a different string object
     second = load_spec(json.loads(json.dumps(preset()))).to_json()
     assert first == second and first is not second
     for name in names:
-        fn = namespace[name]
+        fn = getattr(ui.cache, name)
         a = fn(*CACHED_CALLS[name](first))
         b = fn(*CACHED_CALLS[name](second))
         assert a == b, name
@@ -636,6 +632,41 @@ def test_cached_functions_are_keyed_on_content_and_return_copies():
             _mutate(a)
             c = fn(*CACHED_CALLS[name](second))
             assert c == b and c != a, f"{name}: a caller's change reached the cache"
+
+
+def _largest_design() -> dict[str, Any]:
+    """200 layers, the longest names, every conv with weights: the biggest entry of each cache."""
+    layers = []
+    for i in range(100):
+        layers.append(
+            {
+                "type": "Conv2d",
+                "name": f"c{i}_" + "x" * 58,
+                "out_channels": 8,
+                "kernel_size": 3,
+                "padding": 1,
+            }
+        )
+        layers.append({"type": "BatchNorm2d", "name": f"b{i}_" + "y" * 58})
+    return {"name": "N" * 80, "input_shape": [3, 16, 16], "layers": layers}
+
+
+def test_caches_cannot_pin_more_than_their_byte_budget():
+    """Each cache's largest possible entry times its entry count, summed, stays in budget.
+
+    Before: ``cached_weights`` kept 16 weight files of up to 120 MB (1.9 GB) with no TTL.
+    """
+    import pickle
+
+    import ui.cache
+
+    spec_json = load_spec(_largest_design()).to_json()
+    total = 0
+    for name, call in CACHED_CALLS.items():
+        size = len(pickle.dumps(getattr(ui.cache, name)(*call(spec_json))))
+        total += size * ui.cache.ENTRIES[name.removeprefix("cached_")]
+    assert total <= ui.cache.CACHE_BUDGET_BYTES, f"{total / 2**20:.0f} MB"
+    assert not hasattr(ui.cache, "cached_weights"), "the weights file is model-sized"
 
 
 def _module_state() -> str:

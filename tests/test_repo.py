@@ -30,8 +30,47 @@ def test_builder_never_imports_streamlit():
     assert out.stdout.strip() == "False", out.stderr
 
 
+PRODUCT = [
+    *sorted((ROOT / "builder").rglob("*.py")),
+    *sorted((ROOT / "ui").rglob("*.py")),
+    ROOT / "streamlit_app.py",
+]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports (absolute names; relative ones resolved inside its package)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_layering_rules():
+    """builder never imports streamlit or ui; ui (and the frame) never import torch; tabs never
+    import each other."""
+    for path in PRODUCT:
+        names = _imports(path)
+        top = {n.split(".")[0] for n in names}
+        if path.is_relative_to(ROOT / "builder"):
+            assert not top & {"streamlit", "ui"}, path
+        else:
+            assert "torch" not in top, path
+        if path.is_relative_to(ROOT / "ui" / "tabs") and path.name != "__init__.py":
+            tabs = {p.stem for p in (ROOT / "ui" / "tabs").glob("*.py")} - {"__init__"}
+            others = {f"ui.tabs.{t}" for t in tabs - {path.stem}}
+            assert not names & others, f"{path.name} imports another tab: {names & others}"
+
+
 def test_no_eval_or_exec_anywhere_in_product_code():
-    for path in [*sorted((ROOT / "builder").glob("*.py")), ROOT / "streamlit_app.py"]:
+    for path in PRODUCT:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

@@ -1,0 +1,224 @@
+"""Callbacks: each is one undoable edit (a ``builder.edits`` call, then ``state.commit``)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import streamlit as st
+
+import builder
+from builder import edits, presets
+from builder.assignment import load_assignment
+from builder.limits import MAX_UPLOAD_BYTES
+
+from . import state
+from .state import W, commit, flash, fresh_uids, index_of
+from .widgets import read_arg, read_init
+
+IMAGE, FLAT = "image [C, H, W]", "flat [F]"
+
+
+def on_undo() -> None:
+    state.undo()
+
+
+def on_redo() -> None:
+    state.redo()
+
+
+def on_add(layer_type: str) -> None:
+    uids = list(st.session_state.uids)
+    selected = st.session_state.get("selected")
+    where = st.session_state.get("palette_where", "at the end")
+    index = len(uids)
+    if where == "after the selected layer" and selected in uids:
+        index = uids.index(selected) + 1
+    uid = fresh_uids(1)[0]
+    uids.insert(index, uid)
+    design = edits.insert_layer(st.session_state.design, index, edits.new_layer(layer_type))
+    if commit(design, uids, False):
+        st.session_state.selected = uid
+        st.session_state[f"card:{uid}"] = True
+
+
+def on_move(uid: int, offset: int) -> None:
+    index = index_of(uid)
+    target = index + offset
+    uids = list(st.session_state.uids)
+    if 0 <= target < len(uids):
+        uids[index], uids[target] = uids[target], uids[index]
+        commit(edits.move_layer(st.session_state.design, index, offset), uids, False)
+
+
+def on_duplicate(uid: int) -> None:
+    index = index_of(uid)
+    uids = list(st.session_state.uids)
+    new_uid = fresh_uids(1)[0]
+    uids.insert(index + 1, new_uid)
+    if commit(edits.duplicate_layer(st.session_state.design, index), uids, False):
+        st.session_state.selected = new_uid
+        st.session_state[f"card:{new_uid}"] = True
+
+
+def on_delete(uid: int) -> None:
+    index = index_of(uid)
+    uids = list(st.session_state.uids)
+    del uids[index]
+    commit(edits.delete_layer(st.session_state.design, index), uids, False)
+
+
+def on_toggle_card(uid: int) -> None:
+    key = f"card:{uid}"
+    st.session_state[key] = not st.session_state.get(key, False)
+
+
+def on_select(uid: int) -> None:
+    st.session_state.selected = uid
+
+
+def on_arg(uid: int, key: str, kind: str) -> None:
+    """A layer argument widget changed: read it back and store it in the design."""
+    value = read_arg(uid, key, kind)
+    design = edits.set_arg(st.session_state.design, index_of(uid), key, value)
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_name(uid: int) -> None:
+    text = st.session_state[f"{W}{uid}:name"].strip()
+    design = edits.set_arg(st.session_state.design, index_of(uid), "name", text or None)
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_fix(action: dict[str, Any]) -> None:
+    uids = list(st.session_state.uids)
+    if action["op"] == "insert":
+        uids.insert(action["index"], fresh_uids(1)[0])
+    commit(edits.apply_fix(st.session_state.design, action), uids)
+
+
+def on_preset() -> None:
+    design = presets.preset(st.session_state.preset_choice)
+    commit(design, fresh_uids(len(design["layers"])))
+
+
+def _input_shape(old: list[int]) -> list[int]:
+    if st.session_state[f"{W}input_kind"] == IMAGE:
+        start = old if len(old) == 3 else [3, 32, 32]
+        return [int(st.session_state.get(f"{W}in_{k}", v)) for k, v in zip("CHW", start)]
+    # switching an image to flat keeps every value: F = C·H·W
+    start = old[0] if len(old) == 1 else math.prod(old)
+    return [int(st.session_state.get(f"{W}in_F", start))]
+
+
+def on_meta(field: str) -> None:
+    design = copy.deepcopy(st.session_state.design)
+    if field == "input_shape":
+        design["input_shape"] = _input_shape(design["input_shape"])
+    elif field == "seed":
+        text = str(st.session_state[f"{W}seed"]).strip()
+        design["seed"] = int(text) if text.isdigit() and len(text) < 40 else text
+    elif field == "name":
+        design["name"] = st.session_state[f"{W}name"].strip() or "Net"
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_type_init(layer_type: str, tensor: str) -> None:
+    init = read_init(f"{W}init:{layer_type}:{tensor}")
+    design = edits.set_type_init(st.session_state.design, layer_type, tensor, init)
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_layer_init(uid: int, tensor: str) -> None:
+    prefix = f"{W}{uid}:init:{tensor}"
+    init = read_init(prefix) if st.session_state.get(f"{prefix}:on") else None
+    _store_layer_init(uid, tensor, init)
+
+
+def _store_layer_init(uid: int, tensor: str, init: dict[str, Any] | None) -> None:
+    design = edits.set_layer_init(st.session_state.design, index_of(uid), tensor, init)
+    commit(design, list(st.session_state.uids), False)
+
+
+def on_override(uid: int, tensor: str) -> None:
+    """The override box was ticked (start from the type's scheme) or cleared (back to it)."""
+    state.clear_widgets(f"{W}{uid}:init:{tensor}:", keep=":on")
+    init = None
+    if st.session_state.get(f"{W}{uid}:init:{tensor}:on"):
+        layer = st.session_state.design["layers"][index_of(uid)]
+        plan = st.session_state.design.get("init", {}).get(layer["type"], {})
+        init = copy.deepcopy(plan.get(tensor, {"scheme": "default"}))
+    _store_layer_init(uid, tensor, init)
+
+
+def process_upload() -> None:
+    """Load a newly uploaded design before anything is drawn (the widget lives in the sidebar)."""
+    uploaded = st.session_state.get("upload")
+    if uploaded is not None and st.session_state.get("upload_seen") != uploaded.file_id:
+        st.session_state.upload_seen = uploaded.file_id
+        load_upload(uploaded.getvalue())
+
+
+def load_upload(raw: bytes) -> None:
+    if len(raw) > MAX_UPLOAD_BYTES:
+        flash(
+            "error",
+            f"That file is {len(raw):,} bytes; a design file is at most {MAX_UPLOAD_BYTES:,}. "
+            "Your design is unchanged.",
+        )
+        return
+    try:
+        # bytes are always JSON text to load_spec, never a path (SPEC.md)
+        design = builder.load_spec(raw).to_dict()
+    except builder.SpecError as exc:
+        flash("error", f"Could not load that file: {exc}. Your design is unchanged.")
+        return
+    if commit(design, fresh_uids(len(design["layers"]))):
+        flash("success", f"Loaded {design.get('name', 'the design')}.")
+
+
+def on_import() -> None:
+    from builder.importer import spec_from_code
+
+    source = st.session_state.get("import_code", "")
+    try:
+        design = spec_from_code(source, st.session_state.design["input_shape"]).to_dict()
+    except builder.SpecError as exc:
+        flash("error", f"Could not import that code:\n\n{exc}")
+        return
+    if commit(design, fresh_uids(len(design["layers"]))):
+        flash("success", f"Imported {design.get('name', 'the class')}.")
+
+
+def on_make_assignment() -> None:
+    ss = st.session_state
+    data: dict[str, Any] = {}
+    if ss.get("as_title", "").strip():
+        data["title"] = ss.as_title.strip()
+    if ss.get("as_budget"):
+        data["max_params"] = int(ss.as_budget)
+    kind = ss.get("as_out_kind", "none")
+    if kind == "flat [n]":
+        data["output_shape"] = [int(ss.get("as_out_n", 10))]
+    elif kind == "[C, H, W]":
+        data["output_shape"] = [int(ss.get(f"as_out_{a}", 8)) for a in "CHW"]
+    if ss.get("as_types"):
+        data["allowed_types"] = list(ss.as_types)
+    if ss.get("as_locked"):
+        data["locked"] = list(ss.as_locked)
+    try:
+        ss.assignment = load_assignment(data) if data else None
+    except builder.SpecError as exc:
+        flash("error", str(exc))
+        return
+    if ss.assignment is None:
+        flash("warning", "Set at least one constraint first.")
+
+
+def on_clear_assignment() -> None:
+    st.session_state.assignment = None
+
+
+def on_pin() -> None:
+    st.session_state.pinned = copy.deepcopy(st.session_state.design)

@@ -1,0 +1,207 @@
+"""The layer stack: the palette and one card per layer (closed cards draw no widgets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from builder import edits
+from builder.layers import PARAM_TYPES, REGISTRY
+from builder.spec import TENSOR_NDIM
+
+from . import actions
+from .format import esc, shape_text
+from .state import W, locked, seed_widget
+from .widgets import arg_widgets, init_widgets
+
+CATEGORIES = (
+    "convolution",
+    "pooling",
+    "normalization",
+    "linear",
+    "activation",
+    "reshape",
+    "dropout",
+)
+PRIMARY = {
+    "Conv2d": ("out_channels", "kernel_size", "stride", "padding"),
+    "MaxPool2d": ("kernel_size", "stride", "padding"),
+    "AvgPool2d": ("kernel_size", "stride", "padding"),
+    "AdaptiveAvgPool2d": ("output_size",),
+    "AdaptiveMaxPool2d": ("output_size",),
+    "Linear": ("out_features",),
+    "Dropout": ("p",),
+    "Dropout2d": ("p",),
+    "LeakyReLU": ("negative_slope",),
+    "ELU": ("alpha",),
+    "GELU": ("approximate",),
+    "Softmax": ("dim",),
+    "LogSoftmax": ("dim",),
+    "Flatten": ("start_dim", "end_dim"),
+}
+
+
+def palette() -> None:
+    """Add a layer: one click on its type, at the end or right after the selected layer."""
+    with st.popover(
+        "Add a layer", icon=":material/add:", type="primary", width="stretch", key="palette"
+    ):
+        st.radio(
+            "Where",
+            ["at the end", "after the selected layer"],
+            key="palette_where",
+            horizontal=True,
+        )
+        assignment = st.session_state.get("assignment")
+        allowed = assignment.allowed_types if assignment is not None else None
+        for category in CATEGORIES:
+            names = [n for n, e in REGISTRY.items() if e.category == category]
+            names = [n for n in names if allowed is None or n in allowed]
+            if not names:
+                continue
+            with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+                st.caption(category, width=110)
+                for layer_type in names:
+                    st.button(
+                        layer_type,
+                        key=f"add:{layer_type}",
+                        on_click=actions.on_add,
+                        args=(layer_type,),
+                        help=REGISTRY[layer_type].summary,
+                    )
+
+
+def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> None:
+    last = len(st.session_state.uids) - 1
+    selected = st.session_state.get("selected") == uid
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        seed_widget(f"{W}{uid}:name", layer.get("name", ""))
+        st.text_input(
+            "name",
+            key=f"{W}{uid}:name",
+            on_change=actions.on_name,
+            args=(uid,),
+            placeholder=name,
+            max_chars=64,
+            width=150,
+        )
+        for key, icon, tip, callback, args, off in (
+            (f"up:{uid}", "arrow_upward", "move up", actions.on_move, (uid, -1), index == 0),
+            (
+                f"down:{uid}",
+                "arrow_downward",
+                "move down",
+                actions.on_move,
+                (uid, 1),
+                index == last,
+            ),
+            (f"dup:{uid}", "content_copy", "duplicate", actions.on_duplicate, (uid,), False),
+            (f"del:{uid}", "delete", "delete", actions.on_delete, (uid,), False),
+        ):
+            st.button(
+                "",
+                icon=f":material/{icon}:",
+                key=key,
+                help=tip,
+                on_click=callback,
+                args=args,
+                disabled=off,
+            )
+        st.button(
+            "select",
+            icon=":material/my_location:",
+            key=f"sel:{uid}",
+            help="select: new layers can go right after it",
+            on_click=actions.on_select,
+            args=(uid,),
+            type="primary" if selected else "secondary",
+        )
+
+
+def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
+    entry = REGISTRY[layer["type"]]
+    name = row.name if row is not None else layer.get("name", "?")
+    shape = "—" if row is None else shape_text(row.output_shape)
+    params = "" if row is None or not row.params else f" · {row.params:,} params"
+    marker = "✖ " if row is not None and row.error else ""
+    label = f"{marker}{index + 1}. **{name}** · {layer['type']} → {shape}{params}"
+    # Open / closed is server state (``card:<uid>``), toggled by the card's header: a closed
+    # card draws no widgets, so a rerun costs little even for deep stacks.
+    is_open = st.session_state.get(f"card:{uid}", bool(marker))  # a failing layer starts open
+    card = st.container(border=True, key=f"layer_card_{uid}")
+    card.button(
+        label,
+        key=f"head:{uid}",
+        on_click=actions.on_toggle_card,
+        args=(uid,),
+        type="tertiary",
+        icon=":material/expand_more:" if is_open else ":material/chevron_right:",
+        width="stretch",
+        help="open or close this layer's settings",
+    )
+    if not is_open:
+        return
+    with card:
+        _card_toolbar(uid, index, name, layer)
+        if row is not None and row.error:
+            st.error(esc(row.error))
+        hint = edits.keep_size_hint(st.session_state.design, row) if row is not None else None
+        if hint is not None:
+            st.button(
+                hint[0],
+                key=f"hint:{uid}",
+                icon=":material/auto_fix_high:",
+                type="tertiary",
+                on_click=actions.on_fix,
+                args=(hint[1],),
+                help="one undoable edit",
+            )
+        if entry.in_key and row is not None and row.input_shape is not None:
+            st.caption(f"{entry.in_key} = {row.input_shape[0]} (inferred from the input)")
+        primary = PRIMARY.get(layer["type"], ())
+        visible = [a for a in entry.args if not a.inferred and a.name in primary]
+        rest = [a for a in entry.args if not a.inferred and a.name not in primary]
+        for arg in visible:
+            arg_widgets(uid, layer, arg, st, actions.on_arg)
+        if rest:
+            seed_widget(f"{W}{uid}:more", False)
+            if st.toggle("more arguments", key=f"{W}{uid}:more"):
+                for arg in rest:
+                    arg_widgets(uid, layer, arg, st, actions.on_arg)
+        if row is not None and (row.shape_formula or row.param_formula):
+            st.caption(
+                f"output size: {row.shape_formula}"
+                + (f"  \nparameters: {row.param_formula}" if row.param_formula else "")
+            )
+        if layer["type"] in PARAM_TYPES:
+            layer_init_section(uid, layer, row)
+
+
+def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:
+    present = {n for n, _ in row.tensors} if row is not None and row.tensors else {"weight", "bias"}
+    design = st.session_state.design
+    for tensor in ("weight", "bias"):
+        if tensor not in present:
+            continue
+        prefix = f"{W}{uid}:init:{tensor}"
+        overrides = layer.get("init", {})
+        seed_widget(f"{prefix}:on", tensor in overrides)
+        st.checkbox(
+            f"own init for {tensor} (override the {layer['type']} default)",
+            key=f"{prefix}:on",
+            disabled=locked("init"),
+            on_change=actions.on_override,
+            args=(uid, tensor),
+        )
+        if st.session_state[f"{prefix}:on"]:
+            current = overrides.get(tensor) or design.get("init", {}).get(layer["type"], {}).get(
+                tensor, {"scheme": "default"}
+            )
+            init_widgets(
+                prefix,
+                current,
+                TENSOR_NDIM[layer["type"]][tensor],
+                actions.on_layer_init,
+                (uid, tensor),
+            )

@@ -1,0 +1,41 @@
+"""Initialization: one picker per layer type present (a layer's own override wins)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from builder.layers import PARAM_TYPES
+from builder.spec import TENSOR_NDIM
+
+from .. import actions
+from ..state import W
+from ..widgets import init_widgets
+from . import Context
+
+
+def render(ctx: Context) -> None:
+    present = [t for t in PARAM_TYPES if any(layer.type == t for layer in ctx.spec.layers)]
+    if not present:
+        st.info("No layer with weights yet: add a Conv2d, BatchNorm or Linear layer.")
+        return
+    st.caption(
+        "One initializer per layer type, applied to every layer of that type "
+        "(a layer's own override wins). PyTorch default = the layer's reset_parameters()."
+    )
+    plans = ctx.design.get("init", {})
+    for layer_type in present:
+        st.markdown(f"**{layer_type}**")
+        for col, tensor in zip(st.columns(2), ("weight", "bias")):
+            with col:
+                label = tensor
+                if layer_type.startswith("BatchNorm"):
+                    label = {"weight": "weight (gamma)", "bias": "bias (beta)"}[tensor]
+                st.caption(label)
+                current = plans.get(layer_type, {}).get(tensor, {"scheme": "default"})
+                init_widgets(
+                    f"{W}init:{layer_type}:{tensor}",
+                    current,
+                    TENSOR_NDIM[layer_type][tensor],
+                    actions.on_type_init,
+                    (layer_type, tensor),
+                )

@@ -1,0 +1,214 @@
+"""Argument and initializer widgets, generated from registry metadata (bounds, choices, help).
+
+Every bound and choice comes from ``builder`` (the registry's ``Arg``, the initializer table and
+``builder.spec.init_arg_bounds``), so a widget never offers a value the spec refuses. Callbacks are
+passed in: this module only draws and reads back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from builder.initializers import NONLINEARITIES, SCHEMES
+from builder.layers import MAX_INT, Arg, ArgKind
+from builder.spec import init_arg_bounds
+
+from .state import W, locked, seed_widget
+
+PAIRS = (ArgKind.SIZE, ArgKind.OPT_SIZE, ArgKind.PADDING, ArgKind.OUTPUT_SIZE)
+DIMS = ["None", "-1", "1", "0", "2", "3", "-2", "-3", "-4"]
+
+
+def read_arg(uid: int, key: str, kind: str) -> Any:
+    """The value the widgets of one argument now say, in the spec's JSON form."""
+    base = f"{W}{uid}:{key}"
+    ss = st.session_state
+    if kind in ("size", "opt_size", "padding", "output_size"):
+        if kind == "opt_size" and ss.get(f"{base}:auto", False):
+            return None
+        if kind == "padding" and ss.get(f"{base}:mode", "number") != "number":
+            return ss[f"{base}:mode"]
+        h, w = ss.get(f"{base}:h"), ss.get(f"{base}:w")
+        if kind == "output_size":
+            h, w = (None if h == 0 else h), (None if w == 0 else w)
+        return h if h == w and h is not None else [h, w]
+    if kind == "opt_float" and ss.get(f"{base}:none", False):
+        return None
+    if kind == "opt_int":
+        value = ss.get(base, 0)
+        return None if value == 0 else int(value)
+    if kind == "dim":
+        value = ss.get(base, "None")
+        return None if value == "None" else int(value)
+    value = ss.get(base)
+    if kind == "int":
+        return int(value)
+    if kind in ("float", "opt_float"):
+        return float(value)
+    return value
+
+
+def _int_bounds(arg: Arg) -> tuple[int, int]:
+    low = int(arg.minimum) if arg.minimum is not None else 0
+    high = int(arg.maximum) if arg.maximum is not None else MAX_INT
+    return low, high
+
+
+def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb: dict) -> None:
+    """An int-or-pair argument: an h and a w box (plus 'auto' / 'same' where the kind has it)."""
+    label, helptext = arg.name, arg.help or None
+    value = layer.get(arg.name, arg.default)
+    low, high = _int_bounds(arg)
+    cols = (
+        container.columns([1.25, 1, 1])
+        if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING)
+        else [None, *container.columns(2)]
+    )
+    if arg.kind is ArgKind.OPT_SIZE:
+        seed_widget(f"{base}:auto", value is None)
+        cols[0].checkbox(f"{label} = kernel", key=f"{base}:auto", help=helptext, **cb)
+        if value is None:
+            value = layer.get("kernel_size", 1)
+    elif arg.kind is ArgKind.PADDING:
+        seed_widget(f"{base}:mode", value if isinstance(value, str) else "number")
+        modes = ["number", *arg.choices]
+        cols[0].selectbox(label, modes, key=f"{base}:mode", help=helptext, **cb)
+        if isinstance(value, str):
+            return
+    elif arg.kind is ArgKind.OUTPUT_SIZE:
+        helptext = "0 keeps that dimension's input size (None)"
+    h, w = value if isinstance(value, list) else (value, value)
+    if arg.kind is ArgKind.OUTPUT_SIZE:
+        h, w, low = h or 0, w or 0, 0
+    disabled = arg.kind is ArgKind.OPT_SIZE and layer.get(arg.name) is None
+    for col, axis, current in ((cols[1], "h", h), (cols[2], "w", w)):
+        seed_widget(f"{base}:{axis}", int(current))
+        col.number_input(
+            f"{label} {axis}",
+            min_value=low,
+            max_value=high,
+            step=1,
+            key=f"{base}:{axis}",
+            disabled=disabled,
+            help=helptext,
+            **cb,
+        )
+
+
+def arg_widgets(
+    uid: int, layer: dict[str, Any], arg: Arg, container: Any, on_change: Callable
+) -> None:
+    """Render the widget(s) for one argument, bounded by the registry entry."""
+    base = f"{W}{uid}:{arg.name}"
+    cb = {"on_change": on_change, "args": (uid, arg.name, arg.kind.value)}
+    if arg.kind in PAIRS:
+        _pair_widgets(base, layer, arg, container, cb)
+        return
+    label, helptext = arg.name, arg.help or None
+    value = layer.get(arg.name, arg.default)
+    if arg.kind is ArgKind.BOOL:
+        seed_widget(base, bool(value))
+        container.checkbox(label, key=base, help=helptext, **cb)
+    elif arg.kind is ArgKind.CHOICE:
+        seed_widget(base, value)
+        container.selectbox(label, list(arg.choices), key=base, help=helptext, **cb)
+    elif arg.kind is ArgKind.DIM:
+        low, high = _int_bounds(arg)
+        options = [d for d in DIMS if d == "None" or low <= int(d) <= high]
+        seed_widget(base, "None" if value is None else str(value))
+        if st.session_state[base] not in options:
+            options.append(st.session_state[base])
+        container.selectbox(label, options, key=base, help=helptext, **cb)
+    elif arg.kind in (ArgKind.FLOAT, ArgKind.OPT_FLOAT):
+        if arg.kind is ArgKind.OPT_FLOAT:
+            seed_widget(f"{base}:none", value is None)
+            container.checkbox(f"{label} = None", key=f"{base}:none", help=helptext, **cb)
+            if value is None:
+                return
+        seed_widget(base, float(value))
+        container.number_input(
+            label,
+            min_value=float(arg.minimum),
+            max_value=float(arg.maximum),
+            step=0.01 if arg.maximum <= 1 else 0.1,
+            format="%.4g",
+            key=base,
+            help=helptext,
+            **cb,
+        )
+    else:  # INT, OPT_INT (0 = None)
+        optional = arg.kind is ArgKind.OPT_INT
+        low, high = _int_bounds(arg)
+        seed_widget(base, int(value or 0))
+        container.number_input(
+            f"{label} (0 = None)" if optional else label,
+            min_value=0 if optional else low,
+            max_value=high,
+            step=1,
+            key=base,
+            help=helptext,
+            **cb,
+        )
+
+
+def read_init(prefix: str) -> dict[str, Any]:
+    ss = st.session_state
+    name = ss[f"{prefix}:scheme"]
+    init: dict[str, Any] = {"scheme": name}
+    for arg in SCHEMES[name].args:
+        key = f"{prefix}:{arg.name}"
+        if key not in ss:
+            continue
+        if arg.kind == "gain":
+            choice = ss[key]
+            init["gain"] = float(ss.get(f"{key}:value", 1.0)) if choice == "number" else choice
+        elif arg.kind == "choice":
+            init[arg.name] = ss[key]
+        elif arg.kind == "int":
+            init[arg.name] = int(ss[key])
+        else:
+            init[arg.name] = float(ss[key])
+        if arg.name in init and init[arg.name] == arg.default and not arg.required:
+            del init[arg.name]  # keep the design (and the exported code) to what was chosen
+    return init
+
+
+def _number(col: Any, label: str, key: str, kind: str, cb: dict) -> None:
+    low, high = init_arg_bounds(kind)
+    col.number_input(label, min_value=low, max_value=high, step=0.01, format="%.4g", key=key, **cb)
+
+
+def init_widgets(
+    prefix: str, init: dict[str, Any], ndim: int, on_change: Callable, args: tuple
+) -> None:
+    """Scheme picker (only schemes that fit a tensor of ``ndim`` dims) and its arguments."""
+    fitting = [n for n, s in SCHEMES.items() if s.min_ndim <= ndim <= s.max_ndim]
+    cb = {"on_change": on_change, "args": args, "disabled": locked("init")}
+    seed_widget(f"{prefix}:scheme", init["scheme"])
+    st.selectbox(
+        "scheme", fitting, key=f"{prefix}:scheme", format_func=lambda n: SCHEMES[n].label, **cb
+    )
+    scheme = SCHEMES[st.session_state[f"{prefix}:scheme"]]
+    if not scheme.args:
+        return
+    for col, arg in zip(st.columns(len(scheme.args)), scheme.args):
+        key = f"{prefix}:{arg.name}"
+        value = init.get(arg.name, arg.default)
+        if arg.kind == "gain":
+            seed_widget(key, value if isinstance(value, str) else "number")
+            col.selectbox("gain", ["number", *NONLINEARITIES], key=key, **cb)
+            if st.session_state[key] == "number":
+                seed_widget(f"{key}:value", float(value) if not isinstance(value, str) else 1.0)
+                _number(col, "gain value", f"{key}:value", "gain", cb)
+        elif arg.kind == "choice":
+            seed_widget(key, value)
+            col.selectbox(arg.name, list(arg.choices), key=key, **cb)
+        elif arg.kind == "int":
+            seed_widget(key, int(value))
+            col.number_input(arg.name, min_value=1, max_value=MAX_INT, step=1, key=key, **cb)
+        else:
+            seed_widget(key, float(value))
+            _number(col, arg.name, key, arg.kind, cb)
