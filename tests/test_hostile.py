@@ -814,3 +814,149 @@ def _set(at: AppTest, uid: int, field: str, value: int) -> AppTest:
 def _set_input(at: AppTest, size: int) -> AppTest:
     at.number_input(key="w:in_H").set_value(size).run()
     return at.number_input(key="w:in_W").set_value(size).run()
+
+
+# --- Hardening II: every tab handles SpecError, links never go stale, widgets match the spec ---
+
+
+def test_code_tab_with_numbers_past_codegen_bounds_shows_its_own_message():
+    """Analysis passes but codegen refuses the 4.6e19-parameter Linear: before, the generic
+    error box replaced the page and the link sync was skipped."""
+    huge = {
+        "input_shape": [1, 3, 3],
+        "layers": [
+            {"type": "AdaptiveAvgPool2d", "output_size": [2**31 - 1, 2**31 - 1]},
+            {"type": "Flatten"},
+            {"type": "Linear", "out_features": 10},
+        ],
+    }
+    assert analyze(huge).ok
+    with pytest.raises(SpecError):
+        generate_code(huge)
+    at = start({"d": encode_design(huge)})
+    for view in VIEWS:
+        at.session_state["view"] = view
+        at.run(timeout=60)
+        assert not at.exception, (view, [e.value for e in at.exception])
+    at.session_state["view"] = "Code"
+    at.run()
+    assert any("cannot show this design" in e for e in errors(at)), errors(at)
+    assert at.query_params["d"] == encode_design(design(at))
+    assert len(at.table) >= 1, "the rest of the page keeps working"
+
+
+def _too_big_for_a_link() -> dict[str, Any]:
+    """200 legal layers with 64-character names and their own initializers (incompressible)."""
+    import random
+    import string
+
+    rng = random.Random(0)
+    layers = []
+    for i in range(200):
+        name = rng.choice(string.ascii_letters) + "".join(
+            rng.choices(string.ascii_letters + string.digits + "_", k=63)
+        )
+        std = round(rng.uniform(0.001, 0.1), 6)
+        init = {
+            "weight": {"scheme": "normal", "mean": 0.0, "std": std},
+            "bias": {"scheme": "uniform", "a": -std, "b": round(rng.uniform(0.001, 0.1), 6)},
+        }
+        layers.append({"type": "Linear", "name": name, "out_features": 8 + i % 7, "init": init})
+    return {"input_shape": [8], "layers": layers}
+
+
+def test_a_design_too_large_for_a_link_says_so_and_leaves_no_stale_link():
+    big = _too_big_for_a_link()
+    load_spec(big)  # a legal design
+    from builder.share import LinkTooLong
+
+    with pytest.raises(LinkTooLong):  # before: a ~31,000-character link the app refused to open
+        encode_design(big)
+    at = start()
+    assert "d" in at.query_params
+    at.file_uploader(key="upload").upload("big.json", json.dumps(big).encode(), "application/json")
+    at.run()
+    assert not at.exception
+    assert len(design(at)["layers"]) == 200
+    assert "d" not in at.query_params, "the address bar still holds the previous design"
+    assert any("too large for a link" in w.value for w in at.sidebar.warning)
+
+
+def test_an_edit_the_spec_refuses_keeps_the_link_on_the_design_shown():
+    at = start()
+    open_card(at, 0)
+    at.selectbox(key="w:0:padding:mode").set_value("same").run()
+    link = at.query_params["d"]
+    at.number_input(key="w:0:stride:h").set_value(2).run()  # padding='same' needs stride 1
+    assert not at.exception
+    assert any("padding='same' needs stride 1" in e for e in errors(at)), errors(at)
+    assert at.query_params["d"] == link == encode_design(design(at))
+    assert load_spec(design(at))
+
+
+CROSS_FIELD = ("must divide", "needs stride 1", "at most half of kernel_size")
+
+
+def test_every_layer_widget_offers_only_values_the_spec_accepts():
+    """Each argument widget's min and max (and each choice) loads as that layer."""
+    from builder.edits import new_layer
+    from builder.layers import REGISTRY
+
+    at = start()
+    for layer_type in REGISTRY:
+        data = {"input_shape": [4, 16, 16], "layers": [new_layer(layer_type)]}
+        if layer_type in ("Linear", "BatchNorm1d"):
+            data["input_shape"] = [16]
+        at = start({"d": encode_design(data)})
+        at.session_state["card:0"] = True
+        at.session_state["w:0:more"] = True
+        at.run()
+        for box in at.number_input:
+            if not box.key or not box.key.startswith("w:0:") or box.key.count(":") != 2:
+                continue
+            arg = box.key.split(":")[2]
+            kind = REGISTRY[layer_type].arg(arg).kind.value
+            for value in (box.min, box.max):
+                value = int(value) if kind in ("int", "opt_int") else float(value)
+                candidate = dict(data["layers"][0], **{arg: value})
+                if arg == "divisor_override" and value == 0:
+                    continue  # 0 is the widget's "None"
+                try:
+                    load_spec({**data, "layers": [candidate]})
+                except SpecError as exc:  # only rules between two fields may refuse it
+                    assert any(rule in str(exc) for rule in CROSS_FIELD), (layer_type, arg, exc)
+
+
+def test_initializer_widgets_offer_only_values_the_spec_accepts():
+    from builder.initializers import SCHEMES
+    from builder.spec import init_arg_bounds
+
+    for scheme in SCHEMES.values():
+        for arg in scheme.args:
+            if arg.kind in ("choice", "int"):
+                continue
+            for value in init_arg_bounds(arg.kind):
+                init = {"scheme": scheme.name, arg.name: value}
+                data = spec_with(init={"Conv2d": {"weight": init}})
+                if scheme.min_ndim > 4 or scheme.max_ndim < 4:
+                    continue
+                try:
+                    load_spec(data)
+                except SpecError as exc:  # only rules between two arguments may refuse it
+                    assert "needs a < b" in str(exc) or "within 5 std" in str(exc), exc
+
+
+def test_train_and_sizes_tabs_offer_the_builders_optimizers_and_batch_bounds():
+    from builder.memory import DTYPE_BYTES, MAX_BATCH
+    from builder.training import MAX_BATCH_SIZE, OPTIMIZERS
+
+    at = start()
+    at.session_state["view"] = "Train"
+    at.run()
+    assert list(at.selectbox(key="train_opt").options) == list(OPTIMIZERS)
+    assert at.number_input(key="train_batch").max == MAX_BATCH_SIZE
+    at.session_state["view"] = "Sizes & memory"
+    at.run()
+    assert list(at.selectbox(key="mem_opt").options) == list(OPTIMIZERS)
+    assert list(at.selectbox(key="mem_dtype").options) == list(DTYPE_BYTES)
+    assert at.number_input(key="mem_batch").max == MAX_BATCH
