@@ -28,8 +28,6 @@ import base64
 import contextlib
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -52,55 +50,9 @@ import builder  # noqa: E402
 from builder import edits  # noqa: E402
 from builder.presets import preset  # noqa: E402
 from builder.share import decode_design  # noqa: E402
+from tests.server import ServerStartError, streamlit_server  # noqa: E402
 
 EDIT_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, log: Path, options: list[str]) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "streamlit_app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    for option in options:  # experiments only: the product's settings are its config.toml
-        key, _, value = option.partition("=")
-        command += [f"--{key}", value]
-    out = open(log, "w")  # noqa: SIM115 - closed with the server
-    proc = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            url = f"http://127.0.0.1:{port}/_stcore/health"
-            if urllib.request.urlopen(url, timeout=1).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit(f"streamlit did not start; see {log}")
 
 
 # --- server memory -----------------------------------------------------------------------------
@@ -624,17 +576,12 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.sessions <= 200 or not 0 < args.minutes <= 60:
         raise SystemExit("--sessions 1..200 and --minutes up to 60")
-    port = free_port()
-    server = start_server(port, Path(args.log), args.server_option)
-    start = time.monotonic()
     try:
-        results, memory = asyncio.run(drive(port, server.pid, args))
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        with streamlit_server(Path(args.log), args.server_option) as server:
+            start = time.monotonic()
+            results, memory = asyncio.run(drive(server.port, server.pid, args))
+    except ServerStartError as exc:
+        raise SystemExit(str(exc)) from None
     ok = report(results, memory, args, time.monotonic() - start)
     sys.exit(0 if ok else 1)
 
