@@ -23,8 +23,9 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from .analysis import analyze
+from .errors import SpecError
 from .layers import REGISTRY
-from .spec import Spec, load_spec
+from .spec import Spec, _show, load_spec
 
 FONT_SIZE = 14
 TITLE_SIZE = 18
@@ -426,10 +427,14 @@ def _clamp(x: float, low: float, high: float) -> float:
 
 def png_scale(layout: Layout, scale: float = 1.0) -> float:
     """The scale ``diagram_png`` uses: ``scale`` in (0, 4], lowered to keep the image under
-    ``MAX_PNG_PIXELS``."""
+    ``MAX_PNG_PIXELS``.
+
+    Raises:
+        SpecError: if ``scale`` is not a positive number.
+    """
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-        raise ValueError(f"scale must be a positive number, got {scale!r}")
-    scale = min(float(scale), MAX_SCALE)
+        raise SpecError(f"scale must be a positive number, got {_show(scale)}")
+    scale = MAX_SCALE if scale >= MAX_SCALE else float(scale)  # float(10**400) would overflow
     pixels = layout.width * layout.height * scale * scale
     if pixels > MAX_PNG_PIXELS:
         scale *= math.sqrt(MAX_PNG_PIXELS / pixels)
@@ -451,6 +456,9 @@ def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
 
     Returns:
         The PNG file's bytes, ``png_size(diagram_layout(spec), scale)`` pixels.
+
+    Raises:
+        SpecError: for a bad spec or scale.
     """
     from PIL import Image, ImageDraw, ImageFont
 
@@ -516,7 +524,8 @@ def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
                 bold=k == 0,
             )
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    # zlib's default level: half the time of optimize=True (2 s at MAX_PNG_PIXELS), ~10 % larger
+    image.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 
 

@@ -31,7 +31,7 @@ import plotly.graph_objects as go
 from .analysis import analyze
 from .errors import SpecError
 from .figures import FONT_SIZE, SMALL_FONT_SIZE, TEMPLATE
-from .spec import Spec, load_spec
+from .spec import Spec, _show, load_spec
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 OPTIMIZER_MOMENTS = {"adam": 2, "sgd": 0, "sgd_momentum": 1}
@@ -133,12 +133,14 @@ def memory_estimate(
         or not isinstance(batch_size, int)
         or not 1 <= batch_size <= MAX_BATCH
     ):
-        raise SpecError(f"batch_size must be an integer from 1 to {MAX_BATCH}, got {batch_size!r}")
-    if dtype not in DTYPE_BYTES:
-        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {dtype!r}")
-    if optimizer not in OPTIMIZER_MOMENTS:
         raise SpecError(
-            f"optimizer must be one of {', '.join(OPTIMIZER_MOMENTS)}, got {optimizer!r}"
+            f"batch_size must be an integer from 1 to {MAX_BATCH}, got {_show(batch_size)}"
+        )
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
+        raise SpecError(f"dtype must be one of {', '.join(DTYPE_BYTES)}, got {_show(dtype)}")
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZER_MOMENTS:
+        raise SpecError(
+            f"optimizer must be one of {', '.join(OPTIMIZER_MOMENTS)}, got {_show(optimizer)}"
         )
     analysis = analyze(spec)
     if not analysis.ok:

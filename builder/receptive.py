@@ -23,7 +23,8 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
   kernel = stride = ``I/O`` (``O = 1``: the whole input). Otherwise the windows differ in length
   and position, and the record is an approximation (``exact`` False): ``rf`` is the largest
   window's (an upper bound), ``jump`` the average stride ``I/O`` (a float), ``start`` the first
-  window's centre; positions are then right to within a pixel.
+  window's centre; positions are then right to within a pixel. The largest window has a closed
+  form (``largest_adaptive_window``), so an output of 2³¹ − 1 costs no more than one of 2.
 - ``Flatten`` (anything that leaves ``[C, H, W]``), ``Linear`` and whatever follows: every unit
   sees the whole input (``whole_input`` True; ``rf`` is the image size, or the receptive field
   so far if that is larger; no size, jump or start).
@@ -31,12 +32,19 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
   side, and ``"reflect"`` with padding over half the kernel mirrors in pixels from beyond the
   window: ``exact`` is then False (the interval is right away from the borders).
 - Every other layer (activations, BatchNorm, Dropout, Identity) passes the record through.
+
+The recurrence runs in exact rational arithmetic (``Fraction``), so no float noise builds up and
+no value overflows however large the strides (200 layers of stride 2³¹ − 1 give a jump of about
+10¹⁸⁶⁶); a record holds ints where the value is whole, floats otherwise (ints again beyond 2⁵³,
+where a float has no fraction left to show).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import plotly.graph_objects as go
@@ -47,6 +55,8 @@ from .layers import pair
 from .spec import Spec, load_spec
 
 Pair = tuple[float, float]
+Axis = tuple[Fraction, Fraction, Fraction]
+"""The exact ``(rf, jump, start)`` along one axis, as the recurrence carries it."""
 
 _WINDOWED = ("Conv2d", "MaxPool2d", "AvgPool2d")
 _ADAPTIVE = ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d")
@@ -85,9 +95,10 @@ class RFRecord:
         clipping to the image."""
         if self.rf is None or self.jump is None or self.start is None:
             raise ValueError(f"{self.name} has no spatial receptive field")
-        centre = self.start[axis] + i * self.jump[axis]
-        half = (self.rf[axis] - 1) / 2
-        return centre - half, centre + half
+        # exact: a huge int start plus a float offset would not fit a float
+        centre = Fraction(self.start[axis]) + Fraction(i) * Fraction(self.jump[axis])
+        half = (Fraction(self.rf[axis]) - 1) / 2
+        return _value(centre - half), _value(centre + half)
 
 
 def receptive_field(spec: Any) -> list[RFRecord]:
@@ -104,6 +115,9 @@ def receptive_field(spec: Any) -> list[RFRecord]:
         spec = load_spec(spec)
     analysis = analyze(spec)
     image = len(spec.input_shape) == 3
+    one, zero = Fraction(1), Fraction(0)
+    # the exact state per axis; the records hold it rounded for display (``_value``)
+    state: list[Axis] | None = [(one, one, zero), (one, one, zero)] if image else None
     records = [
         RFRecord(
             0,
@@ -113,18 +127,16 @@ def receptive_field(spec: Any) -> list[RFRecord]:
             (spec.input_shape[1], spec.input_shape[2]) if image else None,
             (1, 1) if image else None,
             (1, 1) if image else None,
-            (0.0, 0.0) if image else None,
+            (0, 0) if image else None,
         )
     ]
     for layer, row in zip(spec.layers, analysis.layers):
         prev = records[-1]
         index = row.index + 1
         out = row.output_shape
-        if out is None:
-            records.append(RFRecord(index, layer.name, layer.type, None, None, None, None, None))
-            continue
-        if prev.rf is None:  # flat input, or a record after an error
+        if out is None or state is None:  # an error, a flat input, or a record after an error
             records.append(RFRecord(index, layer.name, layer.type, out, None, None, None, None))
+            state = None
             continue
         if len(out) != 3 or prev.whole_input:
             image_hw = (spec.input_shape[1], spec.input_shape[2])
@@ -135,31 +147,16 @@ def receptive_field(spec: Any) -> list[RFRecord]:
             continue
         size = (out[1], out[2])
         args = layer.resolved()
-        state = [(prev.rf[axis], prev.jump[axis], prev.start[axis]) for axis in (0, 1)]
+        exact = prev.exact
         if layer.type in _WINDOWED:
             windows = [_window(args, axis) for axis in (0, 1)]
-            axes = [_step(*state[axis], *windows[axis]) for axis in (0, 1)]
-            exact = prev.exact and _padding_is_plain(args, windows)
+            state = [_step(*state[axis], *windows[axis]) for axis in (0, 1)]
+            exact = exact and _padding_is_plain(args, windows)
         elif layer.type in _ADAPTIVE:
             in_size = row.input_shape[1:] if row.input_shape is not None else size
-            axes = [_adaptive_step(*state[axis], in_size[axis], size[axis]) for axis in (0, 1)]
-            exact = prev.exact and all(in_size[axis] % size[axis] == 0 for axis in (0, 1))
-        else:
-            records.append(
-                RFRecord(
-                    index,
-                    layer.name,
-                    layer.type,
-                    out,
-                    size,
-                    prev.rf,
-                    prev.jump,
-                    prev.start,
-                    prev.exact,
-                )
-            )
-            continue
-        rf, jump, start = zip(*axes)
+            state = [_adaptive_step(*state[axis], in_size[axis], size[axis]) for axis in (0, 1)]
+            exact = exact and all(in_size[axis] % size[axis] == 0 for axis in (0, 1))
+        rf, jump, start = (tuple(_value(axis[k]) for axis in state) for k in range(3))
         records.append(RFRecord(index, layer.name, layer.type, out, size, rf, jump, start, exact))
     return records
 
@@ -196,40 +193,63 @@ def _padding_is_plain(args: dict[str, Any], windows: list[tuple[int, int, int, i
 
 
 def _step(
-    rf_in: float,
-    jump_in: float,
-    start_in: float,
+    rf_in: Fraction,
+    jump_in: Fraction,
+    start_in: Fraction,
     kernel: int,
-    stride: float,
+    stride: int | Fraction,
     dilation: int = 1,
     left: int = 0,
-) -> tuple[float, float, float]:
+) -> Axis:
     """The recurrence for one windowed layer along one axis: ``(rf, jump, start)``."""
     reach = dilation * (kernel - 1)  # k' − 1
     rf = rf_in + reach * jump_in
-    start = start_in + (reach / 2 - left) * jump_in
-    return _tidy(rf), _tidy(jump_in * stride), _tidy(start)
+    start = start_in + (Fraction(reach, 2) - left) * jump_in
+    return rf, jump_in * stride, start
+
+
+def largest_adaptive_window(in_size: int, out_size: int) -> int:
+    """The longest of torch's adaptive-pool windows ``[floor(i·I/O), ceil((i + 1)·I/O))``,
+    ``0 <= i < O``, without listing them.
+
+    With ``g = gcd(I, O)``, ``a = I/g``, ``b = O/g`` and ``r = i·a mod b``, window ``i`` is
+    ``ceil((r + a)/b)`` long; as ``i`` runs over ``0 .. b − 1`` (``b <= O``), ``r`` takes every
+    value ``0 .. b − 1`` (``a`` and ``b`` are coprime), so the longest is ``ceil((a + b − 1)/b)``
+    (``I/O`` when ``O`` divides ``I``; 1 or 2 when ``O > I``).
+
+    Args:
+        in_size: ``I >= 1``, the input's size along the axis.
+        out_size: ``O >= 1``, the output's.
+
+    Returns:
+        The length in pixels of the longest window.
+    """
+    g = math.gcd(in_size, out_size)
+    a, b = in_size // g, out_size // g
+    return -(-(a + b - 1) // b)
 
 
 def _adaptive_step(
-    rf_in: float, jump_in: float, start_in: float, in_size: int, out_size: int
-) -> tuple[float, float, float]:
-    """An adaptive pool from ``in_size`` to ``out_size`` along one axis (module docstring)."""
-    if in_size % out_size == 0:
-        k = in_size // out_size
-        return _step(rf_in, jump_in, start_in, k, k)
-    starts = [i * in_size // out_size for i in range(out_size)]
-    ends = [-(-(i + 1) * in_size // out_size) for i in range(out_size)]  # ceil
-    largest = max(e - s for s, e in zip(starts, ends))
+    rf_in: Fraction, jump_in: Fraction, start_in: Fraction, in_size: int, out_size: int
+) -> Axis:
+    """An adaptive pool from ``in_size`` to ``out_size`` along one axis (module docstring): the
+    largest window, the average stride ``I/O`` and the first window ``[0, ceil(I/O))``'s centre.
+    When ``O`` divides ``I`` this is exactly ``_step`` with kernel = stride = ``I/O``."""
+    largest = largest_adaptive_window(in_size, out_size)
+    first_end = -(-in_size // out_size)
     rf = rf_in + (largest - 1) * jump_in
-    start = start_in + (ends[0] - 1) / 2 * jump_in
-    return _tidy(rf), _tidy(jump_in * in_size / out_size), _tidy(start)
+    start = start_in + Fraction(first_end - 1, 2) * jump_in
+    return rf, jump_in * Fraction(in_size, out_size), start
 
 
-def _tidy(x: float) -> float:
-    """Whole numbers as ints (most receptive fields are), others rounded off float noise."""
-    rounded = round(x, 9)
-    return int(rounded) if rounded == int(rounded) else rounded
+def _value(x: Fraction) -> float:
+    """An exact value for a record: an int where it is whole or beyond 2⁵³ (a float there has
+    no fraction left, and beyond 10³⁰⁸ none at all), else the nearest float."""
+    if x.denominator == 1:
+        return x.numerator
+    if abs(x) >= 2**53:
+        return round(x)
+    return float(x)
 
 
 # --- figure --------------------------------------------------------------------------------------
@@ -293,7 +313,7 @@ def receptive_field_figure(
     fig.add_trace(
         go.Scatter(
             x=names,
-            y=[r.rf[0] for r in spatial if r.rf is not None],
+            y=[_plot_value(r.rf[0]) for r in spatial if r.rf is not None],
             name="receptive field (pixels)",
             mode="lines+markers",
             line={"color": PLAN_COLORS[0], "width": 4},
@@ -352,4 +372,24 @@ def _rf_text(record: RFRecord) -> str:
 
 
 def _num(x: float) -> str:
-    return str(x) if isinstance(x, int) else f"{x:.3g}"
+    """Whole numbers in full up to 15 digits, then like ``2.15e+1866``; others to 3 digits."""
+    if not isinstance(x, int):
+        return f"{x:.3g}"
+    if abs(x) < 10**15:
+        return str(x)
+    digits = str(abs(x)) if x.bit_length() < 12_000 else None  # ≈ 3,600 digits: str()'s limit
+    if digits is None:  # out of reach for a design within the limits; kept safe all the same
+        return f"{'-' if x < 0 else ''}about 2^{x.bit_length() - 1}"
+    mantissa = round(int(digits[:4]) / 1000, 2)
+    exponent = len(digits) - 1 + (mantissa >= 10)
+    mantissa = mantissa / 10 if mantissa >= 10 else mantissa
+    return f"{'-' if x < 0 else ''}{mantissa:.2f}e+{exponent}"
+
+
+def _plot_value(x: float) -> float | None:
+    """A receptive field as a plotted number: a float (JSON and plotly take no huge ints);
+    None beyond a float's range (not drawn; the hover text keeps the value)."""
+    try:
+        return float(x)
+    except OverflowError:
+        return None

@@ -25,6 +25,7 @@ from builder.diagram import (
     side,
 )
 from builder.presets import PRESET_NAMES, preset
+from tests.test_receptive_memory import EXTREME_DESIGNS, bounded
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -227,3 +228,31 @@ def test_png_scale_is_bounded():
     assert width * height <= MAX_PNG_PIXELS * 1.01
     with pytest.raises(ValueError, match="scale"):
         diagram_png(design, 0)
+
+
+@pytest.mark.parametrize("name", list(EXTREME_DESIGNS))
+def test_extreme_designs_draw_quickly_in_bounded_memory(name):
+    """Shapes of 2³¹ − 1, 200 layers, 64-character names: the SVG has every layer, and the PNG
+    (at the largest scale) stays within ``MAX_PNG_PIXELS``; its time is bounded by that size."""
+    design = EXTREME_DESIGNS[name]
+    with bounded():
+        svg = diagram_svg(design)
+    groups = layer_groups(parse(svg))
+    assert [int(g.get("data-index")) for g in groups] == list(range(1, len(design["layers"]) + 1))
+    with bounded(seconds=4.0):  # encoding up to 25 million pixels
+        png = diagram_png(design, 4.0)
+    image = Image.open(io.BytesIO(png))
+    assert image.size == png_size(diagram_layout(design), 4.0)
+    assert image.size[0] * image.size[1] <= MAX_PNG_PIXELS * 1.01
+
+
+@pytest.mark.parametrize("scale", [float("nan"), -1, 0, "2", None, True])
+def test_unusable_png_scale_is_a_spec_error(scale):
+    with pytest.raises(SpecError, match="scale"):
+        diagram_png(preset(), scale)
+
+
+def test_a_huge_png_scale_is_capped_not_an_overflow():
+    layout = diagram_layout(preset())
+    png = diagram_png(preset(), 10**400)  # float(10**400) raises OverflowError
+    assert Image.open(io.BytesIO(png)).size == png_size(layout, 4.0) == png_size(layout, 10**400)

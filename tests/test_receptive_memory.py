@@ -11,23 +11,40 @@ interval ``start + i·jump ± (rf − 1)/2`` clipped to the image.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import sys
+import time
+import tracemalloc
+from collections.abc import Iterator
+from fractions import Fraction
+
 import plotly.graph_objects as go
 import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from builder import SpecError, build_model
+from builder import SpecError, analyze, build_model
+from builder.layers import MAX_INT
+from builder.limits import MAX_INPUT_ELEMENTS, MAX_LAYERS
 from builder.memory import (
     CUDA_RESERVE_BYTES,
     GIB,
+    MAX_BATCH,
     fits,
     format_bytes,
     memory_estimate,
     memory_figure,
 )
 from builder.presets import preset
-from builder.receptive import RFRecord, receptive_field, receptive_field_figure
+from builder.receptive import (
+    RFRecord,
+    largest_adaptive_window,
+    receptive_field,
+    receptive_field_figure,
+)
+from builder.spec import MAX_NAME
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -279,6 +296,56 @@ def test_adaptive_pool_that_does_not_divide_is_flagged_and_an_upper_bound():
     assert records[-1].rf[0] == 3 + (4 - 1)  # conv's 3, plus the largest window (4 of 8) − 1
 
 
+def torch_bin(in_size: int, out_size: int, i: int) -> tuple[int, int]:
+    """Window ``i`` of an adaptive pool, ``[start, end)``, as torch computes it
+    (``start_index`` / ``end_index`` in aten/src/ATen/native/AdaptivePooling.h)."""
+    return i * in_size // out_size, -(-(i + 1) * in_size // out_size)
+
+
+def test_largest_adaptive_window_equals_the_longest_listed_bin():
+    for in_size in range(1, 65):
+        for out_size in range(1, 65):
+            bins = [torch_bin(in_size, out_size, i) for i in range(out_size)]
+            longest = max(end - start for start, end in bins)
+            assert largest_adaptive_window(in_size, out_size) == longest, (in_size, out_size)
+
+
+def test_non_dividing_adaptive_pools_against_torch_connectivity():
+    """The largest window and the first window's centre are exact; every other centre is within
+    a pixel of ``start + i·jump`` (the module's promise)."""
+    for in_h in range(1, 10):
+        for out_h in range(1, 12):
+            design = stack([1, in_h, 3], {"type": "AdaptiveMaxPool2d", "output_size": [out_h, 2]})
+            record = receptive_field(design)[-1]
+            box = measured_boxes(design)[1]
+            assert not record.exact  # 3 -> 2 does not divide
+            assert record.jump == pytest.approx((in_h / out_h, 3 / 2))
+            for axis, units in ((0, box[:, 0]), (1, box[0, :])):
+                first, last = units[:, 2 * axis], units[:, 2 * axis + 1]
+                assert record.rf[axis] == int((last - first).max()) + 1, (in_h, out_h, axis)
+                assert record.start[axis] == (first[0] + last[0]) / 2
+                centres = (first + last) / 2
+                predicted = [sum(record.interval(i, axis)) / 2 for i in range(len(units))]
+                assert (centres - torch.tensor(predicted)).abs().max() < 1, (in_h, out_h)
+
+
+def test_adaptive_pool_to_2_31_minus_1_is_answered_in_closed_form():
+    """Hardening II, item 4: the largest window came from listing all 2³¹ − 1 windows
+    (MemoryError after about 45 s). The oracle lists torch's windows where one can be longest:
+    with fewer input than output pixels a window is 1 or 2 long, 2 only where it straddles a
+    pixel border ``k``, i.e. at ``i`` near ``k·O/I``."""
+    design = stack([1, 3, 3], {"type": "AdaptiveAvgPool2d", "output_size": [MAX_INT, 1]})
+    with bounded():
+        record = receptive_field(design)[-1]
+    near_borders = {0, MAX_INT - 1} | {k * MAX_INT // 3 + d for k in (1, 2) for d in (-1, 0, 1)}
+    bins = [torch_bin(3, MAX_INT, i) for i in sorted(near_borders)]
+    assert record.rf == (max(end - start for start, end in bins), 3)
+    first_start, first_end = torch_bin(3, MAX_INT, 0)
+    assert record.start == ((first_start + first_end - 1) / 2, 1)
+    assert record.jump[0] == pytest.approx(3 / MAX_INT, rel=1e-12) and record.jump[1] == 3
+    assert record.size == (MAX_INT, 1) and not record.exact
+
+
 @pytest.mark.parametrize(
     ("layer", "exact"),
     [
@@ -506,3 +573,174 @@ def test_format_bytes_and_memory_figure():
     assert len(fig.data) == 6 and fig.layout.barmode == "stack"
     assert "8 GB ✓" in fig.layout.title.text
     fig.to_json()
+
+
+# --- extreme but valid designs -----------------------------------------------------------------
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
+
+
+@contextlib.contextmanager
+def bounded(
+    seconds: float = 2.0, peak_bytes: int = 32 * 2**20, cap_bytes: int = 2**30
+) -> Iterator[dict[str, float]]:
+    """The body must take under ``seconds`` and allocate under ``peak_bytes`` (tracemalloc's
+    peak); the measures land in the yielded dict. On Linux the process may meanwhile grow by at
+    most ``cap_bytes`` of address space and is interrupted after ``10 × seconds``, so code that
+    would list 2³¹ values fails fast (MemoryError / TimeoutError) instead of eating the machine."""
+    measures: dict[str, float] = {}
+    guard = contextlib.ExitStack()
+    if sys.platform == "linux":
+        import resource
+        import signal
+
+        def alarm(signum: int, frame: object) -> None:
+            raise TimeoutError(f"still running after {10 * seconds:g} s")
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = _address_space() + cap_bytes
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        previous = signal.signal(signal.SIGALRM, alarm)
+        guard.callback(signal.signal, signal.SIGALRM, previous)
+        guard.callback(signal.setitimer, signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_REAL, 10 * seconds)
+        guard.callback(resource.setrlimit, resource.RLIMIT_AS, (soft, hard))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    with guard:
+        tracemalloc.start()
+        guard.callback(tracemalloc.stop)
+        start = time.perf_counter()
+        yield measures
+        measures["seconds"] = time.perf_counter() - start
+        measures["peak_bytes"] = tracemalloc.get_traced_memory()[1]
+    assert measures["seconds"] < seconds, measures
+    assert measures["peak_bytes"] < peak_bytes, measures
+
+
+def _named(layers: list[dict]) -> list[dict]:
+    """The layers with names of the longest allowed length, all different."""
+    return [
+        {**layer, "name": f"layer{i:03d}".ljust(MAX_NAME, "x")} for i, layer in enumerate(layers)
+    ]
+
+
+M = MAX_INT
+EXTREME_DESIGNS = {
+    "adaptive to 2**31-1 rows": stack(
+        [1, 3, 3], {"type": "AdaptiveAvgPool2d", "output_size": [M, 1]}
+    ),
+    "adaptive to 2**31-1 both ways, then down to 3x2": stack(
+        [1, 3, 3],
+        {"type": "AdaptiveMaxPool2d", "output_size": [M, M]},
+        {"type": "AdaptiveAvgPool2d", "output_size": [3, 2]},
+        conv(2, 2),
+    ),
+    "adaptive to 2**31-2 x 2**31-3": stack(
+        [1, 3, 3], {"type": "AdaptiveAvgPool2d", "output_size": [M - 1, M - 2]}
+    ),
+    "200 adaptive pools up and down": stack(
+        [1, 3, 3],
+        *[
+            {"type": "AdaptiveAvgPool2d", "output_size": [M, M] if i % 2 == 0 else [3, 7]}
+            for i in range(MAX_LAYERS)
+        ],
+    ),
+    "conv: channels, stride, dilation, padding at max": stack(
+        [1, 3, 3], conv(M, 1, stride=M, dilation=M, padding=M)
+    ),
+    "conv: kernel and padding at max": stack([1, 3, 3], conv(1, M, padding=M)),
+    "conv: dilation at max": stack([1, 3, 3], conv(1, 2, dilation=M, padding=M)),
+    "200 convs of stride 2**31-1": stack(
+        [1, 3, 3], *[conv(1, 1, stride=M, padding=M) for _ in range(MAX_LAYERS)]
+    ),
+    "200 dilated convs of stride 2**30": stack(
+        [1, 3, 3], *[conv(1, 2, stride=2**30, dilation=M, padding=M) for _ in range(MAX_LAYERS)]
+    ),
+    "200 max pools of kernel and stride 2**31-1": stack(
+        [1, 3, 3], *[maxpool(M, stride=M, padding=M // 2) for _ in range(MAX_LAYERS)]
+    ),
+    "avg pool: kernel, stride, padding at max, ceil_mode": stack(
+        [1, 3, 3], avgpool(M, stride=M, padding=M // 2, ceil_mode=True)
+    ),
+    "2**31-1 channels of 2**32+1 squared, BatchNorm": stack(
+        [1, 3, 3], conv(M, 1, padding=M), {"type": "BatchNorm2d"}
+    ),
+    "Linear of 2**31-1 twice": stack(
+        [1, 3, 3],
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": M},
+        {"type": "Linear", "out_features": M},
+    ),
+    "largest flat input to Linear 2**31-1": stack(
+        [MAX_INPUT_ELEMENTS], {"type": "Linear", "out_features": M}
+    ),
+    "200 layers, 64-character names": stack(
+        [3, 32, 32], *_named([conv(8, 1) if i % 2 else RELU for i in range(MAX_LAYERS)])
+    ),
+    "200 shape-keeping layers, 64-character names": stack(
+        [3, 32, 32], *_named([RELU] * MAX_LAYERS)
+    ),
+}
+
+
+def windowed_chain_oracle(design: dict) -> tuple[int, int, Fraction]:
+    """``(rf, jump, start)`` along H of a chain of square conv / pool layers in closed form:
+    ``jump = Π s``, ``rf = 1 + Σ dₖ(kₖ − 1)·Πⱼ₍ₖ sⱼ``, ``start = Σ (dₖ(kₖ − 1)/2 − pₖ)·Πⱼ₍ₖ sⱼ``."""
+    rf, start, before = 1, Fraction(0), []
+    for layer in design["layers"]:
+        k, d, p = layer["kernel_size"], layer.get("dilation", 1), layer.get("padding", 0)
+        jump = math.prod(before)
+        rf += d * (k - 1) * jump
+        start += (Fraction(d * (k - 1), 2) - p) * jump
+        pool = layer["type"] != "Conv2d"  # pooling strides default to the kernel
+        before.append(layer.get("stride") or (k if pool else 1))
+    return rf, math.prod(before), start
+
+
+@pytest.mark.parametrize("name", list(EXTREME_DESIGNS))
+def test_receptive_field_of_extreme_designs_is_quick_small_and_exact(name):
+    design = EXTREME_DESIGNS[name]
+    assert analyze(design).ok  # valid designs, all of them
+    with bounded():
+        records = receptive_field(design)
+        figure = receptive_field_figure(records).to_plotly_json()
+    assert len(records) == len(design["layers"]) + 1
+    assert figure["data"] or "no image input" in figure["layout"]["annotations"][0]["text"]
+    if all(layer["type"] in ("Conv2d", "MaxPool2d", "AvgPool2d") for layer in design["layers"]):
+        rf, jump, start = windowed_chain_oracle(design)
+        last = records[-1]
+        assert (last.rf[0], last.jump[0]) == (rf, jump)
+        assert abs(Fraction(last.start[0]) - start) <= abs(start) / 2**52  # a float's precision
+
+
+@pytest.mark.parametrize("name", list(EXTREME_DESIGNS))
+def test_memory_of_extreme_designs_is_quick_and_small(name):
+    design = EXTREME_DESIGNS[name]
+    with bounded():
+        estimate = memory_estimate(design, MAX_BATCH, "float16", "adam")
+        figure = memory_figure(estimate).to_plotly_json()
+        text = format_bytes(estimate.total)
+    assert estimate.total == sum(estimate.parts().values()) and figure["data"]
+    assert estimate.param_count == analyze(design).total_params
+    assert text.endswith("B")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"batch_size": 10**5000}, "batch_size"),
+        ({"batch_size": 4, "dtype": ["float32"]}, "dtype"),
+        ({"batch_size": 4, "optimizer": {"adam": 1}}, "optimizer"),
+    ],
+)
+def test_memory_unusable_arguments_are_spec_errors(kwargs, field):
+    with bounded(), pytest.raises(SpecError, match=field):
+        memory_estimate(preset(), **kwargs)
