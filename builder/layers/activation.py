@@ -1,0 +1,88 @@
+"""Activation functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from .base import (
+    MAX_INT,
+    Arg,
+    ArgKind,
+    LayerProblem,
+    LayerType,
+    Shape,
+    _inplace,
+    _same_shape,
+    register,
+)
+
+# --- activations --------------------------------------------------------------------------------
+
+
+def _dim_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    dim, rank = args["dim"], len(shape) + 1
+    if dim is not None and not -rank <= dim < rank:
+        raise LayerProblem(
+            "dim",
+            f"dim={dim} is out of range for a {rank}-D batch (valid: {-rank} to {rank - 1})",
+            "use dim=1 (the classes) or dim=-1",
+            {"op": "set", "field": "dim", "value": 1},
+        )
+    return shape, "same shape as the input"
+
+
+for _name, _cls, _args, _functional, _summary in (
+    ("ReLU", nn.ReLU, (_inplace(),), "relu", "max(0, x)"),
+    (
+        "LeakyReLU",
+        nn.LeakyReLU,
+        (Arg("negative_slope", ArgKind.FLOAT, 0.01, False, -1e6, 1e6), _inplace()),
+        "leaky_relu",
+        "x, or negative_slope·x below 0",
+    ),
+    (
+        "ELU",
+        nn.ELU,
+        (Arg("alpha", ArgKind.FLOAT, 1.0, False, -1e6, 1e6), _inplace()),
+        "elu",
+        "x, or alpha·(exp(x) − 1) below 0",
+    ),
+    (
+        "GELU",
+        nn.GELU,
+        (Arg("approximate", ArgKind.CHOICE, "none", choices=("none", "tanh")),),
+        "gelu",
+        "x·Φ(x), smooth ReLU",
+    ),
+    ("SiLU", nn.SiLU, (_inplace(),), "silu", "x·sigmoid(x)"),
+    ("Sigmoid", nn.Sigmoid, (), "sigmoid", "1 / (1 + exp(−x))"),
+    ("Tanh", nn.Tanh, (), "tanh", "tanh(x)"),
+    (
+        "Softmax",
+        nn.Softmax,
+        (Arg("dim", ArgKind.DIM, None, False, -MAX_INT, MAX_INT),),
+        "softmax",
+        "probabilities along dim",
+    ),
+    (
+        "LogSoftmax",
+        nn.LogSoftmax,
+        (Arg("dim", ArgKind.DIM, None, False, -MAX_INT, MAX_INT),),
+        "log_softmax",
+        "log-probabilities along dim",
+    ),
+):
+    register(
+        LayerType(
+            _name,
+            _cls,
+            _name.lower(),
+            "activation",
+            _args,
+            _dim_rule if _name in ("Softmax", "LogSoftmax") else _same_shape,
+            functional=_functional,
+            summary=_summary,
+        )
+    )

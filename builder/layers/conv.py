@@ -1,0 +1,133 @@
+"""Convolutions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from torch import nn
+
+from .. import shapes
+from .base import (
+    MAX_INT,
+    Arg,
+    ArgKind,
+    LayerProblem,
+    LayerType,
+    Shape,
+    TensorList,
+    _check_in,
+    _image,
+    _join_axes,
+    _size,
+    pair,
+    register,
+)
+
+# --- Conv2d -------------------------------------------------------------------------------------
+
+
+def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    _image(shape, "Conv2d")
+    in_channels = _check_in(shape, args, "in_channels", "channels")
+    groups = args["groups"]
+    if in_channels % groups:
+        raise LayerProblem(
+            "groups",
+            f"groups={groups} does not divide the {in_channels} input channels",
+            "choose groups that divides both in_channels and out_channels",
+        )
+    kernel, stride, dilation = (
+        pair(args["kernel_size"]),
+        pair(args["stride"]),
+        pair(args["dilation"]),
+    )
+    padding = args["padding"]
+    out, formulas = [], []
+    for axis, size in enumerate(shape[1:]):
+        k, s, d = kernel[axis], stride[axis], dilation[axis]
+        if padding == "same":
+            total = d * (k - 1)
+            pads = (total // 2, total - total // 2)
+            size_out, formula = shapes.conv_same_output_size(size)
+        else:
+            p = 0 if padding == "valid" else pair(padding)[axis]
+            pads = (p, p)
+            size_out, formula = shapes.conv_output_size(size, k, s, p, d)
+        _check_padding_mode(args["padding_mode"], pads, size, axis)
+        if size_out < 1:
+            reach = d * (k - 1) + 1
+            need = math.ceil((reach - size) / 2)
+            raise LayerProblem(
+                "kernel_size",
+                f"the kernel reaches {reach} pixels but the input is only {size} "
+                f"{'high' if axis == 0 else 'wide'} (padding {pads[0]}): {formula}",
+                f"set padding to {need}, use a smaller kernel_size, "
+                "or remove a pooling layer before",
+                {"op": "set", "field": "padding", "value": need},
+            )
+        out.append(size_out)
+        formulas.append(formula)
+    return (args["out_channels"], *out), _join_axes(formulas)
+
+
+def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int) -> None:
+    dim = "height" if axis == 0 else "width"
+    if mode == "reflect" and max(pads) >= size:
+        raise LayerProblem(
+            "padding",
+            f"padding_mode='reflect' needs padding smaller than the input {dim} {size}, "
+            f"got {max(pads)}",
+            "lower the padding or use padding_mode='zeros'",
+        )
+    if mode == "circular" and max(pads) > size:
+        raise LayerProblem(
+            "padding",
+            f"padding_mode='circular' needs padding at most the input {dim} {size}, "
+            f"got {max(pads)}",
+            "lower the padding or use padding_mode='zeros'",
+        )
+
+
+def _conv_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
+    if in_dim is None:
+        return []
+    kh, kw = pair(args["kernel_size"])
+    out = args["out_channels"]
+    tensors: TensorList = [("weight", (out, in_dim // args["groups"], kh, kw))]
+    if args["bias"]:
+        tensors.append(("bias", (out,)))
+    return tensors
+
+
+register(
+    LayerType(
+        "Conv2d",
+        nn.Conv2d,
+        "conv",
+        "convolution",
+        (
+            Arg("in_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
+            Arg("out_channels", ArgKind.INT, None, True, 1, MAX_INT, help="number of filters"),
+            _size("kernel_size", required=True),
+            _size("stride", 1),
+            Arg("padding", ArgKind.PADDING, 0, False, 0, MAX_INT, ("same", "valid")),
+            _size("dilation", 1),
+            Arg("groups", ArgKind.INT, 1, False, 1, MAX_INT),
+            Arg("bias", ArgKind.BOOL, True),
+            Arg(
+                "padding_mode",
+                ArgKind.CHOICE,
+                "zeros",
+                choices=("zeros", "reflect", "replicate", "circular"),
+            ),
+        ),
+        _conv_rule,
+        (3,),
+        "in_channels",
+        _conv_tensors,
+        positional=("in_channels", "out_channels", "kernel_size"),
+        summary="2-D convolution: learnable filters slide over the image",
+        tensor_names=("weight", "bias"),
+    )
+)
