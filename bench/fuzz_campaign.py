@@ -1,14 +1,24 @@
 """A long fuzz campaign: the properties of tests/test_fuzz.py, for minutes or hours.
 
-Runs hypothesis rounds over arbitrary JSON, mutated specs, well-formed specs (and pasted code,
-once ``builder.importer`` exists) until the time is up. Builds go up to the app's own limits
-(``MAX_HEAVY_PARAMS`` parameters, ``MAX_SIGNAL_ELEMENTS`` activations). Each distinct failure
-(exception type and where it was raised) is shrunk once, then written to
-``tests/regressions/<property>-<hash>.json`` with ``"xfail"`` set, so ``test_regression`` in
-tests/test_fuzz.py replays it (and fails loudly once the bug is fixed: remove the ``xfail``).
-Later hits of a known failure are counted, not shrunk again.
+Runs hypothesis rounds over arbitrary JSON, mutated specs, well-formed specs and pasted code
+until the time is up. Builds go up to the app's own limits (``MAX_HEAVY_PARAMS`` parameters,
+``MAX_SIGNAL_ELEMENTS`` activations). Each distinct failure (exception type and where it was
+raised) is shrunk once, then written to ``tests/regressions/<property>-<hash>.json`` with
+``"xfail"`` set, so ``test_regression`` in tests/test_fuzz.py replays it (and fails loudly once
+the bug is fixed: remove the ``xfail``). Later hits of a known failure are counted, not shrunk
+again.
+
+The hostile targets (``--targets hostile``) feed entry points a stranger reaches: share links
+packing non-objects (``link``), uploaded text that may look like a path (``text``), assignment
+links (``assignment``), generated PyTorch sources whose call graphs, loops or nesting explode
+(``callgraph``), and receptive field / memory estimate / diagrams of extreme but valid designs
+(``extreme``). Each call must return or raise SpecError within ``--bound`` seconds (a call past
+``5 * bound + 5`` s is interrupted and counts as a time-out) and within 1 GB of peak memory;
+links and text are decoded with every way of opening a file refused. The slowest call of each
+entry point is reported. The time-bounded targets are not shrunk (their cases are recipes).
 
 Run: python bench/fuzz_campaign.py --minutes 30
+     python bench/fuzz_campaign.py --minutes 20 --targets hostile
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import contextlib
 import hashlib
 import json
 import random
+import resource
 import signal
 import sys
 import time
@@ -41,6 +52,11 @@ from tests.strategies import specs  # noqa: E402
 
 ROUND_EXAMPLES = 400
 SLOW_SECONDS = 10.0
+SPEC_TARGETS = ("json", "top", "mutated", "specs")
+HOSTILE = tuple(fuzz.HOSTILE_CHECKS)  # link text assignment callgraph extreme
+ALL_TARGETS = (*SPEC_TARGETS, "code", *HOSTILE)
+UNSHRUNK = ("callgraph", "extreme")  # each example may take seconds: no shrinking
+ROUND_SIZES = {"callgraph": 60, "extreme": 12}  # examples per round, ROUND_EXAMPLES otherwise
 
 
 def signature(exc: BaseException) -> str:
@@ -53,13 +69,24 @@ def signature(exc: BaseException) -> str:
     text = f"{type(exc).__name__}@{where}|{last.name}"
     if isinstance(exc, AssertionError):
         text += "|" + str(exc).splitlines()[0][:80] if str(exc) else ""
+    if isinstance(exc, fuzz.Overrun):  # interrupted anywhere: the entry point, and where
+        inside = [f for f in frames if str(ROOT / "builder") in f.filename]
+        text = f"Overrun@{str(exc).split(':')[0]}|{inside[-1].name if inside else '?'}"
     return text
 
 
 class Campaign:
-    def __init__(self, minutes: float, write: bool, build_params: int, build_activations: int):
+    def __init__(
+        self,
+        minutes: float,
+        write: bool,
+        build_params: int,
+        build_activations: int,
+        bound: float = 2.0,
+    ):
         self.deadline = time.monotonic() + 60 * minutes
         self.write = write
+        self.bound = bound
         self.build_params = build_params
         self.build_activations = build_activations
         self.examples: Counter[str] = Counter()
@@ -80,6 +107,8 @@ class Campaign:
         try:
             if prop == "code":
                 outcome = fuzz.check_code_input(case["input"], case["input_shape"])
+            elif prop in fuzz.HOSTILE_CHECKS:
+                outcome = fuzz.HOSTILE_CHECKS[prop](case, bound=self.bound)
             else:
                 outcome = fuzz.check_spec_input(
                     case["input"], self.build_params, self.build_activations, case.get("seed", 0)
@@ -87,6 +116,8 @@ class Campaign:
             self.outcomes[f"{prop}:{outcome}"] += 1
         except Exception as exc:
             sig = signature(exc)
+            if "recipe" in case:  # one failure per kind of generated source
+                sig += f"|{case['recipe']['kind']}"
             self.hits[sig] += 1
             known = self.found.get(sig)
             if known is not None and known.get("done"):
@@ -109,10 +140,10 @@ class Campaign:
     def round(self, prop: str, strategy: Any, round_seed: int) -> None:
         @seed(round_seed)
         @settings(
-            max_examples=ROUND_EXAMPLES,
+            max_examples=ROUND_SIZES.get(prop, ROUND_EXAMPLES),
             deadline=None,
             database=None,
-            phases=[Phase.generate, Phase.shrink],
+            phases=[Phase.generate] if prop in UNSHRUNK else [Phase.generate, Phase.shrink],
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=False,
         )
@@ -135,9 +166,11 @@ class Campaign:
         print(f"  -> {entry['path']}", flush=True)
         if not self.write or path.exists():
             return
+        prop = entry["property"]
         data = {
-            "property": "code" if entry["property"] == "code" else "spec",
+            "property": "spec" if prop in SPEC_TARGETS else prop,
             **entry["case"],
+            **({"bound": self.bound} if prop in HOSTILE else {}),  # replayed at this bound
             "signature": sig,
             "error": entry["error"],
             "traceback": entry["traceback"],
@@ -165,7 +198,23 @@ def strategies() -> dict[str, Any]:
             st.tuples(st.text(max_size=400), st.sampled_from([[3, 32, 32], [20]])),
         )
         out["code"] = st.builds(lambda c: {"input": c[0], "input_shape": c[1]}, code)
+    for name, strategy in fuzz.HOSTILE_STRATEGIES.items():
+        out[name] = strategy()
     return out
+
+
+def targets(names: list[str] | None) -> list[str]:
+    """The targets ``--targets`` names (``hostile``: the five hostile ones; none: all)."""
+    if not names:
+        return list(ALL_TARGETS)
+    chosen = []
+    for name in names:
+        group = HOSTILE if name == "hostile" else SPEC_TARGETS if name == "spec" else (name,)
+        for target in group:
+            if target not in ALL_TARGETS:
+                raise SystemExit(f"unknown target {target!r}; known: {' '.join(ALL_TARGETS)}")
+            chosen.append(target)
+    return list(dict.fromkeys(chosen))
 
 
 def main() -> None:
@@ -175,13 +224,32 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not write regressions")
     parser.add_argument("--build-params", type=int, default=MAX_HEAVY_PARAMS)
     parser.add_argument("--build-activations", type=int, default=MAX_SIGNAL_ELEMENTS)
-    parser.add_argument("--only", nargs="*", help="properties to run (json top mutated specs code)")
+    parser.add_argument(
+        "--targets",
+        "--only",
+        nargs="*",
+        help=f"targets to run ({' '.join(ALL_TARGETS)}; 'hostile' for the last five, "
+        "'spec' for the first four); all by default",
+    )
+    parser.add_argument(
+        "--bound", type=float, default=2.0, help="seconds one hostile-target call may take"
+    )
+    parser.add_argument(
+        "--memory-gb",
+        type=float,
+        default=8.0,
+        help="address-space limit of this process (a runaway allocation fails, not the machine)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)  # leave the other core to whatever else runs
+    limit = int(args.memory_gb * 2**30)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
     warnings.simplefilter("ignore")  # torch's UserWarnings about legal but odd designs
     sys.set_int_max_str_digits(0)  # failing inputs may hold huge integers
 
-    campaign = Campaign(args.minutes, not args.no_write, args.build_params, args.build_activations)
+    campaign = Campaign(
+        args.minutes, not args.no_write, args.build_params, args.build_activations, args.bound
+    )
 
     def stop(signum: int, frame: Any) -> None:  # SIGTERM / Ctrl-C: finish the round, report
         campaign.deadline = time.monotonic()
@@ -190,8 +258,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     # mutated specs find the most: give them half the rounds
     weights = {"json": 1, "top": 1, "mutated": 4, "specs": 1, "code": 2}
-    props = {k: v for k, v in strategies().items() if not args.only or k in args.only}
-    order = [k for k in props for _ in range(weights[k])]
+    chosen = targets(args.targets)
+    props = {k: v for k, v in strategies().items() if k in chosen}
+    order = [k for k in props for _ in range(weights.get(k, 1))]
     rng = random.Random(args.seed)
     start = time.monotonic()
     rounds = 0
@@ -215,9 +284,13 @@ def main() -> None:
     print(f"examples tried: {sum(campaign.examples.values()):,}")
     for prop, count in sorted(campaign.examples.items()):
         outcomes = {
-            k.split(":", 1)[1]: v for k, v in campaign.outcomes.items() if k.startswith(prop)
+            k.split(":", 1)[1]: v for k, v in campaign.outcomes.items() if k.startswith(prop + ":")
         }
-        print(f"  {prop:8} {count:9,}  {outcomes}")
+        print(f"  {prop:10} {count:9,}  {outcomes}")
+    if fuzz.SLOWEST:
+        print(f"slowest call per entry point (bound {args.bound:g} s; peak memory growth):")
+        for name, (took, mb) in sorted(fuzz.SLOWEST.items()):
+            print(f"  {name:18} {took:8.3f} s  {mb:8.0f} MB")
     print(f"distinct failures: {len(campaign.found)}")
     for sig, entry in campaign.found.items():
         print(f"  {sig}  ({campaign.hits[sig]:,} hits) -> {entry.get('path')}")
