@@ -13,9 +13,13 @@ expected value has finished (the ``script_finished`` message). At the end each s
 that the design in its URL is exactly its own (its unique ``out_channels``, no one else's).
 The server's memory is sampled from ``/proc`` (RSS of its process tree; VmHWM at the end).
 
-With ``--hostile K``, K more sessions keep opening the page with hostile share links (damaged,
-zip bomb, deep nesting, 1 MB) and sending garbage frames meanwhile: each visit must be served
-with an error box or refused, and the editing sessions must not notice.
+With ``--hostile K``, K more sessions keep opening the page with hostile share links and sending
+garbage frames meanwhile. Links that must be refused (damaged, zip bomb, deep nesting, 200 KB,
+a JSON string naming ``/dev/zero``) must show an error box (a 1 MB query string Streamlit itself
+ignores); hostile designs that load (a Code tab past the code generator's bounds, 150 M
+activations with no parameters, a 1023×1023 'same' convolution on 3×1024×1024) are opened, then
+their tabs (Code, Signal, Train) are selected through the tab bar's widget state, as a click
+sends it; each must render without an exception. The editing sessions must not notice.
 
 Run: python bench/bench_load.py [--sessions 30] [--minutes 3] [--think 2-5] [--hostile 3]
 """
@@ -33,7 +37,7 @@ import time
 import urllib.parse
 import urllib.request
 import zlib
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +53,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 import builder  # noqa: E402
 from builder import edits  # noqa: E402
 from builder.presets import preset  # noqa: E402
-from builder.share import decode_design  # noqa: E402
+from builder.share import decode_design, pack  # noqa: E402
 from tests.server import ServerStartError, streamlit_server  # noqa: E402
 
 EDIT_TIMEOUT = 60.0
@@ -101,6 +105,7 @@ class MemorySampler:
         self.cpu_start = (0.0, 0.0, 0.0)
         self.cpu = (0.0, 0.0, 0.0)  # server CPU s, client CPU s, wall s
         self.hostile: Counter[str] = Counter()  # what the hostile visits got
+        self.hostile_seconds: defaultdict[str, float] = defaultdict(float)  # slowest visit
         self.healthy = False
 
     def sample(self) -> int:
@@ -406,24 +411,131 @@ def _pack(text: str) -> str:
     return "1" + base64.urlsafe_b64encode(zlib.compress(text.encode(), 9)).decode().rstrip("=")
 
 
+def _design(shape: list[int], layers: list[dict[str, Any]]) -> str:
+    return pack({"input_shape": shape, "layers": layers})
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """A hostile link: the packed ``?d=``, the tabs the visit then opens, and what it must get:
+    ``refused`` (an error box on the page), ``loads`` (then its tabs must cope) or ``ignored``
+    (Streamlit drops a query string over 524,288 characters: the default design, no message)."""
+
+    link: str
+    tabs: tuple[str, ...] = ()
+    expect: str = "refused"
+
+
 HOSTILE_LINKS = {
-    "damaged link": "1garbage!!",
-    "zip bomb link": _pack(" " * 50_000_000),
-    "100k nested lists link": _pack("[" * 100_000 + "]" * 100_000),
-    "200 KB link": "1" + "A" * 200_000,
-    "1 MB link": "1" + "A" * 1_000_000,
-    "injection link": _pack(
-        '{"input_shape": [3, 8, 8], "layers": [{"type": "__import__(\'os\')"}]}'
+    "damaged link": Hostile("1garbage!!"),
+    "zip bomb link": Hostile(_pack(" " * 50_000_000)),
+    "100k nested lists link": Hostile(_pack("[" * 100_000 + "]" * 100_000)),
+    "200 KB link": Hostile("1" + "A" * 200_000),
+    "1 MB link": Hostile("1" + "A" * 1_000_000, expect="ignored"),
+    "injection link": Hostile(
+        _pack('{"input_shape": [3, 8, 8], "layers": [{"type": "__import__(\'os\')"}]}')
+    ),
+    "JSON string /dev/zero link": Hostile(pack("/dev/zero")),
+    "Code past codegen bounds": Hostile(
+        _design(
+            [1, 3, 3],
+            [
+                {"type": "AdaptiveAvgPool2d", "output_size": [2**31 - 1, 2**31 - 1]},
+                {"type": "Flatten"},
+                {"type": "Linear", "out_features": 10},
+            ],
+        ),
+        ("Code",),
+        expect="loads",
+    ),
+    "150M activations, no parameters": Hostile(  # 48 layers of 3·1024·1024 elements
+        _design(
+            [3, 1024, 1024],
+            [{"type": "MaxPool2d", "kernel_size": 1, "stride": 1}, {"type": "Identity"}] * 24,
+        ),
+        ("Signal", "Train"),
+        expect="loads",
+    ),
+    "Conv2d kernel 1023 'same' on 3x1024x1024": Hostile(
+        _design(
+            [3, 1024, 1024],
+            [{"type": "Conv2d", "out_channels": 8, "kernel_size": 1023, "padding": "same"}],
+        ),
+        ("Signal", "Train"),
+        expect="loads",
     ),
 }
+_SEVERITY = {"shown": 0, "notice": 1, "error box": 2}
 
 
-async def hostile_session(port: int, seed: int, deadline: float, counts: Counter[str]) -> None:
-    """Opens the page with hostile share links and sends garbage frames, until the deadline.
+async def _hostile_rerun(ws: Any, query: str, states: list[WidgetState]) -> tuple[str, str | None]:
+    """One rerun of a hostile visit: the worst it showed (``shown``, ``notice`` for a warning or
+    info box, ``error box``) and the element id of the tab bar. An exception element raises."""
+    back = BackMsg()
+    back.rerun_script.query_string = query
+    back.rerun_script.page_script_hash = ""
+    back.rerun_script.widget_states.widgets.extend(states)
+    await ws.send(back.SerializeToString())
+    shown, tabs_id = "shown", None
+    while True:
+        msg = ForwardMsg()
+        msg.ParseFromString(await asyncio.wait_for(ws.recv(), EDIT_TIMEOUT))
+        kind = msg.WhichOneof("type")
+        early = msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN
+        if kind == "script_finished" and not early:  # an early finish: another rerun follows
+            return shown, tabs_id
+        if kind != "delta":
+            continue
+        delta = msg.delta
+        if delta.WhichOneof("type") == "add_block":
+            if delta.add_block.WhichOneof("type") == "tab_container":
+                tabs_id = delta.add_block.tab_container.id or tabs_id
+        elif delta.WhichOneof("type") == "new_element":
+            element = delta.new_element
+            if element.WhichOneof("type") == "exception":
+                raise RuntimeError(element.exception.message[:200])
+            if element.WhichOneof("type") == "alert":
+                got = "error box" if element.alert.format == element.alert.ERROR else "notice"
+                shown = max(shown, got, key=_SEVERITY.__getitem__)
 
-    Each visit must end with the page served (the script finished, an error box, no
-    exception) or the connection refused by Streamlit (a garbage frame); anything else counts
-    as an error.
+
+async def _hostile_visit(ws: Any, name: str, memory: MemorySampler) -> None:
+    """Open the page with one hostile link, then its tabs; count what each showed."""
+    hostile = HOSTILE_LINKS[name]
+    query = "d=" + hostile.link
+    start = time.perf_counter()
+    shown, tabs_id = await _hostile_rerun(ws, query, [])
+    memory.hostile_seconds[name] = max(memory.hostile_seconds[name], time.perf_counter() - start)
+    if hostile.expect != "loads":
+        if shown == "error box":
+            memory.hostile[f"{name}: error box"] += 1
+        else:
+            ignored = hostile.expect == "ignored"
+            memory.hostile[
+                f"{name}: " + ("ignored by Streamlit" if ignored else "NOT REFUSED")
+            ] += 1
+        return
+    memory.hostile[f"{name}: {shown}"] += 1
+    for tab in hostile.tabs:
+        if tabs_id is None:
+            memory.hostile[f"error: {name} / {tab}: no tab bar on the page"] += 1
+            return
+        state = WidgetState(id=tabs_id, string_value=tab)
+        start = time.perf_counter()
+        shown, _ = await _hostile_rerun(ws, query, [state])
+        took = time.perf_counter() - start
+        key = f"{name} / {tab}"
+        memory.hostile_seconds[key] = max(memory.hostile_seconds[key], took)
+        memory.hostile[f"{key}: {shown}"] += 1
+
+
+async def hostile_session(port: int, seed: int, deadline: float, memory: MemorySampler) -> None:
+    """Opens the page with hostile share links (then the tabs their designs are hostile to)
+    and sends garbage frames, until the deadline.
+
+    A link that must be refused must show an error box; a hostile design that loads must render
+    its tabs (a notice or an error box inside them is fine); a garbage frame must get the
+    connection closed. An exception element, a time-out or a broken connection is an error.
     """
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
     origin = f"http://127.0.0.1:{port}"
@@ -436,26 +548,11 @@ async def hostile_session(port: int, seed: int, deadline: float, counts: Counter
                 if name == "garbage frame":
                     await ws.send(os.urandom(2000))
                     await asyncio.wait_for(ws.wait_closed(), 30)
-                    counts["garbage frame: refused"] += 1
+                    memory.hostile["garbage frame: refused"] += 1
                     continue
-                back = BackMsg()
-                back.rerun_script.query_string = "d=" + HOSTILE_LINKS[name]
-                await ws.send(back.SerializeToString())
-                served = alert = False
-                while not served:
-                    msg = ForwardMsg()
-                    msg.ParseFromString(await asyncio.wait_for(ws.recv(), EDIT_TIMEOUT))
-                    kind = msg.WhichOneof("type")
-                    if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-                        element = msg.delta.new_element
-                        if element.WhichOneof("type") == "exception":
-                            raise RuntimeError(element.exception.message)
-                        if element.WhichOneof("type") == "alert":
-                            alert = alert or element.alert.format == element.alert.ERROR
-                    served = kind == "script_finished"
-                counts[f"{name}: " + ("error box" if alert else "served, NO message")] += 1
+                await _hostile_visit(ws, name, memory)
         except Exception as exc:
-            counts[f"error: {name}: {type(exc).__name__}"] += 1
+            memory.hostile[f"error: {name}: {type(exc).__name__}"] += 1
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -483,7 +580,7 @@ async def drive(
     think = tuple(float(x) for x in args.think.split("-"))
     sessions = [Session(i, port, r) for i, r in enumerate(results)]
     stagger = [args.ramp * i / max(1, args.sessions) for i in range(args.sessions)]
-    hostile = [hostile_session(port, i, deadline, memory.hostile) for i in range(args.hostile)]
+    hostile = [hostile_session(port, i, deadline, memory) for i in range(args.hostile)]
     await asyncio.gather(
         *(s.main(deadline, think, d) for s, d in zip(sessions, stagger)),
         *hostile,
@@ -544,7 +641,13 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
         f"this client's CPU: {client_cpu:.1f} s"
     )
     if args.hostile:
-        print(f"hostile visits ({args.hostile} sessions): {dict(memory.hostile)}")
+        print(f"hostile visits ({args.hostile} sessions):")
+        for key, count in sorted(memory.hostile.items()):
+            print(f"  {count:5,}  {key}")
+        slowest = ", ".join(
+            f"{name} {seconds:.1f} s" for name, seconds in sorted(memory.hostile_seconds.items())
+        )
+        print(f"  slowest rerun per link / tab: {slowest}")
     print(f"server healthy at the end: {memory.healthy}")
     print(f"sessions with their own design intact at the end: {intact}/{len(results)}")
     for r in results:
@@ -552,7 +655,9 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
         print(f"  {flag} {r.name}: {len(r.latencies)} edits, {len(r.errors)} errors, {r.final}")
     for name, error in errors[:20]:
         print(f"  error {name}: {error}")
-    hostile_errors = sum(n for k, n in memory.hostile.items() if k.startswith("error"))
+    hostile_errors = sum(
+        n for k, n in memory.hostile.items() if k.startswith("error") or "NOT REFUSED" in k
+    )
     return not errors and not hostile_errors and memory.healthy and intact == len(results)
 
 
