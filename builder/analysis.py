@@ -227,8 +227,7 @@ def _row(
     params = sum(math.prod(s) for _, s in tensors) if known else None
     mult_adds = 0
     if out_shape is not None and params:
-        positions = math.prod(out_shape[1:]) if layer.type == "Conv2d" else 1
-        mult_adds = params * positions
+        mult_adds = layer.entry.macs(layer.resolved(), out_shape, params)
     return LayerAnalysis(
         index=index,
         name=layer.name,

@@ -17,20 +17,8 @@ def _copy(design: dict[str, Any]) -> dict[str, Any]:
 
 
 def new_layer(layer_type: str) -> dict[str, Any]:
-    """A fresh layer of ``layer_type`` with its required arguments set to a sensible start."""
-    starters: dict[str, dict[str, Any]] = {
-        "Conv2d": {"out_channels": 16, "kernel_size": 3},
-        "MaxPool2d": {"kernel_size": 2},
-        "AvgPool2d": {"kernel_size": 2},
-        "AdaptiveAvgPool2d": {"output_size": 1},
-        "AdaptiveMaxPool2d": {"output_size": 1},
-        "Linear": {"out_features": 10},
-        "Softmax": {"dim": 1},
-        "LogSoftmax": {"dim": 1},
-    }
-    if layer_type not in REGISTRY:
-        raise KeyError(layer_type)
-    return {"type": layer_type, **copy.deepcopy(starters.get(layer_type, {}))}
+    """A fresh layer of ``layer_type`` with its registry entry's starter arguments."""
+    return {"type": layer_type, **REGISTRY[layer_type].new_args()}
 
 
 def insert_layer(design: dict[str, Any], index: int, layer: dict[str, Any]) -> dict[str, Any]:

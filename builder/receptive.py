@@ -51,15 +51,13 @@ import plotly.graph_objects as go
 
 from .analysis import analyze
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
-from .layers import pair
+from .layers import REGISTRY, Window
 from .spec import Spec, load_spec
 
 Pair = tuple[float, float]
 Axis = tuple[Fraction, Fraction, Fraction]
 """The exact ``(rf, jump, start)`` along one axis, as the recurrence carries it."""
 
-_WINDOWED = ("Conv2d", "MaxPool2d", "AvgPool2d")
-_ADAPTIVE = ("AdaptiveAvgPool2d", "AdaptiveMaxPool2d")
 
 
 @dataclass(frozen=True)
@@ -148,11 +146,15 @@ def receptive_field(spec: Any) -> list[RFRecord]:
         size = (out[1], out[2])
         args = layer.resolved()
         exact = prev.exact
-        if layer.type in _WINDOWED:
-            windows = [_window(args, axis) for axis in (0, 1)]
-            state = [_step(*state[axis], *windows[axis]) for axis in (0, 1)]
+        entry = layer.entry
+        if entry.windows is not None:  # the registry's geometry: torch's defaults applied once
+            windows = entry.windows(args)
+            state = [
+                _step(*state[axis], w.kernel, w.stride, w.dilation, w.pad_left)
+                for axis, w in enumerate(windows)
+            ]
             exact = exact and _padding_is_plain(args, windows)
-        elif layer.type in _ADAPTIVE:
+        elif entry.adaptive:
             in_size = row.input_shape[1:] if row.input_shape is not None else size
             state = [_adaptive_step(*state[axis], in_size[axis], size[axis]) for axis in (0, 1)]
             exact = exact and all(in_size[axis] % size[axis] == 0 for axis in (0, 1))
@@ -161,32 +163,16 @@ def receptive_field(spec: Any) -> list[RFRecord]:
     return records
 
 
-def _window(args: dict[str, Any], axis: int) -> tuple[int, int, int, int]:
-    """``(kernel, stride, dilation, left padding)`` of a conv or pooling layer along ``axis``."""
-    kernel = pair(args["kernel_size"])[axis]
-    stride_arg = args["stride"] if args["stride"] is not None else args["kernel_size"]
-    stride = pair(stride_arg)[axis]
-    dilation = pair(args["dilation"])[axis] if "dilation" in args else 1
-    padding = args["padding"]
-    if padding == "same":
-        left = dilation * (kernel - 1) // 2
-    elif padding == "valid":
-        left = 0
-    else:
-        left = pair(padding)[axis]
-    return kernel, stride, dilation, left
-
-
-def _padding_is_plain(args: dict[str, Any], windows: list[tuple[int, int, int, int]]) -> bool:
+def _padding_is_plain(args: dict[str, Any], windows: tuple[Window, ...]) -> bool:
     """Whether the padded border adds no input pixel outside each unit's interval: zeros and
     replicate padding never do; reflect does when the padding reaches further than half the
     kernel (it mirrors pixels from beyond the window); circular wraps to the other side."""
     mode = args.get("padding_mode", "zeros")
     if mode not in ("circular", "reflect"):
         return True
-    for kernel, _, dilation, left in windows:
-        reach = dilation * (kernel - 1)
-        widest = max(left, reach - left) if args["padding"] == "same" else left
+    for win in windows:
+        reach = win.reach - 1
+        widest = max(win.pad_left, win.pad_right)
         if widest and (mode == "circular" or 2 * widest > reach):
             return False
     return True
@@ -278,7 +264,8 @@ def receptive_field_figure(
         for r in records
         if r.index == 0
         or r.rf is None
-        or r.type in (*_WINDOWED, *_ADAPTIVE)
+        or REGISTRY[r.type].windows is not None
+        or REGISTRY[r.type].adaptive
         or (r.whole_input and not records[r.index - 1].whole_input)
     ]
     spatial = [r for r in shown if r.rf is not None]

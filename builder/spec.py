@@ -23,7 +23,7 @@ from torch import nn
 
 from .errors import SpecError
 from .initializers import SCHEMES, InitArg
-from .layers import MAX_INT, PARAM_TYPES, REGISTRY, Arg, ArgKind, LayerType
+from .layers import MAX_INT, PARAM_TYPES, REGISTRY, TENSOR_NDIM, Arg, ArgKind, LayerType
 from .limits import MAX_INPUT_ELEMENTS, MAX_LAYERS
 
 VERSION = 1
@@ -47,14 +47,6 @@ OPEN_END = 1e-6  # how far inside an open end a widget stops
 TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self"}
-
-# what each parameter tensor of a type looks like, for checking that a scheme fits it
-TENSOR_NDIM = {
-    "Conv2d": {"weight": 4, "bias": 1},
-    "Linear": {"weight": 2, "bias": 1},
-    "BatchNorm2d": {"weight": 1, "bias": 1},
-    "BatchNorm1d": {"weight": 1, "bias": 1},
-}
 
 
 @dataclass(frozen=True)

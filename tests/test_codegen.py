@@ -694,7 +694,7 @@ def test_accepts_a_spec_object_a_dict_json_and_a_path(tmp_path):
     expected = generate_code(data)
     assert generate_code(load_spec(data)) == expected
     assert generate_code(json.dumps(data)) == expected
-    assert generate_code(str(path)) == expected
+    assert generate_code(path) == expected  # a Path is a file; a str is always JSON (SPEC.md)
 
 
 # --- hostile specs ------------------------------------------------------------------------------

@@ -7,39 +7,12 @@ from typing import Any
 import streamlit as st
 
 from builder import edits
-from builder.layers import PARAM_TYPES, REGISTRY
-from builder.spec import TENSOR_NDIM
+from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 
 from . import actions
 from .format import esc, shape_text
 from .state import W, locked, seed_widget
 from .widgets import arg_widgets, init_widgets
-
-CATEGORIES = (
-    "convolution",
-    "pooling",
-    "normalization",
-    "linear",
-    "activation",
-    "reshape",
-    "dropout",
-)
-PRIMARY = {
-    "Conv2d": ("out_channels", "kernel_size", "stride", "padding"),
-    "MaxPool2d": ("kernel_size", "stride", "padding"),
-    "AvgPool2d": ("kernel_size", "stride", "padding"),
-    "AdaptiveAvgPool2d": ("output_size",),
-    "AdaptiveMaxPool2d": ("output_size",),
-    "Linear": ("out_features",),
-    "Dropout": ("p",),
-    "Dropout2d": ("p",),
-    "LeakyReLU": ("negative_slope",),
-    "ELU": ("alpha",),
-    "GELU": ("approximate",),
-    "Softmax": ("dim",),
-    "LogSoftmax": ("dim",),
-    "Flatten": ("start_dim", "end_dim"),
-}
 
 
 def palette() -> None:
@@ -159,9 +132,8 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
             )
         if entry.in_key and row is not None and row.input_shape is not None:
             st.caption(f"{entry.in_key} = {row.input_shape[0]} (inferred from the input)")
-        primary = PRIMARY.get(layer["type"], ())
-        visible = [a for a in entry.args if not a.inferred and a.name in primary]
-        rest = [a for a in entry.args if not a.inferred and a.name not in primary]
+        visible = [a for a in entry.args if not a.inferred and a.primary]
+        rest = [a for a in entry.args if not a.inferred and not a.primary]
         for arg in visible:
             arg_widgets(uid, layer, arg, st, actions.on_arg)
         if rest:

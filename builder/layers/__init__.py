@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from . import activation, conv, core, norm, pool  # noqa: F401  (each registers its family)
 from .base import (
+    CATEGORIES,
     MAX_INT,
     MIN_EPS,
     REGISTRY,
@@ -22,8 +23,10 @@ from .base import (
     LayerType,
     Shape,
     TensorList,
+    Window,
     pair,
     register,
+    window,
 )
 
 REQUIRED_TYPES = (
@@ -37,19 +40,25 @@ REQUIRED_TYPES = (
     "Dropout",
 )
 PARAM_TYPES = tuple(name for name, entry in REGISTRY.items() if entry.tensor_names)
+TENSOR_NDIM = {name: dict(REGISTRY[name].tensor_ndim) for name in PARAM_TYPES}
+"""What each parameter tensor of a type looks like, for checking that a scheme fits it."""
 
 __all__ = [
+    "CATEGORIES",
     "MAX_INT",
     "MIN_EPS",
     "PARAM_TYPES",
     "REGISTRY",
     "REQUIRED_TYPES",
+    "TENSOR_NDIM",
     "Arg",
     "ArgKind",
     "LayerProblem",
     "LayerType",
     "Shape",
     "TensorList",
+    "Window",
     "pair",
     "register",
+    "window",
 ]

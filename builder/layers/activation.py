@@ -38,21 +38,21 @@ for _name, _cls, _args, _functional, _summary in (
     (
         "LeakyReLU",
         nn.LeakyReLU,
-        (Arg("negative_slope", ArgKind.FLOAT, 0.01, False, -1e6, 1e6), _inplace()),
+        (Arg("negative_slope", ArgKind.FLOAT, 0.01, False, -1e6, 1e6, primary=True), _inplace()),
         "leaky_relu",
         "x, or negative_slope·x below 0",
     ),
     (
         "ELU",
         nn.ELU,
-        (Arg("alpha", ArgKind.FLOAT, 1.0, False, -1e6, 1e6), _inplace()),
+        (Arg("alpha", ArgKind.FLOAT, 1.0, False, -1e6, 1e6, primary=True), _inplace()),
         "elu",
         "x, or alpha·(exp(x) − 1) below 0",
     ),
     (
         "GELU",
         nn.GELU,
-        (Arg("approximate", ArgKind.CHOICE, "none", choices=("none", "tanh")),),
+        (Arg("approximate", ArgKind.CHOICE, "none", choices=("none", "tanh"), primary=True),),
         "gelu",
         "x·Φ(x), smooth ReLU",
     ),
@@ -62,14 +62,14 @@ for _name, _cls, _args, _functional, _summary in (
     (
         "Softmax",
         nn.Softmax,
-        (Arg("dim", ArgKind.DIM, None, False, -MAX_INT, MAX_INT),),
+        (Arg("dim", ArgKind.DIM, None, False, -MAX_INT, MAX_INT, primary=True),),
         "softmax",
         "probabilities along dim",
     ),
     (
         "LogSoftmax",
         nn.LogSoftmax,
-        (Arg("dim", ArgKind.DIM, None, False, -MAX_INT, MAX_INT),),
+        (Arg("dim", ArgKind.DIM, None, False, -MAX_INT, MAX_INT, primary=True),),
         "log_softmax",
         "log-probabilities along dim",
     ),
@@ -84,5 +84,6 @@ for _name, _cls, _args, _functional, _summary in (
             _dim_rule if _name in ("Softmax", "LogSoftmax") else _same_shape,
             functional=_functional,
             summary=_summary,
+            starter=(("dim", 1),) if _name in ("Softmax", "LogSoftmax") else (),
         )
     )

@@ -12,14 +12,15 @@ plus one row in the shared test table.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
 
 MAX_INT = 2**31 - 1
-MIN_EPS = 1e-12  # a normalization's eps must be > 0; the smallest one a spec (and widget) takes
+MIN_EPS = 1e-300  # a normalization's eps must be > 0: the smallest one a spec (and a widget) takes
 
 Shape = tuple[int, ...]
 TensorList = list[tuple[str, Shape]]
@@ -54,6 +55,49 @@ class Arg:
     choices: tuple[Any, ...] = ()
     inferred: bool = False
     help: str = ""
+    primary: bool = False  # shown first in a layer's card; the rest sit behind "more arguments"
+
+
+@dataclass(frozen=True)
+class Window:
+    """One spatial axis of a sliding window, normalized once from the arguments.
+
+    torch's defaults are applied here and nowhere else: a pooling stride of None is the kernel,
+    ``padding="same"`` splits ``dilation·(kernel − 1)`` with the extra pixel on the right, and
+    ``"valid"`` is no padding. Shapes, the receptive field and memory all read these numbers.
+    """
+
+    kernel: int
+    stride: int
+    dilation: int
+    pad_left: int
+    pad_right: int
+
+    @property
+    def reach(self) -> int:
+        """Input pixels one window spans: ``dilation·(kernel − 1) + 1``."""
+        return self.dilation * (self.kernel - 1) + 1
+
+
+def window(kernel: int, stride: int | None, dilation: int, padding: Any) -> Window:
+    """A ``Window`` from one axis's arguments as torch takes them (see ``Window``)."""
+    if padding == "same":
+        total = dilation * (kernel - 1)
+        return Window(
+            kernel, 1 if stride is None else stride, dilation, total // 2, total - total // 2
+        )
+    pad = 0 if padding == "valid" else padding
+    return Window(kernel, kernel if stride is None else stride, dilation, pad, pad)
+
+
+def _macs_once(args: dict[str, Any], out_shape: Shape, params: int) -> int:
+    """torchinfo's count for layers without a spatial sweep: every parameter used once."""
+    return params
+
+
+def macs_per_position(args: dict[str, Any], out_shape: Shape, params: int) -> int:
+    """torchinfo's count for convolutions: every parameter once per output position."""
+    return params * math.prod(out_shape[1:])
 
 
 class LayerProblem(Exception):
@@ -117,6 +161,14 @@ class LayerType:
         positional: leading arguments written positionally in generated code.
         functional: the ``torch.nn.functional`` spelling for activations (``"relu"``), or None.
         summary: one line for the palette.
+        tensor_ndim: ``(name, ndim)`` of each parameter tensor it can have, in torch's order
+            (which initializer schemes fit it).
+        starter: the arguments a layer added from the palette starts with.
+        windows: ``args -> (Window per spatial axis)`` for sliding-window layers, else None.
+        adaptive: True for adaptive pools (their windows follow from the input size).
+        macs: ``(args, output_shape, params) -> multiply-adds`` for one sample (torchinfo's).
+        functional_aliases: ``torch.nn.functional`` names the importer reads as this type
+            (``F.max_pool2d`` -> ``MaxPool2d``), besides ``functional``.
     """
 
     name: str
@@ -132,7 +184,27 @@ class LayerType:
     positional: tuple[str, ...] = ()
     functional: str | None = None
     summary: str = ""
-    tensor_names: tuple[str, ...] = field(default=())
+    tensor_ndim: tuple[tuple[str, int], ...] = ()
+    starter: tuple[tuple[str, Any], ...] = ()
+    windows: Callable[[dict[str, Any]], tuple[Window, ...]] | None = None
+    adaptive: bool = False
+    macs: Callable[[dict[str, Any], Shape, int], int] = _macs_once
+    functional_aliases: tuple[str, ...] = ()
+
+    @property
+    def tensor_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.tensor_ndim)
+
+    @property
+    def primary(self) -> tuple[str, ...]:
+        """The arguments a card shows first."""
+        return tuple(a.name for a in self.args if a.primary)
+
+    def new_args(self) -> dict[str, Any]:
+        """A fresh copy of the starter arguments."""
+        return {
+            key: list(value) if isinstance(value, list) else value for key, value in self.starter
+        }
 
     def arg(self, name: str) -> Arg | None:
         return next((a for a in self.args if a.name == name), None)
@@ -145,10 +217,26 @@ class LayerType:
 REGISTRY: dict[str, LayerType] = {}
 
 
+CATEGORIES = (
+    "convolution",
+    "pooling",
+    "normalization",
+    "linear",
+    "activation",
+    "reshape",
+    "dropout",
+)
+"""Palette groups, in the order the palette shows them."""
+
+
 def register(entry: LayerType) -> LayerType:
-    """Add a layer type; a duplicate name is a programming error."""
+    """Add a layer type; a duplicate name or an unknown category is a programming error."""
     if entry.name in REGISTRY:
         raise ValueError(f"layer type {entry.name} registered twice")
+    if entry.category not in CATEGORIES:
+        raise ValueError(f"layer type {entry.name}: unknown category {entry.category}")
+    if not {a.name for a in entry.args} >= {key for key, _ in entry.starter} | set(entry.primary):
+        raise ValueError(f"layer type {entry.name}: starter / primary names unknown arguments")
     REGISTRY[entry.name] = entry
     return entry
 

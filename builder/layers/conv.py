@@ -16,15 +16,32 @@ from .base import (
     LayerType,
     Shape,
     TensorList,
+    Window,
     _check_in,
     _image,
     _join_axes,
     _size,
+    macs_per_position,
     pair,
     register,
+    window,
 )
 
 # --- Conv2d -------------------------------------------------------------------------------------
+
+
+def _conv_windows(args: dict[str, Any]) -> tuple[Window, ...]:
+    return tuple(
+        window(k, s, d, padding)
+        for k, s, d, padding in zip(
+            pair(args["kernel_size"]),
+            pair(args["stride"]),
+            pair(args["dilation"]),
+            pair(args["padding"])
+            if not isinstance(args["padding"], str)
+            else (args["padding"],) * 2,
+        )
+    )
 
 
 def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
@@ -37,30 +54,21 @@ def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
             f"groups={groups} does not divide the {in_channels} input channels",
             "choose groups that divides both in_channels and out_channels",
         )
-    kernel, stride, dilation = (
-        pair(args["kernel_size"]),
-        pair(args["stride"]),
-        pair(args["dilation"]),
-    )
-    padding = args["padding"]
     out, formulas = [], []
-    for axis, size in enumerate(shape[1:]):
-        k, s, d = kernel[axis], stride[axis], dilation[axis]
-        if padding == "same":
-            total = d * (k - 1)
-            pads = (total // 2, total - total // 2)
+    for axis, (size, win) in enumerate(zip(shape[1:], _conv_windows(args))):
+        if args["padding"] == "same":
             size_out, formula = shapes.conv_same_output_size(size)
         else:
-            p = 0 if padding == "valid" else pair(padding)[axis]
-            pads = (p, p)
-            size_out, formula = shapes.conv_output_size(size, k, s, p, d)
+            size_out, formula = shapes.conv_output_size(
+                size, win.kernel, win.stride, win.pad_left, win.dilation
+            )
+        pads = (win.pad_left, win.pad_right)
         _check_padding_mode(args["padding_mode"], pads, size, axis)
         if size_out < 1:
-            reach = d * (k - 1) + 1
-            need = math.ceil((reach - size) / 2)
+            need = math.ceil((win.reach - size) / 2)
             raise LayerProblem(
                 "kernel_size",
-                f"the kernel reaches {reach} pixels but the input is only {size} "
+                f"the kernel reaches {win.reach} pixels but the input is only {size} "
                 f"{'high' if axis == 0 else 'wide'} (padding {pads[0]}): {formula}",
                 f"set padding to {need}, use a smaller kernel_size, "
                 "or remove a pooling layer before",
@@ -108,10 +116,19 @@ register(
         "convolution",
         (
             Arg("in_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
-            Arg("out_channels", ArgKind.INT, None, True, 1, MAX_INT, help="number of filters"),
-            _size("kernel_size", required=True),
-            _size("stride", 1),
-            Arg("padding", ArgKind.PADDING, 0, False, 0, MAX_INT, ("same", "valid")),
+            Arg(
+                "out_channels",
+                ArgKind.INT,
+                None,
+                True,
+                1,
+                MAX_INT,
+                help="number of filters",
+                primary=True,
+            ),
+            _size("kernel_size", required=True, primary=True),
+            _size("stride", 1, primary=True),
+            Arg("padding", ArgKind.PADDING, 0, False, 0, MAX_INT, ("same", "valid"), primary=True),
             _size("dilation", 1),
             Arg("groups", ArgKind.INT, 1, False, 1, MAX_INT),
             Arg("bias", ArgKind.BOOL, True),
@@ -128,6 +145,9 @@ register(
         _conv_tensors,
         positional=("in_channels", "out_channels", "kernel_size"),
         summary="2-D convolution: learnable filters slide over the image",
-        tensor_names=("weight", "bias"),
+        tensor_ndim=(("weight", 4), ("bias", 1)),
+        starter=(("out_channels", 16), ("kernel_size", 3)),
+        windows=_conv_windows,
+        macs=macs_per_position,
     )
 )

@@ -54,7 +54,7 @@ register(
         "linear",
         (
             Arg("in_features", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
-            Arg("out_features", ArgKind.INT, None, True, 1, MAX_INT),
+            Arg("out_features", ArgKind.INT, None, True, 1, MAX_INT, primary=True),
             Arg("bias", ArgKind.BOOL, True),
         ),
         _linear_rule,
@@ -63,7 +63,8 @@ register(
         _linear_tensors,
         positional=("in_features", "out_features"),
         summary="fully connected: every input feature to every output",
-        tensor_names=("weight", "bias"),
+        tensor_ndim=(("weight", 2), ("bias", 1)),
+        starter=(("out_features", 10),),
     )
 )
 
@@ -111,8 +112,17 @@ register(
         "flatten",
         "reshape",
         (
-            Arg("start_dim", ArgKind.INT, 1, False, -MAX_INT, MAX_INT, help="1: keep the batch"),
-            Arg("end_dim", ArgKind.INT, -1, False, -MAX_INT, MAX_INT),
+            Arg(
+                "start_dim",
+                ArgKind.INT,
+                1,
+                False,
+                -MAX_INT,
+                MAX_INT,
+                help="1: keep the batch",
+                primary=True,
+            ),
+            Arg("end_dim", ArgKind.INT, -1, False, -MAX_INT, MAX_INT, primary=True),
         ),
         _flatten_rule,
         summary="turns C×H×W feature maps into one vector",
@@ -124,7 +134,9 @@ register(LayerType("Identity", nn.Identity, "identity", "reshape", summary="pass
 
 # --- dropout ------------------------------------------------------------------------------------
 
-_P = Arg("p", ArgKind.FLOAT, 0.5, False, 0.0, 1.0, help="probability of zeroing an element")
+_P = Arg(
+    "p", ArgKind.FLOAT, 0.5, False, 0.0, 1.0, help="probability of zeroing an element", primary=True
+)
 
 
 def _dropout2d_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
@@ -141,6 +153,7 @@ register(
         (_P, _inplace()),
         positional=("p",),
         summary="zeroes random elements while training",
+        functional_aliases=("dropout",),
     )
 )
 register(
@@ -154,5 +167,6 @@ register(
         (3,),
         positional=("p",),
         summary="zeroes whole random channels while training",
+        functional_aliases=("dropout2d",),
     )
 )

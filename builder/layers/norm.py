@@ -83,6 +83,6 @@ for _name, _cls, _summary in (
             _bn_buffers,
             positional=("num_features",),
             summary=_summary,
-            tensor_names=("weight", "bias"),
+            tensor_ndim=(("weight", 1), ("bias", 1)),
         )
     )

@@ -14,34 +14,46 @@ from .base import (
     LayerProblem,
     LayerType,
     Shape,
+    Window,
     _image,
     _join_axes,
     _size,
     pair,
     register,
+    window,
 )
 
 # --- pooling ------------------------------------------------------------------------------------
 
 
-def _pool_rule(shape: Shape, args: dict[str, Any], layer: str, dilated: bool) -> tuple[Shape, str]:
+def _pool_windows(args: dict[str, Any]) -> tuple[Window, ...]:
+    """torch's pooling: the stride defaults to the kernel; AvgPool2d has no dilation."""
+    stride = args["stride"]
+    return tuple(
+        window(k, s, d, p)
+        for k, s, d, p in zip(
+            pair(args["kernel_size"]),
+            pair(stride) if stride is not None else (None, None),
+            pair(args.get("dilation", 1)),
+            pair(args["padding"]),
+        )
+    )
+
+
+def _pool_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
     _image(shape, layer)
-    kernel = pair(args["kernel_size"])
-    stride = pair(args["stride"] if args["stride"] is not None else args["kernel_size"])
-    padding = pair(args["padding"])
-    dilation = pair(args["dilation"]) if dilated else (1, 1)
     out, formulas = [], []
-    for axis, size in enumerate(shape[1:]):
+    for axis, (size, win) in enumerate(zip(shape[1:], _pool_windows(args))):
         size_out, formula = shapes.pool_output_size(
-            size, kernel[axis], stride[axis], padding[axis], dilation[axis], args["ceil_mode"]
+            size, win.kernel, win.stride, win.pad_left, win.dilation, args["ceil_mode"]
         )
         if size_out < 1:
             raise LayerProblem(
                 "kernel_size",
-                f"the {kernel[axis]}-wide pooling window does not fit the input "
+                f"the {win.kernel}-wide pooling window does not fit the input "
                 f"{'height' if axis == 0 else 'width'} {size}: {formula}",
                 "use a smaller kernel_size, or remove this pooling layer",
-                {"op": "set", "field": "kernel_size", "value": max(1, min(size, kernel[axis]))},
+                {"op": "set", "field": "kernel_size", "value": max(1, min(size, win.kernel))},
             )
         out.append(size_out)
         formulas.append(formula)
@@ -49,9 +61,18 @@ def _pool_rule(shape: Shape, args: dict[str, Any], layer: str, dilated: bool) ->
 
 
 _POOL_ARGS = (
-    _size("kernel_size", required=True),
-    Arg("stride", ArgKind.OPT_SIZE, None, False, 1, MAX_INT, help="None: same as kernel_size"),
-    _size("padding", 0, minimum=0),
+    _size("kernel_size", required=True, primary=True),
+    Arg(
+        "stride",
+        ArgKind.OPT_SIZE,
+        None,
+        False,
+        1,
+        MAX_INT,
+        help="None: same as kernel_size",
+        primary=True,
+    ),
+    _size("padding", 0, minimum=0, primary=True),
 )
 
 register(
@@ -66,10 +87,13 @@ register(
             Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack"),
             Arg("ceil_mode", ArgKind.BOOL, False),
         ),
-        lambda shape, args: _pool_rule(shape, args, "MaxPool2d", True),
+        lambda shape, args: _pool_rule(shape, args, "MaxPool2d"),
         (3,),
         positional=("kernel_size", "stride"),
         summary="keeps the largest value of each window",
+        starter=(("kernel_size", 2),),
+        windows=_pool_windows,
+        functional_aliases=("max_pool2d",),
     )
 )
 
@@ -85,10 +109,13 @@ register(
             Arg("count_include_pad", ArgKind.BOOL, True),
             Arg("divisor_override", ArgKind.OPT_INT, None, False, 1, MAX_INT),
         ),
-        lambda shape, args: _pool_rule(shape, args, "AvgPool2d", False),
+        lambda shape, args: _pool_rule(shape, args, "AvgPool2d"),
         (3,),
         positional=("kernel_size", "stride"),
         summary="averages each window",
+        starter=(("kernel_size", 2),),
+        windows=_pool_windows,
+        functional_aliases=("avg_pool2d",),
     )
 )
 
@@ -104,13 +131,20 @@ def _adaptive_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shap
     return (shape[0], *out), _join_axes(formulas)
 
 
-for _name, _cls, _extra, _summary in (
-    ("AdaptiveAvgPool2d", nn.AdaptiveAvgPool2d, (), "averages down to a fixed output size"),
+for _name, _cls, _extra, _summary, _functional in (
+    (
+        "AdaptiveAvgPool2d",
+        nn.AdaptiveAvgPool2d,
+        (),
+        "averages down to a fixed output size",
+        "adaptive_avg_pool2d",
+    ),
     (
         "AdaptiveMaxPool2d",
         nn.AdaptiveMaxPool2d,
         (Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack"),),
         "max-pools down to a fixed output size",
+        "adaptive_max_pool2d",
     ),
 ):
     register(
@@ -119,10 +153,16 @@ for _name, _cls, _extra, _summary in (
             _cls,
             "pool",
             "pooling",
-            (Arg("output_size", ArgKind.OUTPUT_SIZE, None, True, 1, MAX_INT), *_extra),
+            (
+                Arg("output_size", ArgKind.OUTPUT_SIZE, None, True, 1, MAX_INT, primary=True),
+                *_extra,
+            ),
             (lambda layer: lambda shape, args: _adaptive_rule(shape, args, layer))(_name),
             (3,),
             positional=("output_size",),
             summary=_summary,
+            starter=(("output_size", 1),),
+            adaptive=True,
+            functional_aliases=(_functional,),
         )
     )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from builder.layers import PARAM_TYPES
-from builder.spec import TENSOR_NDIM
+from builder.layers import PARAM_TYPES, TENSOR_NDIM
 
 from .. import actions
 from ..state import W
