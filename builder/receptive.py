@@ -59,7 +59,6 @@ Axis = tuple[Fraction, Fraction, Fraction]
 """The exact ``(rf, jump, start)`` along one axis, as the recurrence carries it."""
 
 
-
 @dataclass(frozen=True)
 class RFRecord:
     """One row: the input (index 0) or the output of the k-th layer (index k).
