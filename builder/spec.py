@@ -244,40 +244,10 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
 
 
 def _check_layer_alone(where: str, entry: LayerType, args: dict[str, Any]) -> None:
-    """Argument combinations torch refuses that the layer shows on its own."""
-    resolved = entry.resolved(args)
-    if entry.name == "Conv2d":
-        if resolved["padding"] == "same":
-            stride = resolved["stride"]
-            if (stride if _is_int(stride) else max(stride)) > 1:
-                raise SpecError(
-                    f"{where}: padding='same' needs stride 1, got stride={_show(stride)}"
-                )
-        groups = resolved["groups"]
-        if resolved["out_channels"] % groups:
-            raise SpecError(
-                f"{where}: groups={groups} must divide out_channels={resolved['out_channels']}"
-            )
-        if resolved["in_channels"] is not None and resolved["in_channels"] % groups:
-            raise SpecError(
-                f"{where}: groups={groups} must divide in_channels={resolved['in_channels']}"
-            )
-    if entry.name in ("MaxPool2d", "AvgPool2d"):
-        kernel, padding = resolved["kernel_size"], resolved["padding"]
-        kernels = kernel if isinstance(kernel, list) else [kernel, kernel]
-        paddings = padding if isinstance(padding, list) else [padding, padding]
-        for k, p in zip(kernels, paddings):
-            if 2 * p > k:
-                raise SpecError(
-                    f"{where}: padding must be at most half of kernel_size, "
-                    f"got padding={_show(padding)} with kernel_size={_show(kernel)}"
-                )
-    if entry.name in ("MaxPool2d", "AdaptiveMaxPool2d") and resolved["return_indices"]:
-        raise SpecError(
-            f"{where}: return_indices=True is not supported: the next layer would get a tuple"
-        )
-    if entry.name.startswith("BatchNorm") and resolved["eps"] <= 0:
-        raise SpecError(f"{where}: eps must be greater than 0, got {_show(resolved['eps'])}")
+    """Argument combinations torch refuses that the layer shows on its own (its entry's rule)."""
+    problem = entry.check(entry.resolved(args))
+    if problem:
+        raise SpecError(f"{where}: {problem}")
 
 
 def _validate_init_arg(where: str, arg: InitArg, value: Any) -> Any:

@@ -90,6 +90,10 @@ def window(kernel: int, stride: int | None, dilation: int, padding: Any) -> Wind
     return Window(kernel, kernel if stride is None else stride, dilation, pad, pad)
 
 
+def _fine(args: dict[str, Any]) -> str | None:
+    return None
+
+
 def _macs_once(args: dict[str, Any], out_shape: Shape, params: int) -> int:
     """torchinfo's count for layers without a spatial sweep: every parameter used once."""
     return params
@@ -169,6 +173,8 @@ class LayerType:
         macs: ``(args, output_shape, params) -> multiply-adds`` for one sample (torchinfo's).
         functional_aliases: ``torch.nn.functional`` names the importer reads as this type
             (``F.max_pool2d`` -> ``MaxPool2d``), besides ``functional``.
+        check: ``resolved args -> message or None``: argument combinations torch refuses that
+            the layer shows on its own (``padding="same"`` with a stride), checked at load.
     """
 
     name: str
@@ -190,6 +196,7 @@ class LayerType:
     adaptive: bool = False
     macs: Callable[[dict[str, Any], Shape, int], int] = _macs_once
     functional_aliases: tuple[str, ...] = ()
+    check: Callable[[dict[str, Any]], str | None] = _fine
 
     @property
     def tensor_names(self) -> tuple[str, ...]:

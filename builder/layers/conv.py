@@ -44,6 +44,16 @@ def _conv_windows(args: dict[str, Any]) -> tuple[Window, ...]:
     )
 
 
+def _conv_check(args: dict[str, Any]) -> str | None:
+    stride, groups = args["stride"], args["groups"]
+    if args["padding"] == "same" and max(pair(stride)) > 1:
+        return f"padding='same' needs stride 1, got stride={stride!r}"
+    for key in ("out_channels", "in_channels"):
+        if args[key] is not None and args[key] % groups:
+            return f"groups={groups} must divide {key}={args[key]}"
+    return None
+
+
 def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     _image(shape, "Conv2d")
     in_channels = _check_in(shape, args, "in_channels", "channels")
@@ -148,6 +158,7 @@ register(
         tensor_ndim=(("weight", 4), ("bias", 1)),
         starter=(("out_channels", 16), ("kernel_size", 3)),
         windows=_conv_windows,
+        check=_conv_check,
         macs=macs_per_position,
     )
 )

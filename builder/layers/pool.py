@@ -40,6 +40,22 @@ def _pool_windows(args: dict[str, Any]) -> tuple[Window, ...]:
     )
 
 
+def _pool_check(args: dict[str, Any]) -> str | None:
+    kernel, padding = args["kernel_size"], args["padding"]
+    if any(2 * p > k for k, p in zip(pair(kernel), pair(padding))):
+        return (
+            f"padding must be at most half of kernel_size, got padding={padding!r} "
+            f"with kernel_size={kernel!r}"
+        )
+    return _indices_check(args)
+
+
+def _indices_check(args: dict[str, Any]) -> str | None:
+    if args.get("return_indices"):
+        return "return_indices=True is not supported: the next layer would get a tuple"
+    return None
+
+
 def _pool_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
     _image(shape, layer)
     out, formulas = [], []
@@ -93,6 +109,7 @@ register(
         summary="keeps the largest value of each window",
         starter=(("kernel_size", 2),),
         windows=_pool_windows,
+        check=_pool_check,
         functional_aliases=("max_pool2d",),
     )
 )
@@ -115,6 +132,7 @@ register(
         summary="averages each window",
         starter=(("kernel_size", 2),),
         windows=_pool_windows,
+        check=_pool_check,
         functional_aliases=("avg_pool2d",),
     )
 )
@@ -163,6 +181,7 @@ for _name, _cls, _extra, _summary, _functional in (
             summary=_summary,
             starter=(("output_size", 1),),
             adaptive=True,
+            check=_indices_check,
             functional_aliases=(_functional,),
         )
     )
