@@ -16,10 +16,10 @@ together they cost 2-4x what drawing the weights did. Here every pass is a cheap
 a chunk that stays in cache, and the one serial step (bincount) overlaps with the rest. The ops
 run with one intra-op thread plus the helper thread: with torch's own two OpenMP threads, every
 small op ends in a barrier, and when other processes share the cores those barriers stall for a
-scheduler tick each (measured 2x slower under load, no faster when idle). ``torch.set_num_threads``
-is therefore set to 1 for the duration of the call (the first overlapping caller saves it, the last
-restores it, under a lock); threads that start
-using torch in that window inherit it. The temporaries are four chunk-sized buffers (4 MB).
+scheduler tick each (measured 2x slower under load, no faster when idle). The calling thread's
+intra-op thread count is therefore 1 for the duration of the call (``builder.rng.intra_op_threads``:
+the count is per thread, and other threads keep theirs). The temporaries are four chunk-sized
+buffers (4 MB).
 
 Bins follow ``torch.histc``: ``bins`` equal bins spanning ``[min, max]``; bin ``k`` holds
 ``edges[k] <= x < edges[k + 1]`` and the last bin also holds ``max``.

@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .analysis import analyze, require_ok
+from .analysis import Analysis, analyze, require_ok
 from .errors import SpecError
-from .initializers import apply_init
-from .limits import MAX_BUILD_PARAMS
+from .initializers import SLOW_SCHEMES, apply_init, init_seconds
+from .limits import MAX_BUILD_PARAMS, MAX_INIT_SECONDS
 from .rng import seeded
 from .spec import Layer, Spec, load_spec
 
@@ -58,7 +58,8 @@ def build_model(spec: Any) -> BuiltNet:
         A ``BuiltNet`` with ``.spec`` and ``.init_plan`` (``{"conv1.weight": INIT}``) attached.
 
     Raises:
-        SpecError: if the analysis fails.
+        SpecError: if the analysis fails, or the design is over ``MAX_BUILD_PARAMS`` or
+            ``MAX_INIT_SECONDS`` (``check_init_cost``).
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
@@ -70,6 +71,7 @@ def build_model(spec: Any) -> BuiltNet:
             f"{MAX_BUILD_PARAMS:,} ({MAX_BUILD_PARAMS * 4 / 1e9:.0f} GB of float32). "
             "The analysis still covers it."
         )
+    check_init_cost(spec, analysis)
     net = BuiltNet(spec.class_name)
     net.spec = spec
     with seeded(spec.seed):  # alone on torch's global generator: see builder/rng.py
@@ -85,3 +87,36 @@ def build_model(spec: Any) -> BuiltNet:
             if not layer.trainable:
                 module.requires_grad_(False)
     return net
+
+
+def check_init_cost(spec: Spec, analysis: Analysis) -> None:
+    """Refuse a design whose slow initializers would hold the build lock too long.
+
+    Building holds ``builder.rng.RNG_LOCK``, so every other session's build waits for it: the
+    estimated seconds of ``orthogonal``, ``sparse`` and ``trunc_normal``
+    (``initializers.init_seconds``), summed over the design, must stay within
+    ``MAX_INIT_SECONDS``.
+
+    Raises:
+        SpecError: naming the costliest layer, tensor and scheme, and the limit.
+    """
+    total, worst = 0.0, (0.0, 0, "", (0,), "")
+    for index, row in enumerate(analysis.layers):
+        for tensor_name, shape in row.tensors:
+            init = spec.init_for(index, tensor_name)
+            seconds = init_seconds(init, shape)
+            total += seconds
+            if seconds > worst[0]:
+                worst = (seconds, index, tensor_name, shape, init["scheme"])
+    if total <= MAX_INIT_SECONDS:
+        return
+    seconds, index, tensor_name, shape, scheme = worst
+    layer = spec.layers[index]
+    overall = "" if seconds == total else f" (the design's slow initializers: {total:.3g} s)"
+    raise SpecError(
+        f"layer {index + 1} ({layer.name}): {scheme} on its {'×'.join(map(str, shape))} "
+        f"{tensor_name} would take about {seconds:.3g} s ({SLOW_SCHEMES[scheme]}){overall}, "
+        "and a build holds a lock every session shares; slow initializers are limited to "
+        f"{MAX_INIT_SECONDS:g} s per design: use another scheme (e.g. xavier_normal or "
+        "kaiming_normal) or a smaller layer"
+    )

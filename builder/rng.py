@@ -9,8 +9,10 @@ Every use of the global generator in ``builder`` therefore goes through ``RNG_LO
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -48,29 +50,47 @@ class PrivateStream:
 
 
 _THREADS_LOCK = threading.Lock()
-_THREADS = {"users": 0, "saved": 0}
+_LOCAL = threading.local()
 
 
 @contextlib.contextmanager
 def intra_op_threads(threads: int | None) -> Iterator[None]:
-    """torch's intra-op thread count set to ``threads`` while any caller needs it, then restored.
+    """torch's intra-op thread count set to ``threads`` in the calling thread, then restored.
 
-    ``torch.set_num_threads`` is process-wide too: every caller in ``builder`` shares this one
-    counter, so the first to enter saves the setting and the last to leave restores it, however
-    histograms, signal and training runs of different sessions overlap.
+    In this torch (OpenMP backend) the count is per thread: ``torch.set_num_threads`` in one
+    thread leaves the others' alone. It also stores the value in a process-wide default that a
+    thread adopts the first time it uses torch, so a Streamlit session's fresh script thread
+    would start with a training run's 1 thread, and keep it. So the calling thread's own count is
+    saved and restored (a per-thread stack: nested and overlapping uses unwind to the first
+    saved value), and the process-wide default is put back at once, from a helper thread.
     """
     if threads is None:
         yield
         return
-    with _THREADS_LOCK:
-        if _THREADS["users"] == 0:
-            _THREADS["saved"] = torch.get_num_threads()
-        _THREADS["users"] += 1
-        torch.set_num_threads(threads)
+    stack = _LOCAL.__dict__.setdefault("saved", [])
+    _set_own_threads(threads, stack)
     try:
         yield
     finally:
-        with _THREADS_LOCK:
-            _THREADS["users"] -= 1
-            if _THREADS["users"] == 0:
-                torch.set_num_threads(_THREADS["saved"])
+        _set_own_threads(stack.pop(), None)
+
+
+def _set_own_threads(threads: int, save_to: list[int] | None) -> None:
+    """``torch.set_num_threads(threads)`` for this thread only (the process default unchanged);
+    this thread's previous count is appended to ``save_to``."""
+    with _THREADS_LOCK:  # short: no other caller sees the default while it is changed
+        own = torch.get_num_threads()  # first use in this thread adopts the default: do it now
+        if save_to is not None:
+            save_to.append(own)
+        default = _on_fresh_thread(torch.get_num_threads)
+        torch.set_num_threads(threads)
+        _on_fresh_thread(functools.partial(torch.set_num_threads, default))
+
+
+def _on_fresh_thread(function: Callable[[], Any]) -> Any:
+    """``function()`` run in a new thread (which sees torch's process-wide default count)."""
+    box: list[Any] = []
+    helper = threading.Thread(target=lambda: box.append(function()), name="builder-threads")
+    helper.start()
+    helper.join()
+    return box[0]

@@ -7,22 +7,43 @@ ten Conv-ReLU layers with ``N(0, 0.01²)`` weights and fan-in 144 shrink it by
 
 The measurement leaves the model as it found it: its training flags, its buffers (BatchNorm's
 running statistics, which a train-mode pass would update) and the global random state are all
-restored.
+restored. The input batch comes from a ``torch.Generator`` of its own, and the pass holds
+``RNG_LOCK`` (other sessions' builds wait) only where the global generator is really drawn
+from: train mode with Dropout.
+
+Bounds (``builder.limits``): a design's pass is refused when one sample needs more than
+``MAX_HEAVY_MACS`` multiply-adds as ``heavy_macs`` weighs them, and the batch is capped by
+``MAX_SIGNAL_ELEMENTS`` (activation elements) and ``MAX_PASS_MACS`` (multiply-adds of the whole
+batch); ``signal_batch_size`` gives the batch that fits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from .analysis import Analysis, LayerAnalysis, analyze, require_ok
+from .errors import SpecError
+from .layers import pair
+from .limits import (
+    CONV_LANES,
+    MAX_HEAVY_MACS,
+    MAX_PASS_MACS,
+    MAX_SIGNAL_ELEMENTS,
+    POOL_WEIGHT,
+    SLOW_CONV_WEIGHT,
+    SLOW_PADDING,
+)
 from .model import build_model
-from .rng import RNG_LOCK
-from .spec import load_spec
+from .rng import RNG_LOCK, PrivateStream
+from .spec import Layer, Spec, load_spec
 
 Mode = Literal["eval", "train"]
 MODES: tuple[str, ...] = ("eval", "train")
@@ -78,13 +99,18 @@ def activation_stats(
 
     Raises:
         ValueError: for an unknown ``mode``, a ``batch_size`` below 2, or no ``input_shape``.
+        SpecError: for a model with a ``spec`` (``builder.build_model``'s), when the pass is
+            over the limits: ``signal_batch_size`` tells the largest batch that fits. (A plain
+            ``nn.Module`` is the caller's own code and is not bounded.)
     """
     if mode not in MODES:
         raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
         raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
+    spec = getattr(model, "spec", None)
+    if isinstance(spec, Spec):  # a model of ours: its design bounds the work (see limits.py)
+        _require_batch(spec, batch_size)
     if input_shape is None:
-        spec = getattr(model, "spec", None)
         if spec is None:
             raise ValueError("input_shape is needed for a model without a spec")
         input_shape = spec.input_shape
@@ -108,13 +134,13 @@ def activation_stats(
     leaves = [(n, m) for n, m in model.named_modules() if n and next(m.children(), None) is None]
     handles = [m.register_forward_hook(hook(n)) for n, m in leaves or [("output", model)]]
     try:
-        with torch.no_grad(), RNG_LOCK, torch.random.fork_rng(devices=_rng_devices(device)):
-            torch.manual_seed(seed)
+        with torch.no_grad():
             generator = torch.Generator().manual_seed(seed)
             batch = torch.randn((batch_size, *shape), generator=generator).to(device, dtype)
             records.append(("input", "Input", shape, _summary(batch)))
             model.train(mode == "train")
-            model(batch)
+            with _global_randomness(model, mode, seed, device):
+                model(batch)
     finally:
         for handle in handles:
             handle.remove()
@@ -159,11 +185,14 @@ def compare_plans(
         ``(stats_a, stats_b)`` as ``activation_stats`` returns them.
 
     Raises:
-        SpecError: if the design or a plan is invalid.
+        SpecError: if the design or a plan is invalid, or the pass is over the limits
+            (checked before either model is built).
+        ValueError: for a bad ``mode`` or ``batch_size``.
     """
+    designs = [with_plan(spec, plan, keep_layer_init) for plan in (init_a, init_b)]
+    _require_batch(designs[0], batch_size)  # a plan changes no shape or cost: one check
     results = []
-    for plan in (init_a, init_b):
-        design = with_plan(spec, plan, keep_layer_init)
+    for design in designs:
         model = build_model(design)
         results.append(activation_stats(model, None, batch_size, seed, mode))
     return results[0], results[1]
@@ -188,6 +217,189 @@ def with_plan(spec: Any, init: Mapping[str, Any], keep_layer_init: bool = False)
     return design
 
 
+# --- bounds ---------------------------------------------------------------------------------
+
+
+def signal_batch_size(spec: Any, requested: int) -> int:
+    """The batch a signal pass of this design may use: ``requested``, capped by the limits.
+
+    Args:
+        spec: the design (a ``Spec`` or anything ``builder.load_spec`` accepts).
+        requested: the batch wanted (>= 2); ``signal_batch_size(spec, 512)`` is the largest
+            batch up to 512 that fits, e.g. for a widget's maximum.
+
+    Returns:
+        ``min(requested, MAX_SIGNAL_ELEMENTS // signal_elements, MAX_PASS_MACS // heavy_macs)``.
+
+    Raises:
+        SpecError: if the design fails analysis, one sample needs more than ``MAX_HEAVY_MACS``
+            multiply-adds, or not even a batch of 2 fits; the message names the figure and the
+            limit.
+        ValueError: for a ``requested`` below 2.
+    """
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 2:
+        raise ValueError(f"batch_size must be an integer >= 2, got {requested!r}")
+    spec, analysis = _analyzed(spec)
+    elements = signal_elements(spec, analysis)
+    if 2 * elements > MAX_SIGNAL_ELEMENTS:
+        raise SpecError(
+            f"this design holds {elements:,} activation elements per sample in a signal pass "
+            "(the input, and the largest layer's input and output); the signal tab's limit is "
+            f"{MAX_SIGNAL_ELEMENTS:,} for a batch of 2: use a smaller input_shape or fewer "
+            "channels"
+        )
+    macs = heavy_macs(spec, analysis)
+    if macs > MAX_HEAVY_MACS:
+        raise SpecError(heavy_message(spec, analysis, "the signal tab's limit", MAX_HEAVY_MACS))
+    if 2 * macs > MAX_PASS_MACS:
+        limit = f"the signal tab's limit for a batch of 2 ({_count(MAX_PASS_MACS)} in all)"
+        raise SpecError(heavy_message(spec, analysis, limit, MAX_PASS_MACS // 2))
+    return min(requested, MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // max(macs, 1))
+
+
+def signal_elements(spec: Any, analysis: Analysis | None = None) -> int:
+    """Activation elements a signal pass holds at once, per sample: the input batch (kept to the
+    end), and the largest layer's input and output together. Without gradients nothing else is
+    kept: each output is measured, then freed once the next layer has run (measured on VGG16's
+    convolutions: 32 MB more per sample, where all its outputs together are 115 MB).
+
+    Args:
+        spec: the design (a ``Spec`` or anything ``builder.load_spec`` accepts).
+        analysis: its analysis, if already computed.
+
+    Raises:
+        SpecError: if the design fails analysis.
+    """
+    spec, analysis = _analyzed(spec, analysis)
+    sample = math.prod(analysis.input_shape)
+    widest = max(
+        (math.prod(r.input_shape or ()) + r.activations for r in analysis.layers), default=0
+    )
+    return sample + widest
+
+
+def heavy_macs(spec: Any, analysis: Analysis | None = None) -> int:
+    """Multiply-adds of one sample's forward pass, weighted by how fast torch runs them.
+
+    The layer table's mult-adds (torchinfo's count), except that a convolution with fewer than
+    ``CONV_LANES`` output channels per group counts as if it had that many, one with zero
+    padding of ``SLOW_PADDING`` or more counts ``SLOW_CONV_WEIGHT`` times, and a pooling layer
+    counts ``POOL_WEIGHT`` for each element of each window (see ``builder.limits``).
+
+    Args:
+        spec: the design (a ``Spec`` or anything ``builder.load_spec`` accepts).
+        analysis: its analysis, if already computed.
+
+    Raises:
+        SpecError: if the design fails analysis.
+    """
+    spec, analysis = _analyzed(spec, analysis)
+    return sum(_layer_cost(layer, row)[0] for layer, row in zip(spec.layers, analysis.layers))
+
+
+def heavy_message(spec: Any, analysis: Analysis | None, limit: str, value: int) -> str:
+    """Why ``heavy_macs`` is over ``value``: the figure, the heaviest layer, and the limit."""
+    spec, analysis = _analyzed(spec, analysis)
+    costs = [_layer_cost(layer, row) for layer, row in zip(spec.layers, analysis.layers)]
+    total = sum(cost for cost, _ in costs)
+    index = max(range(len(costs)), key=lambda i: costs[i][0])
+    row = analysis.layers[index]
+    return (
+        f"this design needs {_count(total)} multiply-adds per sample as the limits weigh them "
+        f"(the most: layer {index + 1} ({row.name}), {costs[index][1]}); {limit} is "
+        f"{_count(value)}: use a smaller input_shape, kernel or padding, or fewer channels"
+    )
+
+
+def _require_batch(spec: Any, batch_size: int) -> None:
+    fits = signal_batch_size(spec, batch_size)
+    if fits < batch_size:
+        raise SpecError(
+            f"a signal batch of {batch_size} is over the limits for this design (activation "
+            f"elements or multiply-adds): use batch_size {fits} or less"
+        )
+
+
+def _analyzed(spec: Any, analysis: Analysis | None = None) -> tuple[Spec, Analysis]:
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    if analysis is None:
+        analysis = analyze(spec)
+    require_ok(analysis)
+    return spec, analysis
+
+
+def _layer_cost(layer: Layer, row: LayerAnalysis) -> tuple[int, str]:
+    """One sample's weighted multiply-adds at this layer, and how they were counted."""
+    args = layer.resolved()
+    out = row.output_shape or ()
+    if layer.type == "Conv2d":
+        raw, weight, notes = row.mult_adds, 1, []
+        per_group = args["out_channels"] // args["groups"]
+        if per_group < CONV_LANES:
+            weight *= math.ceil(CONV_LANES / per_group)
+            notes.append(f"×{weight} for {per_group} output channels per group")
+        pad = max(_conv_padding(args))
+        if args["padding_mode"] == "zeros" and pad >= SLOW_PADDING:
+            weight *= SLOW_CONV_WEIGHT
+            notes.append(f"×{SLOW_CONV_WEIGHT} for zero padding {pad} (a slow kernel)")
+        return raw * weight, ", ".join([f"{_count(raw)} multiply-adds", *notes])
+    if layer.type in ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
+        if layer.type.startswith("Adaptive"):  # torch's windows: at most ceil(in/out) + 1 wide
+            sizes = zip(row.input_shape[1:], out[1:]) if row.input_shape else ()
+            window = math.prod(-(-i // o) + (i % o > 0) for i, o in sizes)
+        else:
+            window = math.prod(pair(args["kernel_size"]))
+        raw = math.prod(out) * window
+        return raw * POOL_WEIGHT, f"{_count(raw)} window elements ×{POOL_WEIGHT}"
+    return row.mult_adds, f"{_count(row.mult_adds)} multiply-adds"
+
+
+def _conv_padding(args: dict[str, Any]) -> tuple[int, int]:
+    """The zero padding torch hands to the convolution kernel, per axis."""
+    padding = args["padding"]
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        (kh, kw), (dh, dw) = pair(args["kernel_size"]), pair(args["dilation"])
+        return dh * (kh - 1) // 2, dw * (kw - 1) // 2  # torch pads any odd extra one separately
+    return pair(padding)
+
+
+def _count(n: int) -> str:
+    """``15.5 G``: a large count, readably."""
+    for value, unit in ((1e12, " T"), (1e9, " G"), (1e6, " M"), (1e3, " k")):
+        if n >= value:
+            scaled = n / value
+            return (f"{scaled:,.0f}" if scaled >= 100 else f"{scaled:.3g}") + unit
+    return f"{n:,}"
+
+
+@contextlib.contextmanager
+def _global_randomness(
+    model: nn.Module, mode: str, seed: int, device: torch.device
+) -> Iterator[None]:
+    """The global generator, seeded, for a pass that draws from it; nothing for one that does
+    not (so other sessions' builds need not wait). Train-mode Dropout draws; so may code that is
+    not torch's own, in either mode."""
+    foreign = any(
+        not type(m).__module__.startswith(("torch.nn.", "builder.")) for m in model.modules()
+    )
+    dropout = mode == "train" and any(isinstance(m, _RANDOM_IN_TRAINING) for m in model.modules())
+    if not (foreign or dropout):
+        yield
+    elif device.type == "cuda":
+        with RNG_LOCK, torch.random.fork_rng(devices=[device]):
+            torch.manual_seed(seed)
+            yield
+    else:
+        with PrivateStream(seed).active():
+            yield
+
+
+_RANDOM_IN_TRAINING = (nn.modules.dropout._DropoutNd, nn.RReLU)
+
+
 def _summary(t: torch.Tensor) -> torch.Tensor:
     """``[mean, std, zero fraction]`` of a layer's output, kept in torch (read once at the end)."""
     flat = t.detach().reshape(-1)
@@ -197,7 +409,3 @@ def _summary(t: torch.Tensor) -> torch.Tensor:
         std, mean = flat.new_zeros(()), flat.sum()
     zeros = (flat == 0).sum().to(torch.float64) / max(flat.numel(), 1)
     return torch.stack([mean.to(torch.float64), std.to(torch.float64), zeros]).cpu()
-
-
-def _rng_devices(device: torch.device) -> list[Any]:
-    return [device] if device.type == "cuda" else []

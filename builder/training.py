@@ -8,9 +8,12 @@ zero-padded to ``F`` (``[64]`` is the original 8×8, ``[784]`` a 28×28 MNIST-li
 resizing is done one batch at a time, so memory never holds the whole set at a large input size.
 Resizing is linear and keeps constants, so standardizing before it equals standardizing after.
 
-Bounds: designs above ``MAX_HEAVY_PARAMS`` parameters, or whose batch (input plus every layer's
-output) exceeds ``MAX_SIGNAL_ELEMENTS``, are refused with ``SpecError``; a run stops at its time
-limit (at most ``MAX_TRAIN_SECONDS``), and either callback can cancel it. At most
+Bounds: designs above ``MAX_HEAVY_PARAMS`` parameters or ``MAX_TRAIN_MACS`` multiply-adds per
+sample (``builder.signal.heavy_macs``), or whose batch exceeds ``MAX_SIGNAL_ELEMENTS`` (input
+plus every layer's output) or ``MAX_PASS_MACS`` (3 passes: forward and backward), are refused
+with ``SpecError`` (``training_batch_limit`` gives the largest batch that fits). So no batch takes
+long, and a run stops within a batch of its time limit (at most ``MAX_TRAIN_SECONDS``, counted
+from the call, building included) or of a callback's cancel. At most
 ``MAX_CONCURRENT_RUNS`` runs go on at once in one process (``TrainingBusy`` beyond that), each
 on one intra-op thread, so a shared 2-core server keeps a core for everyone else. (With two
 intra-op threads on a busy 2-core machine, torch's OpenMP threads wait for each other and a
@@ -43,10 +46,16 @@ from plotly.subplots import make_subplots
 from .analysis import analyze
 from .errors import SpecError
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
-from .limits import MAX_HEAVY_PARAMS, MAX_SIGNAL_ELEMENTS, MAX_TRAIN_SECONDS
+from .limits import (
+    MAX_HEAVY_PARAMS,
+    MAX_PASS_MACS,
+    MAX_SIGNAL_ELEMENTS,
+    MAX_TRAIN_MACS,
+    MAX_TRAIN_SECONDS,
+)
 from .model import build_model
 from .rng import PrivateStream, intra_op_threads
-from .signal import with_plan
+from .signal import heavy_macs, heavy_message, with_plan
 from .spec import Spec, load_spec
 
 Optimizer = Literal["adam", "sgd", "sgd_momentum"]
@@ -386,6 +395,8 @@ def _run(
     losses: list[float] = []
     step = 0
     try:
+        if time.perf_counter() - start > time_limit:  # building may have used it all
+            raise _Stop("time limit")
         test_loss, test_acc = _evaluate(model, data, batch_size, loss_kind, checkpoint)
         now = time.perf_counter() - start
         initial = EpochResult(0, None, None, test_loss, test_acc, now, now)
@@ -572,7 +583,7 @@ def _check_design(spec: Spec, batch_size: int) -> str:
             f"the design has {analysis.total_params:,} parameters; training is limited to "
             f"{MAX_HEAVY_PARAMS:,}"
         )
-    per_sample = math.prod(spec.input_shape) + sum(row.activations for row in analysis.layers)
+    per_sample = _sample_elements(analysis)
     if per_sample * batch_size > MAX_SIGNAL_ELEMENTS:
         fits = MAX_SIGNAL_ELEMENTS // per_sample
         hint = f"use batch_size {fits} or less" if fits >= 1 else "use a smaller input_shape"
@@ -580,7 +591,54 @@ def _check_design(spec: Spec, batch_size: int) -> str:
             f"a batch of {batch_size} holds {per_sample * batch_size:,} activation elements; "
             f"the limit is {MAX_SIGNAL_ELEMENTS:,}: {hint}"
         )
+    fits = training_batch_limit(spec, analysis)
+    if batch_size > fits:
+        passes = 3 * batch_size * heavy_macs(spec, analysis)
+        raise SpecError(
+            f"a training step on a batch of {batch_size} needs {passes:,} multiply-adds "
+            "(forward and backward, as the limits weigh them); the limit for one step is "
+            f"{MAX_PASS_MACS:,}: use batch_size {fits} or less"
+        )
     return _loss_kind(spec)
+
+
+def training_batch_limit(spec: Any, analysis: Any = None) -> int:
+    """The largest ``batch_size`` that ``train`` accepts for this design.
+
+    Args:
+        spec: the design (a ``Spec`` or anything ``builder.load_spec`` accepts).
+        analysis: its ``builder.analyze`` result, if already computed.
+
+    Returns:
+        ``min(MAX_BATCH_SIZE, MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // (3 · heavy_macs))``
+        with ``elements`` the input and every layer's output of one sample.
+
+    Raises:
+        SpecError: if the design fails analysis, one sample needs more than ``MAX_TRAIN_MACS``
+            multiply-adds (``builder.signal.heavy_macs``), or not even one sample fits.
+    """
+    spec = load_spec(spec)
+    analysis = analyze(spec) if analysis is None else analysis
+    if not analysis.ok:
+        raise SpecError(analysis.error)
+    macs = heavy_macs(spec, analysis)
+    if macs > MAX_TRAIN_MACS:
+        raise SpecError(heavy_message(spec, analysis, "training's limit", MAX_TRAIN_MACS))
+    per_sample = _sample_elements(analysis)
+    if per_sample > MAX_SIGNAL_ELEMENTS:
+        raise SpecError(
+            f"one sample holds {per_sample:,} activation elements (input and every layer's "
+            f"output); training's limit is {MAX_SIGNAL_ELEMENTS:,}: use a smaller input_shape"
+        )
+    by_macs = MAX_PASS_MACS // max(3 * macs, 1)
+    if by_macs < 1:
+        limit = f"training's limit for one sample ({MAX_PASS_MACS:,} for 3 passes)"
+        raise SpecError(heavy_message(spec, analysis, limit, MAX_PASS_MACS // 3))
+    return min(MAX_BATCH_SIZE, MAX_SIGNAL_ELEMENTS // per_sample, by_macs)
+
+
+def _sample_elements(analysis: Any) -> int:
+    return math.prod(analysis.input_shape) + sum(row.activations for row in analysis.layers)
 
 
 def _loss_kind(spec: Spec) -> str:

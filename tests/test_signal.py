@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import threading
+import time
 
 import pytest
 import torch
@@ -191,6 +193,52 @@ def test_batchnorm_eval_uses_running_stats_train_uses_the_batch():
     assert trains["bn1"].mean == pytest.approx(0, abs=1e-5)
     assert trains["bn1"].std == pytest.approx(1, abs=1e-3)
     assert trains["conv1"] == evals["conv1"]  # the same input, and conv has no mode
+
+
+def test_train_mode_dropout_draws_the_seeded_global_stream():
+    """Dropout's masks are those of ``torch.manual_seed(seed)``, as plain torch code draws them."""
+    model = build_model(preset("MLP"))
+    stats = activation_stats(model, batch_size=8, seed=5, mode="train")
+    model.train()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(5)
+        expected = _by_hand(model, (784,), 8, 5)
+    model.eval()
+    for stat, (name, _, _, mean, std, zeros) in zip(stats, expected):
+        assert stat.name == name
+        assert (stat.mean, stat.std) == (
+            pytest.approx(mean, rel=1e-5),
+            pytest.approx(std, rel=1e-5),
+        )
+        assert stat.zero_fraction == zeros
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_a_long_signal_pass_does_not_hold_up_other_sessions_builds(mode):
+    """One session's signal pass (stalled inside its forward) while another builds LeNet: the
+    pass draws nothing from the global generator (no Dropout), so it must not hold its lock."""
+    model = build_model(preset("VGG block with BatchNorm"))
+    inside, release = threading.Event(), threading.Event()
+
+    def stall(module: nn.Module, args: object) -> None:
+        inside.set()
+        release.wait(10)
+
+    handle = model.conv2.register_forward_pre_hook(stall)
+    worker = threading.Thread(
+        target=activation_stats, args=(model,), kwargs={"batch_size": 4, "mode": mode}
+    )
+    worker.start()
+    try:
+        assert inside.wait(10)
+        start = time.perf_counter()
+        build_model(preset())
+        took = time.perf_counter() - start
+    finally:
+        release.set()
+        worker.join()
+        handle.remove()
+    assert took < 0.5
 
 
 # --- the model and the random state are left as they were ---------------------------------------
