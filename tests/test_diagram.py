@@ -25,6 +25,7 @@ from builder.diagram import (
     side,
 )
 from builder.presets import PRESET_NAMES, preset
+from tests.designs import vgg16_features
 from tests.test_receptive_memory import EXTREME_DESIGNS, bounded
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -148,32 +149,7 @@ def test_trailing_shape_keeping_layers_get_an_arrow_out():
 
 
 def test_a_long_stack_wraps_into_balanced_rows():
-    layers = []
-    for c in [
-        64,
-        64,
-        "M",
-        128,
-        128,
-        "M",
-        256,
-        256,
-        256,
-        "M",
-        512,
-        512,
-        512,
-        "M",
-        512,
-        512,
-        512,
-        "M",
-    ]:
-        layers.append(
-            {"type": "MaxPool2d", "kernel_size": 2}
-            if c == "M"
-            else {"type": "Conv2d", "out_channels": c, "kernel_size": 3, "padding": 1}
-        )
+    layers = vgg16_features(relu=False)
     design = {"input_shape": [3, 224, 224], "layers": layers}
     layout = diagram_layout(design)
     assert layout.width <= MAX_ROW_WIDTH

@@ -45,6 +45,7 @@ from builder.receptive import (
     receptive_field_figure,
 )
 from builder.spec import MAX_NAME
+from tests.designs import vgg16_features
 
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -256,28 +257,7 @@ def test_lenet_and_alexnet_known_values():
 def test_vgg16_published_receptive_fields():
     """Araujo et al., "Computing receptive fields of CNNs" (Distill 2019): VGG-16 reaches 212
     pixels at pool5, with an effective stride of 32; conv5_3 sees 196."""
-    layers = []
-    for c in [
-        64,
-        64,
-        "M",
-        128,
-        128,
-        "M",
-        256,
-        256,
-        256,
-        "M",
-        512,
-        512,
-        512,
-        "M",
-        512,
-        512,
-        512,
-        "M",
-    ]:
-        layers += [maxpool(2)] if c == "M" else [conv(c, 3, padding=1), RELU]
+    layers = vgg16_features()
     records = receptive_field(stack([3, 224, 224], *layers))
     convs = [r for r in records if r.type == "Conv2d"]
     assert convs[-1].rf == (196, 196)
@@ -502,28 +482,7 @@ def test_lenet_numbers_by_hand():
 
 
 def test_a_vgg16_sized_design_is_estimated_without_building_it():
-    layers = []
-    for c in [
-        64,
-        64,
-        "M",
-        128,
-        128,
-        "M",
-        256,
-        256,
-        256,
-        "M",
-        512,
-        512,
-        512,
-        "M",
-        512,
-        512,
-        512,
-        "M",
-    ]:
-        layers += [maxpool(2)] if c == "M" else [conv(c, 3, padding=1), RELU]
+    layers = vgg16_features()
     layers += [{"type": "Flatten"}, {"type": "Linear", "out_features": 4096}, RELU]
     layers += [
         {"type": "Linear", "out_features": 4096},
