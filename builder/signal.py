@@ -40,6 +40,7 @@ from .limits import (
     POOL_WEIGHT,
     SLOW_CONV_WEIGHT,
     SLOW_PADDING,
+    STATS_WEIGHT,
 )
 from .model import build_model
 from .rng import RNG_LOCK, PrivateStream
@@ -249,12 +250,19 @@ def signal_batch_size(spec: Any, requested: int) -> int:
             "channels"
         )
     macs = heavy_macs(spec, analysis)
+    measured = sum(row.activations for row in analysis.layers)
+    cost = macs + STATS_WEIGHT * measured  # every layer's output is also measured
     if macs > MAX_HEAVY_MACS:
         raise SpecError(heavy_message(spec, analysis, "the signal tab's limit", MAX_HEAVY_MACS))
-    if 2 * macs > MAX_PASS_MACS:
-        limit = f"the signal tab's limit for a batch of 2 ({_count(MAX_PASS_MACS)} in all)"
-        raise SpecError(heavy_message(spec, analysis, limit, MAX_PASS_MACS // 2))
-    return min(requested, MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // max(macs, 1))
+    if cost > MAX_HEAVY_MACS or 2 * cost > MAX_PASS_MACS:
+        raise SpecError(
+            f"a signal pass of this design costs {_count(cost)} multiply-adds per sample as the "
+            f"limits weigh them ({_count(macs)} for its layers, and {_count(measured)} output "
+            f"elements measured at ×{STATS_WEIGHT}); the signal tab's limit is "
+            f"{_count(min(MAX_HEAVY_MACS, MAX_PASS_MACS // 2))}: use a smaller input_shape or "
+            "fewer layers"
+        )
+    return min(requested, MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // max(cost, 1))
 
 
 def signal_elements(spec: Any, analysis: Analysis | None = None) -> int:
@@ -407,5 +415,5 @@ def _summary(t: torch.Tensor) -> torch.Tensor:
         std, mean = torch.std_mean(flat)
     else:  # one element: no spread to estimate; report 0 rather than torch.std's NaN
         std, mean = flat.new_zeros(()), flat.sum()
-    zeros = (flat == 0).sum().to(torch.float64) / max(flat.numel(), 1)
+    zeros = (flat.numel() - torch.count_nonzero(flat)).to(torch.float64) / max(flat.numel(), 1)
     return torch.stack([mean.to(torch.float64), std.to(torch.float64), zeros]).cpu()

@@ -25,6 +25,7 @@ from builder.limits import (
     MAX_SIGNAL_ELEMENTS,
     MAX_TRAIN_MACS,
     POOL_WEIGHT,
+    STATS_WEIGHT,
 )
 from builder.model import check_init_cost
 from builder.presets import preset
@@ -98,7 +99,8 @@ def test_signal_elements_are_what_a_forward_pass_holds():
 def test_signal_batch_size_is_the_tightest_cap():
     design = {"input_shape": [3, 256, 256], "layers": [conv(64, 5, padding=2), {"type": "ReLU"}]}
     macs, elements = torchinfo_macs(design), measured_signal_elements(design)
-    fits = min(MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // macs)
+    outputs = sum(row.activations for row in analyze(design).layers)
+    fits = min(MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // (macs + STATS_WEIGHT * outputs))
     assert 2 <= fits < 512
     assert signal_batch_size(design, 512) == fits
     assert signal_batch_size(design, 2) == 2
@@ -185,7 +187,9 @@ def test_one_training_step_is_bounded_and_the_batch_that_fits_is_named():
     design = _ten_way(conv(64, 3, padding=1), conv(256, 3, padding=1), shape=[3, 32, 32])
     macs = torchinfo_macs(design)
     assert macs <= MAX_TRAIN_MACS
-    fits = MAX_PASS_MACS // (3 * macs)  # forward and backward
+    # every output kept for backward (elements verified against torch in test_analysis)
+    elements = 3 * 32 * 32 + sum(row.activations for row in analyze(design).layers)
+    fits = min(MAX_SIGNAL_ELEMENTS // elements, MAX_PASS_MACS // (3 * macs))  # fwd + bwd
     assert training_batch_limit(design) == fits
     with pytest.raises(SpecError, match=f"use batch_size {fits} or less"):
         train(design, epochs=1, batch_size=fits + 1, time_limit=0.2)

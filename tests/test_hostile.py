@@ -948,15 +948,44 @@ def test_initializer_widgets_offer_only_values_the_spec_accepts():
 
 def test_train_and_sizes_tabs_offer_the_builders_optimizers_and_batch_bounds():
     from builder.memory import DTYPE_BYTES, MAX_BATCH
-    from builder.training import MAX_BATCH_SIZE, OPTIMIZERS
+    from builder.training import OPTIMIZERS, training_batch_limit
 
     at = start()
     at.session_state["view"] = "Train"
     at.run()
     assert list(at.selectbox(key="train_opt").options) == list(OPTIMIZERS)
-    assert at.number_input(key="train_batch").max == MAX_BATCH_SIZE
+    assert at.number_input(key="train_batch").max == training_batch_limit(preset())
     at.session_state["view"] = "Sizes & memory"
     at.run()
     assert list(at.selectbox(key="mem_opt").options) == list(OPTIMIZERS)
     assert list(at.selectbox(key="mem_dtype").options) == list(DTYPE_BYTES)
     assert at.number_input(key="mem_batch").max == MAX_BATCH
+
+
+HEAVY_DESIGNS = {
+    # no parameters, ~150 M activation elements per sample: before, ~4 GB for a batch of 2
+    "150M activations": {
+        "input_shape": [3, 1024, 1024],
+        "layers": [{"type": "MaxPool2d", "kernel_size": 1, "stride": 1}] * 47,
+    },
+    # 2.6e13 multiply-adds per sample: before, minutes of server CPU in the Signal tab
+    "1023 kernel": {
+        "input_shape": [3, 1024, 1024],
+        "layers": [{"type": "Conv2d", "out_channels": 8, "kernel_size": 1023, "padding": "same"}],
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(HEAVY_DESIGNS))
+def test_signal_and_train_tabs_refuse_designs_over_the_compute_limits_at_once(name):
+    import time
+
+    at = start({"d": encode_design(HEAVY_DESIGNS[name])})
+    for view, needle in (("Signal", "signal pass is not run"), ("Train", "not offered")):
+        at.session_state["view"] = view
+        began = time.perf_counter()
+        at.run(timeout=30)
+        assert time.perf_counter() - began < 10
+        assert not at.exception, [e.value for e in at.exception]
+        assert any(needle in i.value for i in at.info), (view, [i.value for i in at.info])
+    assert len(design(at)["layers"]) == len(HEAVY_DESIGNS[name]["layers"])

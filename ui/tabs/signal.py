@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 
+import builder
 from builder import presets
-from builder.limits import MAX_SIGNAL_ELEMENTS
+from builder.signal import signal_batch_size
 
 from ..cache import cached_signal
+from ..format import esc
 from . import Context, heavy_ok
+
+LARGEST_BATCH = 512
 
 NO_PLAN = "—"
 
@@ -18,10 +20,12 @@ NO_PLAN = "—"
 def render(ctx: Context) -> None:
     if not heavy_ok(ctx.analysis):
         return
-    analysis = ctx.analysis
+    try:  # the builder's memory and compute caps for one pass of this design
+        largest = signal_batch_size(ctx.spec, LARGEST_BATCH)
+    except builder.SpecError as exc:
+        st.info(f"The signal pass is not run for this design: {esc(exc)}")
+        return
     cols = st.columns([1, 1, 2])
-    per_sample = sum(r.activations for r in analysis.layers) + math.prod(analysis.input_shape)
-    largest = max(2, min(512, MAX_SIGNAL_ELEMENTS // max(per_sample, 1)))
     if st.session_state.get("signal_batch", largest + 1) > largest:  # a new design may need less
         st.session_state.signal_batch = min(64, largest)
     batch = cols[0].number_input(

@@ -17,9 +17,11 @@ from . import Context, heavy_ok
 NO_PLAN = "—"
 
 
-def _controls() -> dict[str, Any]:
-    from builder.training import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS
+def _controls(largest: int) -> dict[str, Any]:
+    from builder.training import DEFAULT_BATCH_SIZE, MAX_EPOCHS, OPTIMIZERS
 
+    if st.session_state.get("train_batch", 0) > largest:  # a new design may allow less
+        st.session_state.train_batch = min(DEFAULT_BATCH_SIZE, largest)
     cols = st.columns([1, 1, 1, 2], vertical_alignment="bottom")
     return {
         "epochs": cols[0].number_input(
@@ -29,8 +31,8 @@ def _controls() -> dict[str, Any]:
         "batch": cols[2].number_input(
             "Batch size",
             min_value=1,
-            max_value=MAX_BATCH_SIZE,
-            value=DEFAULT_BATCH_SIZE,
+            max_value=largest,
+            value=min(DEFAULT_BATCH_SIZE, largest),
             key="train_batch",
         ),
         "other": cols[3].selectbox(
@@ -77,16 +79,21 @@ def _summary(labels: list[str], results: list[Any]) -> str:
 
 
 def render(ctx: Context) -> None:
-    from builder.training import TrainingBusy, training_figure
+    from builder.training import TrainingBusy, training_batch_limit, training_figure
 
     if not heavy_ok(ctx.analysis):
+        return
+    try:  # the builder's memory and compute caps for training this design
+        largest = training_batch_limit(ctx.spec, ctx.analysis)
+    except builder.SpecError as exc:
+        st.info(f"Training is not offered for this design: {esc(exc)}")
         return
     st.caption(
         "A few epochs on scikit-learn's handwritten digits (1,797 images of 8×8, resized to the "
         "design's input), held-out accuracy per epoch. Runs on the server, bounded in time; "
         "press Stop (or any control) to cancel."
     )
-    options = _controls()
+    options = _controls(largest)
     go_cols = st.columns([1, 1, 4])
     start = go_cols[0].button(
         "Train", key="train_go", type="primary", icon=":material/play_arrow:", width="stretch"
