@@ -42,6 +42,11 @@ MAX_PROBLEMS = 20  # message lines shown; the rest are counted
 MAX_DEPTH = 60  # nesting of one expression or block the reader follows
 MAX_NUMBER = 2**63  # constant arithmetic beyond this is refused (no huge powers or products)
 MAX_SNIPPET = 60
+# Init steps the design's recipe runs once calls are followed (a walk counts its syntax nodes):
+# ``self._h0()`` calling ``self._h1()`` twice, and so on, would make 2**n copies. A walk of 60
+# ``m is self.fcN`` arms (the most the reader follows) is ~2,200.
+MAX_INIT_WORK = 10_000
+_LINE_END = re.compile(r"\r\n|\r|\n")  # the parser's line ends (not form feeds)
 _TENSORS = ("weight", "bias")
 # conventional names a pasted snippet often uses without its imports
 _CONVENTIONAL = {
@@ -268,10 +273,14 @@ _Block = list
 
 @dataclass
 class _Loop:
-    """An init walk over every module: ``for m in self.modules():`` or ``self.apply(fn)``."""
+    """An init walk over every module: ``for m in self.modules():`` or ``self.apply(fn)``.
+
+    ``size`` is the syntax nodes of its code: what running it once costs ``MAX_INIT_WORK``.
+    """
 
     block: _Block
     line: int
+    size: int = 1
 
 
 @dataclass
@@ -306,7 +315,8 @@ class _Reader:
     """Walks the tree; collects the layers, ``forward``'s steps, the init steps and problems."""
 
     def __init__(self, source: str, input_shape: list[int]) -> None:
-        self.source = source
+        # split once: ast.get_source_segment splits the whole source again on every call
+        self.lines = [line.encode() for line in _LINE_END.split(source)]
         self.input_shape = input_shape
         self.problems: dict[tuple[int, str], None] = {}
         self.aliases: dict[str, str] = {}
@@ -321,6 +331,8 @@ class _Reader:
         self.functions: dict[str, _Loop] = {}  # module-level def init(m): for net.apply
         self.steps: list[Any] = []
         self.called: set[str] = set()  # init methods and apply functions some code calls
+        self.resolved: dict[str, tuple[list[Any], int]] = {}  # init method -> resolve's answer
+        self.checked: dict[tuple[int, str, str, int], tuple[Any, str | None]] = {}  # INITs
         self.seed: int | None = None
         self.nets: set[str] = set()  # module-level names bound to Net()
         self.names: set[str] = set()  # other module-level names bound by usage lines
@@ -340,8 +352,35 @@ class _Reader:
         if exc.message is not None:
             self.problem(line, exc.message)
             return
-        text = _fold(ast.get_source_segment(self.source, statement) or "")
+        text = self.snippet(statement)
         self.problem(line, f"line {line}: cannot read {text!r}: {exc.why}")
+
+    def snippet(self, node: ast.AST) -> str:
+        """The start of a node's text on one line, at most ``MAX_SNIPPET`` characters.
+
+        Only the bytes shown are read (a whole class is named by its first words), so naming
+        every problem of a long file stays linear; ``ast.get_source_segment`` split the whole
+        source again on each call.
+        """
+        if not isinstance(node, (ast.stmt, ast.expr)):
+            return ""
+        first, start = node.lineno, node.col_offset
+        last, stop = node.end_lineno, node.end_col_offset
+        if last is None or stop is None:
+            return ""
+        words: list[str] = []
+        cut = last > first + MAX_SNIPPET  # past so many (blank) lines, the rest is left out
+        for number in range(first, min(last, first + MAX_SNIPPET) + 1):
+            line = self.lines[number - 1]
+            begin = start if number == first else 0
+            end = stop if number == last else len(line)
+            cut = cut or end > begin + 4 * MAX_SNIPPET
+            # columns count UTF-8 bytes; a character cut at the end is dropped
+            words += line[begin : min(end, begin + 4 * MAX_SNIPPET)].decode(errors="ignore").split()
+            if sum(map(len, words)) + len(words) - 1 > MAX_SNIPPET:  # joined by spaces
+                break
+        text = _fold(" ".join(words))
+        return f"{text} ..." if cut and not text.endswith("...") else text
 
     def each(self, statements: list[ast.stmt], read: Callable[[ast.stmt], None]) -> None:
         """Read statements one by one; one it cannot read is a problem, and reading goes on."""
@@ -390,7 +429,11 @@ class _Reader:
         if isinstance(node, (ast.Tuple, ast.List)):
             if len(node.elts) > 8:
                 raise _Unreadable(node, "only short tuples are read")
-            return [self.value(e, env, depth + 1) for e in node.elts]
+            items = [self.value(e, env, depth + 1) for e in node.elts]
+            if any(isinstance(item, list) for item in items):
+                # constants that nest each other would share 8**n items; no argument nests
+                raise _Unreadable(node, "only flat tuples of numbers are read")
+            return items
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.value(node.operand, env, depth + 1)
             if not _is_number(operand):
@@ -462,12 +505,14 @@ class _Reader:
         self.each(functions, self.read_function)
         self.read_class(net, _applied_names(tree))
         self.each(tree.body, lambda s: self.read_module_statement(s, net, functions))
-        self.steps = self.resolve(self.steps, ())
+        self.steps, weight = self.resolve(self.steps, ())
         for method, steps in self.init_methods.items():
             if method not in self.called:  # defined but never called: the recipe is meant
-                self.steps += self.resolve(steps, (method,))
+                more, weight = self.resolve(steps, (method,), weight)
+                self.steps += more
         for method, loop in self.apply_methods.items():
             if method not in self.called:
+                weight = self.weigh(weight + loop.size, loop.line)
                 self.steps.append(loop)
         layers = self.layer_list()
         self.raise_problems()
@@ -498,27 +543,56 @@ class _Reader:
                 message=f"line {node.lineno}: cannot read function {node.name!r}: outside the "
                 "class only an init function taking one module (def init(m): ...) is read",
             )
-        self.functions[node.name] = _Loop(self.walk(node.body, params[0]), node.lineno)
+        block = self.walk(node.body, params[0])
+        self.functions[node.name] = _Loop(block, node.lineno, _size(node))
 
-    def resolve(self, steps: list[Any], stack: tuple[str, ...]) -> list[Any]:
-        """Replace calls of init methods and ``apply`` by their steps."""
-        out = []
+    def resolve(
+        self, steps: list[Any], stack: tuple[str, ...], weight: int = 0
+    ) -> tuple[list[Any], int]:
+        """Replace calls of init methods and ``apply`` by their steps.
+
+        A method's steps are resolved once and reused (a cycle is a problem either way, so
+        the stack it was first reached from does not change the design).
+
+        Returns:
+            The steps, and ``weight`` plus what running them costs, kept under
+            ``MAX_INIT_WORK`` as the list grows: helpers that call the next twice would
+            otherwise make 2**n copies.
+        """
+        out: list[Any] = []
         for step in steps:
             if not isinstance(step, _Call):
-                out.append(step)
-                continue
-            self.called.add(step.name)
-            if step.kind == "function":
-                out.append(self.functions[step.name])
-            elif step.kind == "apply_method":
-                out.append(self.apply_methods[step.name])
-            elif step.name in stack:
+                found, cost = [step], _cost(step)
+            elif step.kind != "method":
+                self.called.add(step.name)
+                table = self.functions if step.kind == "function" else self.apply_methods
+                found, cost = [table[step.name]], table[step.name].size
+            elif step.name in stack:  # marked called already, or the method being resolved
                 self.problem(
                     step.line, f"line {step.line}: self.{step.name}() calls itself in a cycle"
                 )
+                continue
             else:
-                out += self.resolve(self.init_methods[step.name], (*stack, step.name))
-        return out
+                self.called.add(step.name)
+                if step.name not in self.resolved:
+                    self.resolved[step.name] = self.resolve(
+                        self.init_methods[step.name], (*stack, step.name)
+                    )
+                found, cost = self.resolved[step.name]
+            weight = self.weigh(weight + cost, step.line)
+            out += found
+        return out, weight
+
+    @staticmethod
+    def weigh(weight: int, line: int) -> int:
+        """``weight`` if it is within ``MAX_INIT_WORK``; else a ``SpecError`` naming the line."""
+        if weight > MAX_INIT_WORK:
+            raise SpecError(
+                f"line {line}: the initialization is too large to read: it runs more than "
+                f"{MAX_INIT_WORK:,} steps once the calls of init methods and apply are followed "
+                "(call each init method once)"
+            )
+        return weight
 
     # --- the class ------------------------------------------------------------------------------
 
@@ -572,7 +646,8 @@ class _Reader:
         self.layers_read = True
         for node in others:
             if node.name in self.apply_methods:
-                self.apply_methods[node.name].block = self.walk(node.body, _params(node)[1])
+                loop = self.apply_methods[node.name]
+                loop.block, loop.size = self.walk(node.body, _params(node)[1]), _size(node)
             else:
                 steps = self.init_methods[node.name]
                 self.each(node.body, lambda s, steps=steps: self.init_statement(s, steps))
@@ -930,16 +1005,24 @@ class _Reader:
     def check_init(
         self, line: int, layer_type: str, tensor: str, init: dict[str, Any], report: bool = True
     ) -> bool:
-        """Validate an INIT for one tensor of a layer type; a problem names the line."""
-        try:
-            validate_init(
-                f"line {line}: {layer_type}.{tensor}", init, TENSOR_NDIM[layer_type][tensor]
-            )
-        except SpecError as exc:
-            if report:
-                self.problem(line, str(exc))
-            return False
-        return True
+        """Validate an INIT for one tensor of a layer type; a problem names the line.
+
+        The answer is kept: the init plan asks again for every layer the step reaches.
+        """
+        key = (line, layer_type, tensor, id(init))  # the value holds init: its id stays its own
+        if key not in self.checked:
+            message = None
+            try:
+                validate_init(
+                    f"line {line}: {layer_type}.{tensor}", init, TENSOR_NDIM[layer_type][tensor]
+                )
+            except SpecError as exc:
+                message = str(exc)
+            self.checked[key] = (init, message)
+        message = self.checked[key][1]
+        if message is not None and report:
+            self.problem(line, message)
+        return message is None
 
     # --- init walks -----------------------------------------------------------------------------
 
@@ -966,7 +1049,7 @@ class _Reader:
             var = target.id
         else:
             raise _Unreadable(node, "expected 'for m in self.modules():'")
-        return _Loop(self.walk(node.body, var), node.lineno)
+        return _Loop(self.walk(node.body, var), node.lineno, _size(node))
 
     def walk(self, body: list[ast.stmt], var: str, depth: int = 0) -> _Block:
         """Parse the body run for each module ``var`` into tests and INITs."""
@@ -1282,7 +1365,7 @@ class _Reader:
             raise _Unreadable(node, f"one of the sizes must be given: {usage}")
         if features == 0 or features < -1:
             raise _Unreadable(node, f"the feature count must be positive: {usage}")
-        text = _fold(ast.get_source_segment(self.source, node) or f"x.{method}(...)")
+        text = self.snippet(node) or f"x.{method}(...)"
         expected = None if features == -1 else features
         ops.append(_Op(node.lineno, layer={"type": "Flatten"}, features=expected, text=text))
 
@@ -1512,15 +1595,18 @@ class _Usage:
             return False
         return reader.freeze(call, owner)
 
+    def bound(self, name: str | None) -> bool:
+        """Whether a usage line bound the name (no set union per node: that was quadratic)."""
+        return name in self.reader.nets or name in self.reader.names
+
     def expression(self, node: ast.AST, depth: int = 0) -> None:
         """Refuse anything but harmless uses of the net, torch and printing."""
         if depth > MAX_DEPTH:
             raise _Unreadable(node, "the expression is nested too deeply")
         reader = self.reader
-        bound = reader.nets | reader.names
         if isinstance(node, ast.Name):
-            known = bound | set(reader.aliases) | set(reader.consts)
-            if node.id not in known | {self.class_name, "print", "len"}:
+            known = self.bound(node.id) or node.id in reader.aliases or node.id in reader.consts
+            if not known and node.id not in (self.class_name, "print", "len"):
                 raise _Unreadable(node, f"{node.id!r} is not read outside the class")
             return
         if isinstance(node, ast.Attribute):
@@ -1531,7 +1617,7 @@ class _Usage:
         if isinstance(node, ast.Call):
             func = node.func
             dotted = reader.dotted(func)
-            ok = (dotted or "").split(".")[0] == "torch" or _root_name(func) in bound
+            ok = (dotted or "").split(".")[0] == "torch" or self.bound(_root_name(func))
             ok = ok or _is_name(func, self.class_name) or _is_name(func, "print")
             ok = ok or _is_name(func, "len")
             if not ok:
@@ -1558,6 +1644,15 @@ class _Usage:
 
 
 # --- small helpers ------------------------------------------------------------------------------
+
+
+def _size(node: ast.AST) -> int:
+    return sum(1 for _ in ast.walk(node))
+
+
+def _cost(step: Any) -> int:
+    """What running one init step costs against ``MAX_INIT_WORK``: a walk, its syntax nodes."""
+    return step.size if isinstance(step, _Loop) else 1
 
 
 def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
