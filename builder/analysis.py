@@ -41,6 +41,8 @@ class LayerAnalysis:
         fix: the suggested fix in words.
         fix_action: the fix as an edit, or None.
         torch_fails: whether torch itself would raise at this layer.
+        inferred: the value of the type's ``in_key`` (``in_channels`` ...) as the input gives it
+            (LayerNorm: the normalized shape, a tuple), or None.
     """
 
     index: int
@@ -62,6 +64,7 @@ class LayerAnalysis:
     fix: str | None = None
     fix_action: dict[str, Any] | None = None
     torch_fails: bool = True
+    inferred: Any = None
 
 
 @dataclass(frozen=True)
@@ -187,10 +190,12 @@ def analyze(spec: Any) -> Analysis:
             )
             shape = None
             continue
-        in_dim = shape[0] if entry.in_key else None
+        in_dim = entry.infer(shape, args) if entry.in_key else None
         tensors = entry.tensors(args, in_dim)
         buffers = entry.buffers(args, in_dim)
-        rows.append(_row(index, layer, shape, out_shape, tensors, buffers, formula, True))
+        rows.append(
+            _row(index, layer, shape, out_shape, tensors, buffers, formula, True, inferred=in_dim)
+        )
         shape = out_shape
     params = [r.params or 0 for r in rows]
     trainable = sum(p for p, r in zip(params, rows) if r.trainable)
@@ -223,6 +228,7 @@ def _row(
     problem: LayerProblem | None = None,
     action: dict[str, Any] | None = None,
     error: str | None = None,
+    inferred: Any = None,
 ) -> LayerAnalysis:
     params = sum(math.prod(s) for _, s in tensors) if known else None
     mult_adds = 0
@@ -248,6 +254,7 @@ def _row(
         fix=problem.fix if problem else None,
         fix_action=action,
         torch_fails=problem.torch_fails if problem else True,
+        inferred=inferred,
     )
 
 

@@ -33,7 +33,7 @@ from .spec import Spec, load_spec
 LINE_LENGTH = 100  # as in pyproject.toml: the export is ruff clean with the project's settings
 INDENT = "    "
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_WORD = re.compile(r"[a-z][a-z0-9_]*")  # registry choices: safe inside double quotes
+_WORD = re.compile(r"[a-z][a-z0-9_-]*")  # registry choices: safe inside double quotes
 _MAX_INT_LITERAL = 2**64  # seeds go up to 2**63 - 1; everything else is far smaller
 # module-level names the generated code uses: a class called so would shadow them
 _GLOBALS = frozenset({"torch", "nn", "F", "print", "isinstance", "super", "net", "x"})
@@ -330,8 +330,7 @@ class _Writer:
         for index, (layer, row) in enumerate(zip(self.spec.layers, self.analysis.layers)):
             if self.is_functional(index):
                 continue
-            in_dim = row.input_shape[0] if layer.entry.in_key and row.input_shape else None
-            args = constructor_args(layer.entry, layer.args, in_dim)
+            args = constructor_args(layer.entry, layer.args, row.inferred)
             head = f"self.{self.names[index]} = nn.{layer.type}"
             out += call_lines(head, args, body)
         frozen = [

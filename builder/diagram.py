@@ -3,10 +3,12 @@
 One layout (``diagram_layout``) feeds both renderers, so the SVG and the PNG show the same
 geometry. Feature maps ``[C, H, W]`` are stacks of sheets: the front sheet is ``side(W)`` wide and
 ``side(H)`` high, with ``side(n) = 14·sqrt(n)`` clamped to [14, 170] pixels, and the stack is
-``depth(C) = 5·sqrt(C)`` pixels deep (at most 60; one sheet per channel up to 8). Flat vectors
-``[F]`` are thin bars ``9·sqrt(F)`` high (clamped to [14, 260]). The input comes first; every
-layer that changes the shape (Conv2d, pooling, Flatten, Linear) gets a block labelled with its
-name, type and output shape (``6@28×28`` for 6 maps of 28×28); layers that keep it
+``depth(C) = 5·sqrt(C)`` pixels deep (at most 60; one sheet per channel up to 8). Sequences
+``[C, L]`` are the same stacks of strips ``side(L)`` wide and ``SEQUENCE_HEIGHT`` high. Flat
+vectors ``[F]`` are thin bars ``9·sqrt(F)`` high (clamped to [14, 260]). The input comes first;
+every layer that changes the shape (convolutions, pooling, upsampling, padding, Flatten, Linear)
+gets a block labelled with its name, type and output shape (``6@28×28`` for 6 maps of 28×28,
+``16@64`` for 16 channels of a sequence 64 long); layers that keep it
 (activations, BatchNorm, Dropout, Identity) are small tags on the arrow into the next block. A
 long stack wraps onto further rows. Layers after an analysis error are dashed grey boxes.
 
@@ -47,6 +49,7 @@ MAX_SCALE = 4.0
 SIDE_PER_SQRT, SIDE_MIN, SIDE_MAX = 14.0, 14.0, 170.0
 DEPTH_PER_SQRT, DEPTH_MAX, MAX_SHEETS = 5.0, 60.0, 8
 BAR_WIDTH, BAR_PER_SQRT, BAR_MIN, BAR_MAX = 16.0, 9.0, 14.0, 260.0
+SEQUENCE_HEIGHT = 14.0
 UNKNOWN_SIDE = 40.0
 
 PASS_THROUGH = ("activation", "normalization", "dropout")
@@ -54,6 +57,8 @@ COLORS = {  # category: (fill, stroke)
     "input": ("#E8E8E8", "#6B6B6B"),
     "convolution": ("#C6DBEF", "#2F5F8A"),
     "pooling": ("#FDD9B5", "#B3641A"),
+    "upsampling": ("#D4EDEA", "#2E7D74"),
+    "padding": ("#F2EBC9", "#8A7A2B"),
     "linear": ("#C7E9C0", "#3B7A35"),
     "reshape": ("#E0E0E0", "#707070"),
     "normalization": ("#E5D4EC", "#7E5A8E"),
@@ -71,7 +76,7 @@ class Block:
         index: 0 for the input, k for the k-th layer.
         name, type: the layer's name and class (``"input"``, ``"Input"`` for the input).
         shape: the per-sample output shape, or None after an error.
-        kind: ``"map"``, ``"flat"``, ``"tag"`` or ``"unknown"``.
+        kind: ``"map"``, ``"sequence"``, ``"flat"``, ``"tag"`` or ``"unknown"``.
         x, y: top-left corner of the front sheet (of the tag).
         width, height: size of the front sheet (of the tag).
         depth: how far the back sheet sits up and to the right (0 for one sheet).
@@ -137,15 +142,21 @@ def block_size(shape: tuple[int, ...] | None) -> tuple[str, float, float, float,
     if len(shape) == 3:
         channels, height, width = shape
         return "map", side(width), side(height), depth(channels), min(channels, MAX_SHEETS)
+    if len(shape) == 2:
+        channels, length = shape
+        sheets = min(channels, MAX_SHEETS)
+        return "sequence", side(length), SEQUENCE_HEIGHT, depth(channels), sheets
     return "flat", BAR_WIDTH, bar_height(math.prod(shape)), 0.0, 1
 
 
 def shape_label(shape: tuple[int, ...] | None) -> str:
-    """``6@28×28`` for maps, ``400`` for vectors, ``16×25`` otherwise, ``?`` when unknown."""
+    """``6@28×28`` for maps, ``16@64`` for sequences, ``400`` for vectors, ``?`` when unknown."""
     if shape is None:
         return "?"
     if len(shape) == 3:
         return f"{shape[0]}@{shape[1]}×{shape[2]}"
+    if len(shape) == 2:
+        return f"{shape[0]}@{shape[1]}"
     return "×".join(str(s) for s in shape)
 
 

@@ -36,8 +36,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .initializers import default_kind, fans, resolved_args
 from .initializers import expected_std as _scheme_expected_std
-from .initializers import fans, resolved_args
 from .rng import intra_op_threads
 
 CHUNK = 1 << 18
@@ -235,8 +235,8 @@ def promised_distribution(
     except KeyError:
         return None
     if name == "default":
-        if layer_type not in ("Conv2d", "Linear"):
-            return None  # BatchNorm: ones / zeros
+        if default_kind(layer_type) == "constant":
+            return None  # normalization ones / zeros, PReLU's 0.25
         fan_in = fans(weight_shape if weight_shape is not None else shape)[0]
         if fan_in <= 0:
             return None

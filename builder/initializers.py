@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .layers import REGISTRY
+
 NONLINEARITIES = (
     "linear",
     "conv1d",
@@ -226,6 +228,16 @@ def init_seconds(init: Mapping[str, Any], shape: tuple[int, ...]) -> float:
     return 0.0
 
 
+def default_kind(layer_type: str) -> str:
+    """What ``default`` (the layer's ``reset_parameters``) draws for this type: the registry's
+    ``default_init``, ``"fan_in_uniform"`` or ``"constant"``. A type the registry does not know
+    (a plain module's) is read by its name: BatchNorm constants, else fan-in uniform."""
+    entry = REGISTRY.get(layer_type)
+    if entry is not None:
+        return entry.default_init
+    return "constant" if layer_type.startswith("BatchNorm") else "fan_in_uniform"
+
+
 def _trunc_normal_std(mean: float, std: float, a: float, b: float) -> float:
     alpha, beta = (a - mean) / std, (b - mean) / std
 
@@ -272,7 +284,7 @@ def expected_std(
     name = init["scheme"]
     numel = math.prod(shape)
     if name == "default":
-        if layer_type.startswith("BatchNorm"):
+        if default_kind(layer_type) == "constant":
             return 0.0
         fan_in = fans(weight_shape if weight_shape is not None else shape)[0]
         return 1 / math.sqrt(3 * fan_in) if fan_in > 0 else 0.0

@@ -39,12 +39,18 @@ class BuiltNet(nn.Module):
 
 
 def constructor_kwargs(layer: Layer, in_dim: int | None) -> dict[str, Any]:
-    """The keyword arguments for the layer's torch constructor (lists become tuples)."""
+    """The keyword arguments for the layer's torch constructor (lists become tuples).
+
+    Args:
+        layer: the validated layer.
+        in_dim: the value of its type's ``in_key``, as the analysis inferred it
+            (``LayerAnalysis.inferred``: the input's channels; LayerNorm's normalized shape).
+    """
     kwargs: dict[str, Any] = {}
     for key, value in layer.args.items():
         kwargs[key] = tuple(value) if isinstance(value, list) else value
     if layer.entry.in_key:
-        kwargs[layer.entry.in_key] = in_dim
+        kwargs[layer.entry.in_key] = tuple(in_dim) if isinstance(in_dim, list) else in_dim
     return kwargs
 
 
@@ -76,8 +82,7 @@ def build_model(spec: Any) -> BuiltNet:
     net.spec = spec
     with seeded(spec.seed):  # alone on torch's global generator: see builder/rng.py
         for layer, row in zip(spec.layers, analysis.layers):
-            in_dim = row.input_shape[0] if layer.entry.in_key else None
-            net.add_module(layer.name, layer.entry.cls(**constructor_kwargs(layer, in_dim)))
+            net.add_module(layer.name, layer.entry.cls(**constructor_kwargs(layer, row.inferred)))
         for index, layer in enumerate(spec.layers):
             module = net.get_submodule(layer.name)
             for tensor_name, tensor in module.named_parameters(recurse=False):

@@ -51,7 +51,7 @@ import plotly.graph_objects as go
 
 from .analysis import analyze
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
-from .layers import REGISTRY, Window
+from .layers import REGISTRY, Footprint, Window
 from .spec import Spec, load_spec
 
 Pair = tuple[float, float]
@@ -68,7 +68,8 @@ class RFRecord:
         name: ``"input"`` or the layer's name.
         type: ``"Input"`` or the layer's class name.
         output_shape: the per-sample shape (None after an analysis error).
-        size: ``(H, W)`` of the feature map, or None for a flat output.
+        size: ``(H, W)`` of the feature map (``(L,)`` for a sequence ``[C, L]``: every
+            per-axis field has one entry per spatial axis), or None for a flat output.
         rf: ``(rf_h, rf_w)`` in input pixels, or None (flat input, or after an error).
         jump: ``(jump_h, jump_w)``: input pixels between neighbouring units, or None.
         start: ``(start_h, start_w)``: the first unit's centre in input pixels, or None.
@@ -111,20 +112,22 @@ def receptive_field(spec: Any) -> list[RFRecord]:
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     analysis = analyze(spec)
-    image = len(spec.input_shape) == 3
+    sizes = tuple(spec.input_shape[1:])
+    spatial = len(sizes) > 0
     one, zero = Fraction(1), Fraction(0)
     # the exact state per axis; the records hold it rounded for display (``_value``)
-    state: list[Axis] | None = [(one, one, zero), (one, one, zero)] if image else None
+    state: list[Axis] | None = [(one, one, zero)] * len(sizes) if spatial else None
+    ones, zeros = (1,) * len(sizes), (0,) * len(sizes)
     records = [
         RFRecord(
             0,
             "input",
             "Input",
             spec.input_shape,
-            (spec.input_shape[1], spec.input_shape[2]) if image else None,
-            (1, 1) if image else None,
-            (1, 1) if image else None,
-            (0, 0) if image else None,
+            sizes if spatial else None,
+            ones if spatial else None,
+            ones if spatial else None,
+            zeros if spatial else None,
         )
     ]
     for layer, row in zip(spec.layers, analysis.layers):
@@ -135,31 +138,56 @@ def receptive_field(spec: Any) -> list[RFRecord]:
             records.append(RFRecord(index, layer.name, layer.type, out, None, None, None, None))
             state = None
             continue
-        if len(out) != 3 or prev.whole_input:
-            image_hw = (spec.input_shape[1], spec.input_shape[2])
-            rf = (max(prev.rf[0], image_hw[0]), max(prev.rf[1], image_hw[1]))
+        if len(out) != len(spec.input_shape) or prev.whole_input:
+            rf = tuple(max(r, size) for r, size in zip(prev.rf, sizes))
             records.append(
                 RFRecord(index, layer.name, layer.type, out, None, rf, None, None, prev.exact, True)
             )
             continue
-        size = (out[1], out[2])
-        args = layer.resolved()
-        exact = prev.exact
-        entry = layer.entry
-        if entry.windows is not None:  # the registry's geometry: torch's defaults applied once
-            windows = entry.windows(args)
-            state = [
-                _step(*state[axis], w.kernel, w.stride, w.dilation, w.pad_left)
-                for axis, w in enumerate(windows)
-            ]
-            exact = exact and _padding_is_plain(args, windows)
-        elif entry.adaptive:
-            in_size = row.input_shape[1:] if row.input_shape is not None else size
-            state = [_adaptive_step(*state[axis], in_size[axis], size[axis]) for axis in (0, 1)]
-            exact = exact and all(in_size[axis] % size[axis] == 0 for axis in (0, 1))
+        state, exact = _layer_step(layer, row, state, prev.exact)
         rf, jump, start = (tuple(_value(axis[k]) for axis in state) for k in range(3))
-        records.append(RFRecord(index, layer.name, layer.type, out, size, rf, jump, start, exact))
+        records.append(
+            RFRecord(index, layer.name, layer.type, out, tuple(out[1:]), rf, jump, start, exact)
+        )
     return records
+
+
+def _layer_step(layer: Any, row: Any, state: list[Axis], exact: bool) -> tuple[list[Axis], bool]:
+    """One layer's effect on every spatial axis, from its registry entry: windows (convolutions,
+    pools, padding), an adaptive pool, a footprint (transposed convolution, Upsample), or none
+    (the record passes through)."""
+    entry = layer.entry
+    args = layer.resolved()
+    in_size = tuple(row.input_shape[1:])
+    out_size = tuple(row.output_shape[1:])
+    if entry.windows is not None:  # the registry's geometry: torch's defaults applied once
+        windows = entry.windows(args)
+        state = [
+            _step(*state[axis], w.kernel, w.stride, w.dilation, w.pad_left)
+            for axis, w in enumerate(windows)
+        ]
+        return state, exact and _padding_is_plain(args, windows)
+    if entry.adaptive:
+        state = [
+            _adaptive_step(*axis_state, i, o) for axis_state, i, o in zip(state, in_size, out_size)
+        ]
+        return state, exact and all(i % o == 0 for i, o in zip(in_size, out_size))
+    if entry.footprint is not None:
+        prints = entry.footprint(args, in_size, out_size)
+        state = [_footprint_step(*s, f) for s, f in zip(state, prints)]
+        return state, exact and all(f.exact for f in prints)
+    return state, exact
+
+
+def _footprint_step(
+    rf_in: Fraction, jump_in: Fraction, start_in: Fraction, footprint: Footprint
+) -> Axis:
+    """The recurrence for a layer that resamples (``Footprint``)."""
+    return (
+        rf_in + footprint.span * jump_in,
+        jump_in * footprint.factor,
+        start_in + footprint.offset * jump_in,
+    )
 
 
 def _padding_is_plain(args: dict[str, Any], windows: tuple[Window, ...]) -> bool:
@@ -265,13 +293,14 @@ def receptive_field_figure(
         or r.rf is None
         or REGISTRY[r.type].windows is not None
         or REGISTRY[r.type].adaptive
+        or REGISTRY[r.type].footprint is not None
         or (r.whole_input and not records[r.index - 1].whole_input)
     ]
     spatial = [r for r in shown if r.rf is not None]
     title = title or "Receptive field and feature-map size per layer"
     if not spatial:
         fig.add_annotation(
-            text="no image input: a receptive field needs an input_shape [C, H, W]",
+            text="no spatial input: a receptive field needs an input_shape [C, H, W] or [C, L]",
             showarrow=False,
             font={"size": FONT_SIZE},
             x=0.5,
@@ -282,12 +311,13 @@ def receptive_field_figure(
         fig.update_layout(title={"text": title})
         return fig
     names = [r.name for r in spatial]
+    sequence = spatial[0].size is not None and len(spatial[0].size) == 1
     sizes = [r.size[0] if r.size is not None else None for r in spatial]
     fig.add_trace(
         go.Bar(
             x=names,
             y=sizes,
-            name="feature map (H)",
+            name="feature map (L)" if sequence else "feature map (H)",
             marker={"color": PLAN_COLORS[1]},
             customdata=[[_shape_text(r.output_shape)] for r in spatial],
             hovertemplate="%{x}: %{customdata[0]}<extra>feature map</extra>",
@@ -313,7 +343,7 @@ def receptive_field_figure(
         fig.add_hline(
             y=image_h,
             line={"dash": "dot", "color": "#888", "width": 2},
-            annotation_text=f"image height {image_h}",
+            annotation_text=f"{'sequence length' if sequence else 'image height'} {image_h}",
             annotation_position="top left",
             annotation_font_size=SMALL_FONT_SIZE,
         )
@@ -322,8 +352,11 @@ def receptive_field_figure(
         title={
             "text": title,
             "subtitle": {
-                "text": "bars: feature-map height · line: how many input pixels one unit sees"
-                + (" · ≈ after a non-dividing adaptive pool" if approx else ""),
+                "text": f"bars: feature-map {'length' if sequence else 'height'} · line: how many "
+                "input pixels one unit sees"
+                + (
+                    " · ≈ an upper bound (a non-dividing adaptive pool, Upsample)" if approx else ""
+                ),
                 "font": {"size": SMALL_FONT_SIZE + 2},
             },
         },
@@ -343,17 +376,17 @@ def _shape_text(shape: tuple[int, ...] | None) -> str:
 def _size_text(record: RFRecord) -> str:
     if record.size is None:
         return "flat"
-    return f"{record.size[0]}×{record.size[1]}"
+    return "×".join(str(s) for s in record.size)
 
 
 def _rf_text(record: RFRecord) -> str:
     if record.rf is None:
         return "—"
-    text = f"{_num(record.rf[0])}×{_num(record.rf[1])} pixels"
+    text = f"{'×'.join(_num(r) for r in record.rf)} pixels"
     if record.whole_input:
         return text + " (the whole input)"
     if record.jump is not None:
-        text += f", jump {_num(record.jump[0])}×{_num(record.jump[1])}"
+        text += f", jump {'×'.join(_num(j) for j in record.jump)}"
     return text + ("" if record.exact else " (approx.)")
 
 

@@ -31,7 +31,7 @@ from torch import nn
 
 from .analysis import Analysis, LayerAnalysis, analyze, require_ok
 from .errors import SpecError
-from .layers import pair
+from .layers import macs_per_position
 from .limits import (
     CONV_LANES,
     MAX_HEAVY_MACS,
@@ -338,40 +338,36 @@ def _analyzed(spec: Any, analysis: Analysis | None = None) -> tuple[Spec, Analys
 
 
 def _layer_cost(layer: Layer, row: LayerAnalysis) -> tuple[int, str]:
-    """One sample's weighted multiply-adds at this layer, and how they were counted."""
+    """One sample's weighted multiply-adds at this layer, and how they were counted.
+
+    The registry says what a layer is: a convolution counts its mult-adds per output position
+    (``macs_per_position``), a pooling layer has windows (or is adaptive); the rest count the
+    layer table's mult-adds.
+    """
     args = layer.resolved()
+    entry = layer.entry
     out = row.output_shape or ()
-    if layer.type == "Conv2d":
+    if entry.macs is macs_per_position:
         raw, weight, notes = row.mult_adds, 1, []
         per_group = args["out_channels"] // args["groups"]
         if per_group < CONV_LANES:
             weight *= math.ceil(CONV_LANES / per_group)
             notes.append(f"×{weight} for {per_group} output channels per group")
-        pad = max(_conv_padding(args))
-        if args["padding_mode"] == "zeros" and pad >= SLOW_PADDING:
+        # the zero padding torch hands to the kernel ("same" pads any odd extra one separately)
+        pad = max((w.pad_left for w in entry.windows(args)), default=0) if entry.windows else 0
+        if args.get("padding_mode", "zeros") == "zeros" and pad >= SLOW_PADDING:
             weight *= SLOW_CONV_WEIGHT
             notes.append(f"×{SLOW_CONV_WEIGHT} for zero padding {pad} (a slow kernel)")
         return raw * weight, ", ".join([f"{_count(raw)} multiply-adds", *notes])
-    if layer.type in ("MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"):
-        if layer.type.startswith("Adaptive"):  # torch's windows: at most ceil(in/out) + 1 wide
+    if entry.category == "pooling" and (entry.adaptive or entry.windows is not None):
+        if entry.adaptive:  # torch's windows: at most ceil(in/out) + 1 wide
             sizes = zip(row.input_shape[1:], out[1:]) if row.input_shape else ()
             window = math.prod(-(-i // o) + (i % o > 0) for i, o in sizes)
         else:
-            window = math.prod(pair(args["kernel_size"]))
+            window = math.prod(w.kernel for w in entry.windows(args))
         raw = math.prod(out) * window
         return raw * POOL_WEIGHT, f"{_count(raw)} window elements ×{POOL_WEIGHT}"
     return row.mult_adds, f"{_count(row.mult_adds)} multiply-adds"
-
-
-def _conv_padding(args: dict[str, Any]) -> tuple[int, int]:
-    """The zero padding torch hands to the convolution kernel, per axis."""
-    padding = args["padding"]
-    if padding == "valid":
-        return (0, 0)
-    if padding == "same":
-        (kh, kw), (dh, dw) = pair(args["kernel_size"]), pair(args["dilation"])
-        return dh * (kh - 1) // 2, dw * (kw - 1) // 2  # torch pads any odd extra one separately
-    return pair(padding)
 
 
 def _count(n: int) -> str:

@@ -181,17 +181,66 @@ def _int_in(where: str, key: str, value: Any, low: float, high: float) -> int:
     return value
 
 
-def _size_value(where: str, key: str, value: Any, low: int, allow_none: bool = False) -> Any:
+_LIST_FORMS = {
+    (1,): "one integer",
+    (2,): "one integer or a pair [h, w]",
+    (4,): "one integer or a list [left, right, top, bottom]",
+    (1, 2): "one integer or a list of one per spatial axis ([l] or [h, w])",
+}
+
+
+def _size_value(
+    where: str, key: str, value: Any, low: int, allow_none: bool = False, lengths: Any = (2,)
+) -> Any:
     if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise SpecError(
-                f"{where}: {key} must be one integer or a pair [h, w], got {_show(value)}"
-            )
+        if len(value) not in lengths:
+            raise SpecError(f"{where}: {key} must be {_LIST_FORMS[lengths]}, got {_show(value)}")
         return [
             None if (allow_none and v is None) else _int_in(where, key, v, low, MAX_INT)
             for v in value
         ]
     return _int_in(where, key, value, low, MAX_INT)
+
+
+def _number_in(where: str, arg: Arg, value: Any) -> Any:
+    key = arg.name
+    if not _is_number(value):
+        raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
+    if not arg.minimum <= value <= arg.maximum:
+        raise SpecError(
+            f"{where}: {key} must be between {arg.minimum} and {arg.maximum}, got {_show(value)}"
+        )
+    return value
+
+
+def _special_value(where: str, arg: Arg, value: Any) -> Any:
+    """The kinds beyond torch's plain ints, floats and sizes: OPT_BOOL, OPT_SCALE, SHAPE."""
+    key, kind = arg.name, arg.kind
+    if kind is ArgKind.OPT_BOOL:
+        if value is not None and not isinstance(value, bool):
+            raise SpecError(f"{where}: {key} must be true, false or null, got {_show(value)}")
+        return value
+    if kind is ArgKind.OPT_SCALE:
+        if value is None:
+            return None
+        if isinstance(value, (list, tuple)):
+            if len(value) not in arg.axes:
+                raise SpecError(
+                    f"{where}: {key} must be a number or a list of one per spatial axis, "
+                    f"got {_show(value)}"
+                )
+            return [_number_in(where, arg, v) for v in value]
+        return _number_in(where, arg, value)
+    if kind is ArgKind.SHAPE:
+        if isinstance(value, (list, tuple)):
+            if not 1 <= len(value) <= 3:
+                raise SpecError(
+                    f"{where}: {key} must be an integer or a list of 1 to 3 integers, "
+                    f"got {_show(value)}"
+                )
+            return [_int_in(where, key, v, arg.minimum, arg.maximum) for v in value]
+        return _int_in(where, key, value, arg.minimum, arg.maximum)
+    raise AssertionError(f"unhandled argument kind {kind}")  # pragma: no cover
 
 
 def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
@@ -200,22 +249,24 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
     if kind is ArgKind.INT:
         return _int_in(where, key, value, arg.minimum, arg.maximum)
     if kind is ArgKind.SIZE:
-        return _size_value(where, key, value, int(arg.minimum))
+        return _size_value(where, key, value, int(arg.minimum), lengths=arg.axes)
     if kind is ArgKind.OPT_SIZE:
-        return None if value is None else _size_value(where, key, value, int(arg.minimum))
+        if value is None:
+            return None
+        return _size_value(where, key, value, int(arg.minimum), lengths=arg.axes)
     if kind is ArgKind.PADDING:
         if isinstance(value, str):
             if value not in arg.choices:
+                form = "an integer, a pair" if arg.axes == (2,) else "an integer"
                 raise SpecError(
-                    f"{where}: {key} must be an integer, a pair, 'same' or 'valid', "
-                    f"got {_show(value)}"
+                    f"{where}: {key} must be {form}, 'same' or 'valid', got {_show(value)}"
                 )
             return value
-        return _size_value(where, key, value, 0)
+        return _size_value(where, key, value, 0, lengths=arg.axes)
     if kind is ArgKind.OUTPUT_SIZE:
         if value is None:
-            raise SpecError(f"{where}: {key} must be an integer or a pair [h, w], got None")
-        return _size_value(where, key, value, 1, allow_none=True)
+            raise SpecError(f"{where}: {key} must be {_LIST_FORMS[arg.axes]}, got None")
+        return _size_value(where, key, value, 1, allow_none=True, lengths=arg.axes)
     if kind is ArgKind.OPT_INT:
         return None if value is None else _int_in(where, key, value, arg.minimum, arg.maximum)
     if kind is ArgKind.DIM:
@@ -223,14 +274,7 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
     if kind in (ArgKind.FLOAT, ArgKind.OPT_FLOAT):
         if value is None and kind is ArgKind.OPT_FLOAT:
             return None
-        if not _is_number(value):
-            raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
-        if not arg.minimum <= value <= arg.maximum:
-            raise SpecError(
-                f"{where}: {key} must be between {arg.minimum} and {arg.maximum}, "
-                f"got {_show(value)}"
-            )
-        return value
+        return _number_in(where, arg, value)
     if kind is ArgKind.BOOL:
         if not isinstance(value, bool):
             raise SpecError(f"{where}: {key} must be true or false, got {_show(value)}")
@@ -240,7 +284,7 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
             options = ", ".join(repr(c) for c in arg.choices)
             raise SpecError(f"{where}: {key} must be one of {options}, got {_show(value)}")
         return value
-    raise AssertionError(f"unhandled argument kind {kind}")  # pragma: no cover
+    return _special_value(where, arg, value)
 
 
 def _check_layer_alone(where: str, entry: LayerType, args: dict[str, Any]) -> None:
@@ -459,9 +503,10 @@ def load_spec(obj: Any) -> Spec:
             f"got {_show(name)}"
         )
     shape = data.get("input_shape")
-    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3):
+    if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 2, 3):
         raise SpecError(
-            f"spec: input_shape must be [C, H, W] or [F] (one sample, no batch), got {_show(shape)}"
+            "spec: input_shape must be [C, H, W], [C, L] or [F] (one sample, no batch), "
+            f"got {_show(shape)}"
         )
     input_shape = tuple(_int_in("spec", "input_shape", v, 1, MAX_INT) for v in shape)
     if math.prod(input_shape) > MAX_INPUT_ELEMENTS:

@@ -4,8 +4,11 @@ The data are the 1,797 8×8 digits scikit-learn ships (no download). Each image 
 [0, 1], standardized with the training split's pixel mean and std, and resized with torch
 (bilinear) to the design's input: ``[C, H, W]`` gets the image at ``H×W`` in every channel;
 a flat ``[F]`` input gets it at ``s×s`` with ``s = floor(sqrt(F))``, flattened row by row and
-zero-padded to ``F`` (``[64]`` is the original 8×8, ``[784]`` a 28×28 MNIST-like image). The
-resizing is done one batch at a time, so memory never holds the whole set at a large input size.
+zero-padded to ``F`` (``[64]`` is the original 8×8, ``[784]`` a 28×28 MNIST-like image). A
+sequence ``[C, L]`` reads each digit as the length-64 sequence of its pixels row by row (as a
+scanner reading the rows would record it), resized with torch (linear) to length ``L`` and
+repeated in every channel. The resizing is done one batch at a time, so memory never holds the
+whole set at a large input size.
 Resizing is linear and keeps constants, so standardizing before it equals standardizing after.
 
 Bounds: designs above ``MAX_HEAVY_PARAMS`` parameters or ``MAX_TRAIN_MACS`` multiply-adds per
@@ -186,6 +189,12 @@ def _resize(images: torch.Tensor, input_shape: Sequence[int]) -> torch.Tensor:
                 images, size=(height, width), mode="bilinear", align_corners=False
             )
         return images.expand(-1, channels, -1, -1).contiguous()
+    if len(input_shape) == 2:
+        channels, length = input_shape
+        rows = images.reshape(len(images), 1, -1)  # [N, 1, 64]: the pixels row by row
+        if length != rows.shape[-1]:
+            rows = F.interpolate(rows, size=length, mode="linear", align_corners=False)
+        return rows.expand(-1, channels, -1).contiguous()
     (features,) = input_shape
     side = math.isqrt(features)
     if side != images.shape[-1]:
@@ -220,7 +229,8 @@ def digits_dataset(
     """The handwritten digits, shaped for a design, split into training and held-out sets.
 
     Args:
-        input_shape: one sample's shape, ``[C, H, W]`` or ``[F]`` (a spec's ``input_shape``).
+        input_shape: one sample's shape, ``[C, H, W]``, ``[C, L]`` or ``[F]`` (a spec's
+            ``input_shape``).
         seed: seeds the split.
         test_fraction: the held-out share (the rest is for training).
 
@@ -247,10 +257,12 @@ def digits_dataset(
 
 def _check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     shape = tuple(input_shape)
-    if len(shape) not in (1, 3) or not all(
+    if len(shape) not in (1, 2, 3) or not all(
         isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape
     ):
-        raise SpecError(f"input_shape must be [C, H, W] or [F] of positive integers, got {shape}")
+        raise SpecError(
+            f"input_shape must be [C, H, W], [C, L] or [F] of positive integers, got {shape}"
+        )
     return shape
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 IMG = [3, 12, 10]
+SEQ = [3, 20]
 CASES: list[tuple[str, list[int], dict[str, Any]]] = [
     # Conv2d
     ("conv_basic", [3, 32, 32], {"type": "Conv2d", "out_channels": 6, "kernel_size": 5}),
@@ -161,6 +162,79 @@ CASES: list[tuple[str, list[int], dict[str, Any]]] = [
         IMG,
         {"type": "AdaptiveMaxPool2d", "output_size": 1, "return_indices": False},
     ),
+    # Conv1d
+    ("conv1d_basic", SEQ, {"type": "Conv1d", "out_channels": 4, "kernel_size": 5}),
+    ("conv1d_list_kernel", SEQ, {"type": "Conv1d", "out_channels": 4, "kernel_size": [3]}),
+    ("conv1d_stride", SEQ, {"type": "Conv1d", "out_channels": 4, "kernel_size": 3, "stride": 2}),
+    ("conv1d_padding", SEQ, {"type": "Conv1d", "out_channels": 4, "kernel_size": 3, "padding": 2}),
+    (
+        "conv1d_same_even",
+        SEQ,
+        {"type": "Conv1d", "out_channels": 4, "kernel_size": 4, "padding": "same", "dilation": 3},
+    ),
+    (
+        "conv1d_valid",
+        SEQ,
+        {"type": "Conv1d", "out_channels": 2, "kernel_size": 2, "padding": "valid"},
+    ),
+    (
+        "conv1d_groups",
+        [4, 16],
+        {"type": "Conv1d", "out_channels": 8, "kernel_size": 3, "groups": 4, "bias": False},
+    ),
+    (
+        "conv1d_reflect",
+        SEQ,
+        {
+            "type": "Conv1d",
+            "out_channels": 3,
+            "kernel_size": 3,
+            "padding": 4,
+            "padding_mode": "reflect",
+        },
+    ),
+    (
+        "conv1d_circular",
+        SEQ,
+        {
+            "type": "Conv1d",
+            "in_channels": 3,
+            "out_channels": 3,
+            "kernel_size": 3,
+            "padding": 1,
+            "padding_mode": "circular",
+        },
+    ),
+    # 1-d pooling
+    ("maxpool1d_basic", SEQ, {"type": "MaxPool1d", "kernel_size": 2}),
+    (
+        "maxpool1d_all",
+        SEQ,
+        {
+            "type": "MaxPool1d",
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "dilation": 2,
+            "ceil_mode": True,
+            "return_indices": False,
+        },
+    ),
+    ("avgpool1d_basic", SEQ, {"type": "AvgPool1d", "kernel_size": 3}),
+    (
+        "avgpool1d_all",
+        [2, 11],
+        {
+            "type": "AvgPool1d",
+            "kernel_size": 3,
+            "stride": [2],
+            "padding": 1,
+            "ceil_mode": True,
+            "count_include_pad": False,
+        },
+    ),
+    ("adaptive_avg1d", SEQ, {"type": "AdaptiveAvgPool1d", "output_size": 6}),
+    ("adaptive_avg1d_up", [2, 3], {"type": "AdaptiveAvgPool1d", "output_size": [7]}),
     # BatchNorm
     ("bn2d_basic", IMG, {"type": "BatchNorm2d"}),
     (
@@ -184,6 +258,8 @@ CASES: list[tuple[str, list[int], dict[str, Any]]] = [
         {"type": "BatchNorm1d", "num_features": 20, "eps": 0.01, "momentum": 0.5},
     ),
     ("bn1d_no_bias", [20], {"type": "BatchNorm1d", "bias": False}),
+    ("bn1d_sequence", SEQ, {"type": "BatchNorm1d", "momentum": None}),
+    ("bn1d_sequence_no_stats", SEQ, {"type": "BatchNorm1d", "track_running_stats": False}),
     # Linear
     ("linear_basic", [400], {"type": "Linear", "out_features": 120}),
     ("linear_explicit", [84], {"type": "Linear", "in_features": 84, "out_features": 10}),
@@ -201,6 +277,7 @@ CASES: list[tuple[str, list[int], dict[str, Any]]] = [
     ("dropout2d_inplace", IMG, {"type": "Dropout2d", "inplace": True}),
     # activations
     ("relu", IMG, {"type": "ReLU"}),
+    ("relu_sequence", SEQ, {"type": "ReLU"}),
     ("relu_inplace", IMG, {"type": "ReLU", "inplace": True}),
     ("leakyrelu", IMG, {"type": "LeakyReLU", "negative_slope": 0.2}),
     ("leakyrelu_inplace", [10], {"type": "LeakyReLU", "inplace": True}),
@@ -218,7 +295,134 @@ CASES: list[tuple[str, list[int], dict[str, Any]]] = [
 ]
 
 
-def case_spec(case: tuple[str, list[int], dict[str, Any]]) -> dict[str, Any]:
-    """A one-layer spec for a case."""
-    _, shape, layer = case
+# Single layers the analysis refuses: ``(id, input_shape, layer, fragments of the message,
+# torch_fails)``. ``torch_fails`` True: plain torch raises on it too (checked); False: the rule is
+# NetBuilder's stricter one (torch may run it, e.g. reading a batch of sequences as one image).
+FAILURES: list[tuple[str, list[int], dict[str, Any], list[str], bool]] = [
+    (
+        "conv2d_on_sequence",
+        SEQ,
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 3},
+        ["Conv2d needs a [C, H, W] input, got a sequence [C, L] = [3, 20]", "use Conv1d"],
+        False,
+    ),
+    (
+        "conv1d_on_image",
+        IMG,
+        {"type": "Conv1d", "out_channels": 4, "kernel_size": 3},
+        ["Conv1d needs a [C, L] input, got an image [C, H, W] = [3, 12, 10]", "use Conv2d"],
+        True,
+    ),
+    (
+        "conv1d_on_flat",
+        [12],
+        {"type": "Conv1d", "out_channels": 4, "kernel_size": 3},
+        ["Conv1d needs a [C, L] input, got a flat vector of 12 features", "move it before"],
+        False,
+    ),
+    (
+        "conv1d_kernel_too_long",
+        [3, 4],
+        {"type": "Conv1d", "out_channels": 4, "kernel_size": 7},
+        ["the kernel reaches 7 positions but the input is only 4 long", "set padding to 2"],
+        True,
+    ),
+    (
+        "conv1d_groups",
+        SEQ,
+        {"type": "Conv1d", "out_channels": 4, "kernel_size": 3, "groups": 2},
+        ["groups=2 does not divide the 3 input channels"],
+        True,
+    ),
+    (
+        "conv1d_in_channels",
+        SEQ,
+        {"type": "Conv1d", "in_channels": 5, "out_channels": 4, "kernel_size": 3},
+        ["in_channels is 5 but the input has 3 channels", "set in_channels to 3"],
+        True,
+    ),
+    (
+        "conv1d_reflect_too_wide",
+        [2, 3],
+        {
+            "type": "Conv1d",
+            "out_channels": 2,
+            "kernel_size": 1,
+            "padding": 3,
+            "padding_mode": "reflect",
+        },
+        ["padding_mode='reflect' needs padding smaller than the input length 3, got 3"],
+        True,
+    ),
+    (
+        "maxpool1d_on_image",
+        IMG,
+        {"type": "MaxPool1d", "kernel_size": 2, "stride": 1},
+        ["MaxPool1d needs a [C, L] input", "use MaxPool2d for an image"],
+        True,
+    ),
+    (
+        "maxpool2d_on_sequence",
+        SEQ,
+        {"type": "MaxPool2d", "kernel_size": [2, 2]},
+        ["MaxPool2d needs a [C, H, W] input, got a sequence", "use MaxPool1d"],
+        False,
+    ),
+    (
+        "avgpool1d_window",
+        [2, 3],
+        {"type": "AvgPool1d", "kernel_size": 5},
+        ["the 5-wide pooling window does not fit the input length 3"],
+        True,
+    ),
+    (
+        "avgpool2d_divisor_on_sequence",
+        SEQ,
+        {"type": "AvgPool2d", "kernel_size": 2, "divisor_override": 2},
+        ["AvgPool2d needs a [C, H, W] input", "use AvgPool1d"],
+        False,
+    ),
+    (
+        "adaptive1d_on_image",
+        IMG,
+        {"type": "AdaptiveAvgPool1d", "output_size": 2},
+        ["AdaptiveAvgPool1d needs a [C, L] input", "use AdaptiveAvgPool2d"],
+        True,
+    ),
+    (
+        "bn1d_on_image",
+        IMG,
+        {"type": "BatchNorm1d"},
+        ["BatchNorm1d needs a [F] or [C, L] input", "use BatchNorm2d for an image"],
+        True,
+    ),
+    (
+        "bn2d_on_sequence",
+        SEQ,
+        {"type": "BatchNorm2d"},
+        ["BatchNorm2d needs a [C, H, W] input", "use BatchNorm1d for a sequence"],
+        True,
+    ),
+    (
+        "bn1d_sequence_channels",
+        SEQ,
+        {"type": "BatchNorm1d", "num_features": 20},
+        ["num_features is 20 but the input has 3 channels"],
+        True,
+    ),
+]
+
+IN_IS_WHOLE_SHAPE = frozenset({"LayerNorm"})
+"""Types whose inferred argument is the whole sample shape (LayerNorm's ``normalized_shape``);
+for the rest it is the first dimension (channels, features), as torch's docs define them."""
+
+
+def plain_in(layer_type: str, shape: list[int] | tuple[int, ...]) -> Any:
+    """The inferred argument of a plain torch layer for a per-sample input ``shape``."""
+    return tuple(shape) if layer_type in IN_IS_WHOLE_SHAPE else shape[0]
+
+
+def case_spec(case: tuple[Any, ...]) -> dict[str, Any]:
+    """A one-layer spec for a case (of ``CASES`` or ``FAILURES``)."""
+    shape, layer = case[1], case[2]
     return {"input_shape": list(shape), "layers": [dict(layer)]}

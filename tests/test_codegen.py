@@ -37,7 +37,7 @@ from builder.analysis import analyze
 from builder.codegen import call_lines, constructor_args, generate_code, identifier, literal
 from builder.errors import SpecError
 from builder.initializers import FAN_MODES, NONLINEARITIES, SCHEMES
-from builder.layers import REGISTRY
+from builder.layers import PARAM_TYPES, REGISTRY, TENSOR_NDIM
 from builder.model import build_model
 from builder.presets import ARTICLE_INIT, preset
 from builder.spec import Layer, Spec, load_spec
@@ -226,11 +226,20 @@ def assert_only_builds_net(source: str, spec: Spec) -> None:
 
 
 def _case_variant(case: tuple, functional: bool) -> dict[str, Any]:
-    """Modules with PyTorch's defaults, or functional activations with the article's init."""
+    """Modules with PyTorch's defaults, or functional activations with the article's init (and
+    for every other type with weights a drawn scheme for each tensor, so its export draws in
+    ``initialize_weights``)."""
     spec = case_spec(case)
     if functional:
         spec["init"] = copy.deepcopy({k: v for k, v in ARTICLE_INIT.items()})
         spec["init"]["BatchNorm1d"] = {"weight": {"scheme": "ones"}, "bias": {"scheme": "zeros"}}
+        for layer_type in PARAM_TYPES:
+            if layer_type not in spec["init"]:
+                ndim = TENSOR_NDIM[layer_type]
+                weight = {"scheme": "xavier_uniform"} if ndim["weight"] >= 2 else {
+                    "scheme": "uniform", "a": 0.1, "b": 0.3}  # fmt: skip
+                plan = {"weight": weight, "bias": {"scheme": "normal", "std": 0.02}}
+                spec["init"][layer_type] = {t: plan[t] for t in ndim}
     return spec
 
 

@@ -109,7 +109,49 @@ def test_sizes_grow_with_height_width_and_channels():
     sheets = [input_front(diagram_svg(image_design(c, 16, 16)))[2] for c in (1, 2, 4, 8, 64)]
     assert sheets == [1, 2, 4, 8, 8]
     kinds = [block_size(s)[0] for s in [(3, 4, 4), (10,), (4, 25), None]]
-    assert kinds == ["map", "flat", "flat", "unknown"]
+    assert kinds == ["map", "flat", "sequence", "unknown"]
+
+
+def sequence_design(c: int, length: int) -> dict:
+    return {"input_shape": [c, length], "layers": [{"type": "ReLU"}]}
+
+
+def test_sequences_are_strips_that_grow_with_length_and_channels():
+    """[C, L]: a stack of strips side(L) wide, one sheet per channel up to 8, labelled C@L."""
+    widths = [input_front(diagram_svg(sequence_design(1, n)))[0] for n in (4, 16, 64, 128)]
+    assert widths == [pytest.approx(side(n), abs=0.05) for n in (4, 16, 64, 128)]
+    assert len(set(widths)) == 4
+    sheets = [input_front(diagram_svg(sequence_design(c, 32)))[2] for c in (1, 3, 8, 40)]
+    assert sheets == [1, 3, 8, 8]
+    design = {
+        "input_shape": [2, 64],
+        "layers": [
+            {"type": "Conv1d", "out_channels": 16, "kernel_size": 5, "padding": 2},
+            {"type": "ReLU"},
+            {"type": "MaxPool1d", "kernel_size": 4},
+            {"type": "Flatten"},
+            {"type": "Linear", "out_features": 10},
+        ],
+    }
+    root = parse(diagram_svg(design))
+    groups = {g.get("data-name"): g for g in layer_groups(root)}
+    assert groups["conv1"].get("data-kind") == "sequence"
+    texts = ["".join(t.itertext()) for t in groups["pool1"].iter(f"{SVG}text")]
+    assert texts == ["pool1", "MaxPool1d", "16@16"]
+    assert groups["relu1"].get("data-kind") == "tag"
+    blocks = {b.name: b for b in diagram_layout(design).blocks}
+    assert blocks["conv1"].width > blocks["pool1"].width  # 64 long, then 16
+    assert blocks["conv1"].depth == pytest.approx(depth(16))
+    assert blocks["conv1"].depth > blocks["input"].depth
+    title = "".join(root.find(f"{SVG}title").itertext())
+    assert "input 2@64" in title
+    layout = diagram_layout(design)
+    image = Image.open(io.BytesIO(diagram_png(design))).convert("RGB")
+    assert image.size == png_size(layout)
+    conv = blocks["conv1"]  # the front strip's centre is drawn in its fill colour
+    centre = (round(conv.x + conv.width / 2), round(conv.y + conv.height / 2))
+    fill = tuple(int(conv.fill[i : i + 2], 16) for i in (1, 3, 5))
+    assert image.getpixel(centre) == fill
 
 
 def test_block_geometry_follows_the_shapes():
@@ -166,7 +208,7 @@ def test_empty_design_is_just_the_input():
 
 def test_bad_spec_is_a_spec_error():
     with pytest.raises(SpecError):
-        diagram_svg({"input_shape": [3, 32], "layers": []})
+        diagram_svg({"input_shape": [3, 32, 32, 32], "layers": []})
 
 
 # --- PNG ---------------------------------------------------------------------------------------

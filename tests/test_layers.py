@@ -6,22 +6,25 @@ import math
 
 import pytest
 import torch
+import torchinfo
 from torch import nn
 
 import builder
+from builder.edits import apply_fix
 from builder.layers import REGISTRY, REQUIRED_TYPES
 from builder.model import constructor_kwargs
-from tests.cases import CASES, case_spec
+from tests.cases import CASES, FAILURES, case_spec, plain_in
 
 IDS = [case[0] for case in CASES]
 
 
 def _plain_layer(spec: builder.Spec, in_shape: tuple[int, ...]) -> nn.Module:
-    """The same layer built with plain torch, independently of build_model."""
+    """The same layer built with plain torch, independently of build_model (a given ``in_*``
+    argument is kept as given)."""
     layer = spec.layers[0]
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in layer.args.items()}
-    if layer.entry.in_key:
-        kwargs[layer.entry.in_key] = in_shape[0]
+    if layer.entry.in_key and kwargs.get(layer.entry.in_key) is None:
+        kwargs[layer.entry.in_key] = plain_in(layer.type, in_shape)
     return getattr(nn, layer.type)(**kwargs)
 
 
@@ -49,6 +52,12 @@ def test_case_matches_torch(case):
     for key, value in plain.state_dict().items():
         assert model.state_dict()[f"{name}.{key}"].shape == value.shape
     assert type(getattr(model, name)) is type(plain)
+    # mult-adds: torchinfo's own count on the plain layer (it counts the whole batch; a batch
+    # of 2, since BatchNorm without running statistics needs more than one value per channel)
+    summary = torchinfo.summary(
+        plain, input_size=(2, *spec.input_shape), verbose=0, device="cpu", mode="eval"
+    )
+    assert 2 * row.mult_adds == summary.total_mult_adds
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -83,6 +92,29 @@ def test_constructor_kwargs_accepted_by_torch_signature():
         params = inspect.signature(layer.entry.cls.__init__).parameters
         for key in constructor_kwargs(layer, 3):
             assert key in params
+
+
+@pytest.mark.parametrize("case", FAILURES, ids=[case[0] for case in FAILURES])
+def test_failure_is_the_layers_error_with_a_fix(case):
+    """Each refused case: the message, a fix in words, torch's own verdict where the rule says
+    torch raises, and a fix action that, applied, makes the layer fit."""
+    _, shape, _, fragments, torch_fails = case
+    analysis = builder.analyze(case_spec(case))
+    assert not analysis.ok and analysis.error_index == 0
+    row = analysis.layers[0]
+    for fragment in fragments:
+        assert fragment in analysis.error
+    assert "Fix: " in analysis.error and row.fix
+    assert row.torch_fails is torch_fails
+    if torch_fails:
+        spec = builder.load_spec(case_spec(case))
+        with pytest.raises((RuntimeError, ValueError, IndexError)):
+            plain = _plain_layer(spec, spec.input_shape).eval()
+            with torch.no_grad():
+                plain(torch.randn(2, *shape))
+    if row.fix_action is not None:
+        fixed = apply_fix(case_spec(case), row.fix_action)
+        assert builder.analyze(fixed).ok, (row.fix_action, builder.analyze(fixed).error)
 
 
 def test_mult_adds_rule():

@@ -12,6 +12,7 @@ interval ``start + i·jump ± (rf − 1)/2`` clipped to the image.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import sys
 import time
@@ -54,20 +55,22 @@ TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": 
 
 
 def measured_boxes(design: dict) -> dict[int, torch.Tensor]:
-    """For every layer (by index from 1) with a [C, h, w] output: ``[h, w, 4]`` of the
-    (first row, last row, first col, last col) of input pixels each unit depends on (all -1
-    for a unit that sees only padding)."""
+    """For every layer (by index from 1) with a spatial output (``[C, h, w]``, or ``[C, l]`` for
+    a sequence): ``[h, w, 4]`` of the (first row, last row, first col, last col) of input pixels
+    each unit depends on (``[l, 2]``: first, last position), all -1 for a unit that sees only
+    padding."""
     model = build_model(design).double().eval()
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.rand(p.shape, generator=generator, dtype=torch.float64) + 0.5)
-    c, h, w = design["input_shape"]
-    base = torch.rand((1, c, h, w), generator=generator, dtype=torch.float64) + 0.5
-    batch = base.repeat(h * w + 1, 1, 1, 1)
-    for r in range(h):
-        for col in range(w):
-            batch[1 + r * w + col, :, r, col] += 1e12
+    c, *spatial = design["input_shape"]
+    positions = math.prod(spatial)
+    base = torch.rand((1, c, *spatial), generator=generator, dtype=torch.float64) + 0.5
+    batch = base.repeat(positions + 1, *([1] * (len(spatial) + 1)))
+    raised = batch.view(positions + 1, c, positions)
+    for k in range(positions):
+        raised[1 + k, :, k] += 1e12
     outputs: dict[int, torch.Tensor] = {}
     handles = [
         child.register_forward_hook(
@@ -82,41 +85,44 @@ def measured_boxes(design: dict) -> dict[int, torch.Tensor]:
         for handle in handles:
             handle.remove()
     boxes = {}
-    rows = torch.arange(h).repeat_interleave(w)
-    cols = torch.arange(w).repeat(h)
+    coords = torch.unravel_index(torch.arange(positions), tuple(spatial))  # one per axis
     for index, out in outputs.items():
-        if out.dim() != 4:
+        if out.dim() != len(spatial) + 2:
             continue
-        changed = ((out[1:] - out[:1]).abs() > 1e-6 * out[:1].abs() + 1e-9).any(dim=1)  # [P,h,w]
-        _, oh, ow = changed.shape
-        box = torch.empty((oh, ow, 4), dtype=torch.int64)
-        for i in range(oh):
-            for j in range(ow):
-                hit = changed[:, i, j]
-                if not hit.any():  # a unit that sees only padding
-                    box[i, j] = -1
-                    continue
-                box[i, j] = torch.stack(
-                    [rows[hit].min(), rows[hit].max(), cols[hit].min(), cols[hit].max()]
-                )
+        changed = ((out[1:] - out[:1]).abs() > 1e-6 * out[:1].abs() + 1e-9).any(dim=1)  # [P, ..]
+        units = changed.shape[1:]
+        box = torch.empty((*units, 2 * len(spatial)), dtype=torch.int64)
+        for unit in itertools.product(*map(range, units)):
+            hit = changed[(slice(None), *unit)]
+            if not hit.any():  # a unit that sees only padding
+                box[unit] = -1
+                continue
+            box[unit] = torch.stack(
+                [f(axis[hit]) for axis in coords for f in (torch.min, torch.max)]
+            )
         boxes[index] = box
     return boxes
 
 
-def check_unit(record: RFRecord, i: int, j: int, box: list[int], h: int, w: int) -> None:
+def check_unit(
+    record: RFRecord, unit: tuple[int, ...], box: list[int], sizes: list[int], whole: bool = True
+) -> None:
     """Each end of the measured box must be the interval's end where that end lies inside the
     image; where the interval runs into the padding, the box must stay inside it (dilation and
     strides larger than kernels leave holes, so the first pixel actually seen may lie further
-    in)."""
+    in). ``whole``: the interval's ends are whole pixels; else (after a transposed convolution)
+    the pixels seen are the whole ones inside it."""
     if box[0] == -1:  # sees only padding: its interval must reach beyond the image
-        (top, bottom), (left, right) = record.interval(i, 0), record.interval(j, 1)
-        assert top < 0 or left < 0 or bottom > h - 1 or right > w - 1, (record, i, j)
+        ends = [record.interval(i, axis) for axis, i in enumerate(unit)]
+        assert any(low < 0 or high > size - 1 for (low, high), size in zip(ends, sizes))
         return
-    for axis, (unit, size) in enumerate(((i, h), (j, w))):
-        low, high = record.interval(unit, axis)
+    for axis, (i, size) in enumerate(zip(unit, sizes)):
+        low, high = record.interval(i, axis)
         seen_low, seen_high = box[2 * axis], box[2 * axis + 1]
-        where = (record, i, j, axis)
-        assert low == int(low) and high == int(high), where  # centres on pixels or half pixels
+        where = (record, unit, axis)
+        if whole:
+            assert low == int(low) and high == int(high), where  # centres on (half) pixels
+        low, high = math.ceil(low), math.floor(high)
         if low >= 0:
             assert seen_low == low, where
         else:
@@ -128,21 +134,20 @@ def check_unit(record: RFRecord, i: int, j: int, box: list[int], h: int, w: int)
         assert low <= seen_low <= seen_high <= high, where
 
 
-def check_against_oracle(design: dict) -> list[RFRecord]:
+def check_against_oracle(design: dict, whole: bool = True) -> list[RFRecord]:
     records = receptive_field(design)
     boxes = measured_boxes(design)
-    _, h, w = design["input_shape"]
+    sizes = design["input_shape"][1:]
     for index, box in boxes.items():
         record = records[index]
-        assert record.size == tuple(box.shape[:2]), record
+        assert record.size == tuple(box.shape[:-1]), record
         if not record.exact:
             continue
-        for i in range(box.shape[0]):
-            for j in range(box.shape[1]):
-                check_unit(record, i, j, box[i, j].tolist(), h, w)
+        for unit in itertools.product(*map(range, box.shape[:-1])):
+            check_unit(record, unit, box[unit].tolist(), sizes, whole)
     for record in records:
         if record.whole_input:
-            assert record.rf[0] >= h and record.rf[1] >= w
+            assert all(rf >= size for rf, size in zip(record.rf, sizes))
     return records
 
 
@@ -152,6 +157,10 @@ def stack(input_shape, *layers) -> dict:
 
 def conv(out=2, k=3, **kw):
     return {"type": "Conv2d", "out_channels": out, "kernel_size": k, **kw}
+
+
+def conv1d(out=2, k=3, **kw):
+    return {"type": "Conv1d", "out_channels": out, "kernel_size": k, **kw}
 
 
 def maxpool(k=2, **kw):
@@ -200,6 +209,23 @@ ORACLE_CASES = {
     ),
     "to_linear": stack(
         [1, 10, 10], conv(2, 3), {"type": "Flatten"}, {"type": "Linear", "out_features": 3}
+    ),
+    "sequence": stack(
+        [1, 30],
+        conv1d(2, 3, stride=2, padding=1),
+        RELU,
+        {"type": "MaxPool1d", "kernel_size": 3, "stride": 1, "padding": 1, "dilation": 2},
+        conv1d(2, 4, padding="same"),
+        {"type": "AvgPool1d", "kernel_size": 2, "ceil_mode": True},
+        conv1d(2, 3, padding=1, padding_mode="replicate"),
+    ),
+    "sequence_adaptive_and_flat": stack(
+        [2, 28],
+        conv1d(3, 5, dilation=2),
+        {"type": "BatchNorm1d"},
+        {"type": "AdaptiveAvgPool1d", "output_size": 5},
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": 2},
     ),
 }
 
@@ -263,6 +289,22 @@ def test_vgg16_published_receptive_fields():
     assert convs[-1].rf == (196, 196)
     assert records[-1].rf == (212, 212) and records[-1].jump == (32, 32)
     assert records[-1].size == (7, 7)
+
+
+def test_sequence_receptive_field_by_hand():
+    """One axis: Conv1d(k=3, s=2, p=1) sees 3 positions 2 apart, starting at 0 (the padded
+    window [-1, 1] is centred on position 0); MaxPool1d(3, 1, 1, dilation 2) adds 2·2·2 = 8 and,
+    reaching 4 with padding 1, moves the first centre by (4/2 − 1) jumps of 2."""
+    records = receptive_field(ORACLE_CASES["sequence"])
+    conv1, _, pool1 = records[1:4]
+    assert records[0].size == (30,) and records[0].rf == (1,)
+    assert (conv1.size, conv1.rf, conv1.jump, conv1.start) == ((15,), (3,), (2,), (0,))
+    assert (pool1.rf, pool1.jump, pool1.start) == ((11,), (2,), (2,))
+    assert all(r.exact and len(r.size) == 1 for r in records)
+    assert conv1.interval(3) == (5, 7)
+    flat = receptive_field(ORACLE_CASES["sequence_adaptive_and_flat"])
+    assert flat[-1].whole_input and flat[-1].rf == (28,)
+    assert "sequence length 30" in str(receptive_field_figure(records).to_dict())
 
 
 def test_adaptive_pool_that_does_not_divide_is_flagged_and_an_upper_bound():
@@ -364,7 +406,7 @@ def test_receptive_field_figure():
     assert list(line.y) == [1, 5, 6, 14, 16, 32]
     fig.to_json()
     empty = receptive_field_figure(receptive_field(preset("MLP")))
-    assert "no image input" in empty.layout.annotations[0].text
+    assert "no spatial input" in empty.layout.annotations[0].text
 
 
 # --- memory ------------------------------------------------------------------------------------
@@ -402,6 +444,7 @@ MEMORY_DESIGNS = {
     "bn_no_affine": bn_variants(affine=False),
     "bn_no_stats": bn_variants(track_running_stats=False),
     "bn_no_bias": bn_variants(bias=False),
+    "sequence": ORACLE_CASES["sequence_adaptive_and_flat"],
 }
 
 
@@ -672,7 +715,7 @@ def test_receptive_field_of_extreme_designs_is_quick_small_and_exact(name):
         records = receptive_field(design)
         figure = receptive_field_figure(records).to_plotly_json()
     assert len(records) == len(design["layers"]) + 1
-    assert figure["data"] or "no image input" in figure["layout"]["annotations"][0]["text"]
+    assert figure["data"] or "no spatial input" in figure["layout"]["annotations"][0]["text"]
     if all(layer["type"] in ("Conv2d", "MaxPool2d", "AvgPool2d") for layer in design["layers"]):
         rf, jump, start = windowed_chain_oracle(design)
         last = records[-1]

@@ -319,3 +319,105 @@ def test_compare_plans_uses_the_same_input():
     assert a[0] == b[0]
     assert [s.name for s in a] == [s.name for s in b]
     assert a[-1].std != b[-1].std
+
+
+# --- sequences ----------------------------------------------------------------------------------
+
+
+def test_sequence_layers_are_costed_as_their_image_counterparts():
+    """A Conv1d / MaxPool1d over ``[C, L]`` does the work of a Conv2d / MaxPool2d with a 1×k
+    window over ``[C, 1, L]``: the weighted cost (few output channels, zero padding, pooling
+    windows) reads the registry, so both count the same."""
+    from builder.signal import heavy_macs
+
+    def design(one_d: bool, padding: int) -> dict:
+        k = 5 if one_d else [1, 5]
+        pad = padding if one_d else [0, padding]
+        conv, pool = ("Conv1d", "MaxPool1d") if one_d else ("Conv2d", "MaxPool2d")
+        return {
+            "input_shape": [3, 200] if one_d else [3, 1, 200],
+            "layers": [
+                {"type": conv, "out_channels": 4, "kernel_size": k, "padding": pad},
+                {"type": "ReLU"},
+                {"type": pool, "kernel_size": [3] if one_d else [1, 3], "stride": 1},
+            ],
+        }
+
+    for padding in (0, 2, 30):  # 30: a slow zero padding
+        assert heavy_macs(design(True, padding)) == heavy_macs(design(False, padding))
+    assert heavy_macs(design(True, 30)) > 50 * heavy_macs(design(True, 0))  # the slow kernel
+
+
+def test_signal_through_a_sequence_design():
+    spec = {
+        "input_shape": [2, 40],
+        "layers": [
+            {"type": "Conv1d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+            {"type": "BatchNorm1d"},
+            {"type": "ReLU"},
+            {"type": "AdaptiveAvgPool1d", "output_size": 4},
+        ],
+    }
+    model = build_model(spec)
+    stats = activation_stats(model, batch_size=16, seed=3)
+    assert [s.shape for s in stats] == [(2, 40), (8, 40), (8, 40), (8, 40), (8, 4)]
+    batch = torch.randn((16, 2, 40), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        out = model.eval()(batch)
+    assert stats[-1].mean == pytest.approx(out.mean().item(), rel=1e-5, abs=1e-7)
+    assert stats[-1].std == pytest.approx(out.std().item(), rel=1e-5)
+
+
+# --- sequences on the training tab's digits (builder.training) ----------------------------------
+
+
+def _standardized_rows(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's digits, standardized with the training split's statistics, each as the
+    length-64 sequence of its pixels row by row; and the training indices."""
+    from sklearn.datasets import load_digits
+
+    images = torch.tensor(load_digits().images, dtype=torch.float64) / 16
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    train_idx = order[round(len(images) * 0.25) :]
+    std, mean = torch.std_mean(images[train_idx])
+    return ((images - mean) / std).reshape(len(images), 64), train_idx
+
+
+@pytest.mark.parametrize("length", [64, 100, 20, 1])
+def test_a_sequence_input_reads_each_digit_row_by_row_resized_linearly(length):
+    """[C, L]: the 64 pixels row by row, resampled to L at torch's linear sample points
+    ``(i + 0.5)·64/L − 0.5`` (clamped to the ends; numpy's interp as the oracle), in every
+    channel."""
+    import numpy as np
+
+    from builder.training import digits_dataset
+
+    x_train, y_train, _, _ = digits_dataset([3, length])
+    rows, train_idx = _standardized_rows()
+    assert x_train.shape == (1348, 3, length) and y_train.shape == (1348,)
+    points = np.clip((np.arange(length) + 0.5) * 64 / length - 0.5, 0, 63)
+    expected = np.stack([np.interp(points, np.arange(64), row) for row in rows[train_idx].numpy()])
+    for channel in range(3):
+        np.testing.assert_allclose(x_train[:, channel].numpy(), expected, atol=1e-5)
+
+
+def test_a_one_d_cnn_learns_the_digits_as_sequences():
+    from builder.training import train
+
+    spec = {
+        "input_shape": [1, 64],
+        "seed": 0,
+        "layers": [
+            {"type": "Conv1d", "out_channels": 16, "kernel_size": 5, "padding": 2},
+            {"type": "ReLU"},
+            {"type": "MaxPool1d", "kernel_size": 2},
+            {"type": "Conv1d", "out_channels": 16, "kernel_size": 8, "stride": 8},
+            {"type": "ReLU"},
+            {"type": "Flatten"},
+            {"type": "Linear", "out_features": 10},
+        ],
+    }
+    result = train(spec, epochs=3, seed=0)
+    assert result.stopped_reason == "done"
+    assert result.initial.test_accuracy < 0.3 < 0.85 < result.test_accuracy
+    assert result.settings["input_shape"] == (1, 64)

@@ -137,6 +137,22 @@ def test_default_names_follow_prefix_rules():
     ]
 
 
+def test_sequence_input_and_one_d_sizes_load():
+    """[C, L] is an input shape; 1-d sizes take one integer or a list of one (as torch does)."""
+    data = {
+        "input_shape": [2, 50],
+        "layers": [
+            {"type": "Conv1d", "out_channels": 4, "kernel_size": [5], "padding": "same"},
+            {"type": "MaxPool1d", "kernel_size": 2, "stride": [2]},
+            {"type": "AdaptiveAvgPool1d", "output_size": [None]},
+        ],
+    }
+    spec = load_spec(data)
+    assert spec.input_shape == (2, 50)
+    assert [layer.name for layer in spec.layers] == ["conv1", "pool1", "pool2"]
+    assert load_spec(spec.to_dict()).to_dict() == spec.to_dict()
+
+
 def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
     with pytest.raises(SpecError) as info:
         load_spec({"input_shape": list(shape), "layers": [{"type": "ReLU"}, layer]})
@@ -170,6 +186,30 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
         (
             {"type": "Conv2d", "out_channels": 6, "kernel_size": True},
             "kernel_size must be an integer, got True",
+        ),
+        (
+            {"type": "Conv1d", "out_channels": 6, "kernel_size": [3, 3]},
+            "layer 2 (conv1): kernel_size must be one integer, got [3, 3]",
+        ),
+        (
+            {"type": "Conv1d", "out_channels": 6, "kernel_size": 3, "padding": "full"},
+            "padding must be an integer, 'same' or 'valid', got 'full'",
+        ),
+        (
+            {"type": "Conv1d", "out_channels": 6, "kernel_size": 3, "padding": "same", "stride": 2},
+            "padding='same' needs stride 1, got stride=2",
+        ),
+        (
+            {"type": "MaxPool1d", "kernel_size": 2, "stride": [1, 1]},
+            "layer 2 (pool1): stride must be one integer, got [1, 1]",
+        ),
+        (
+            {"type": "AvgPool1d", "kernel_size": 2, "divisor_override": 2},
+            "AvgPool1d has no argument 'divisor_override'",
+        ),
+        (
+            {"type": "AdaptiveAvgPool1d", "output_size": [2, 2]},
+            "output_size must be one integer, got [2, 2]",
         ),
         (
             {"type": "Conv2d", "out_channels": 6, "kernel_size": 2.5},
@@ -302,7 +342,9 @@ def test_layer_messages(layer, expected):
 @pytest.mark.parametrize(
     "data, expected",
     [
-        ({"input_shape": [3, 8]}, "input_shape must be [C, H, W] or [F]"),
+        ({"input_shape": [3, 8, 8, 8]}, "input_shape must be [C, H, W], [C, L] or [F]"),
+        ({"input_shape": []}, "input_shape must be [C, H, W], [C, L] or [F]"),
+        ({"input_shape": [3, 0]}, "input_shape must be a positive integer, got 0"),
         ({"input_shape": [0]}, "input_shape must be a positive integer, got 0"),
         ({"input_shape": [3, 8, 8], "version": 2}, "unknown version 2"),
         ({"input_shape": [3, 8, 8], "seed": -1}, "seed must be between"),

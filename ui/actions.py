@@ -11,13 +11,16 @@ import streamlit as st
 import builder
 from builder import edits, presets
 from builder.assignment import load_assignment
+from builder.layers import REGISTRY
 from builder.limits import MAX_UPLOAD_BYTES
 
 from . import state
 from .state import W, commit, flash, fresh_uids, index_of
 from .widgets import read_arg, read_init
 
-IMAGE, FLAT = "image [C, H, W]", "flat [F]"
+IMAGE, SEQUENCE, FLAT = "image [C, H, W]", "sequence [C, L]", "flat [F]"
+INPUT_KINDS = {3: IMAGE, 2: SEQUENCE, 1: FLAT}
+"""The sidebar's input kinds, by the per-sample rank they give."""
 
 
 def on_undo() -> None:
@@ -80,8 +83,10 @@ def on_select(uid: int) -> None:
 
 def on_arg(uid: int, key: str, kind: str) -> None:
     """A layer argument widget changed: read it back and store it in the design."""
-    value = read_arg(uid, key, kind)
-    design = edits.set_arg(st.session_state.design, index_of(uid), key, value)
+    index = index_of(uid)
+    arg = REGISTRY[st.session_state.design["layers"][index]["type"]].arg(key)
+    value = read_arg(uid, key, kind, arg.axes if arg is not None else (2,))
+    design = edits.set_arg(st.session_state.design, index, key, value)
     commit(design, list(st.session_state.uids), False)
 
 
@@ -107,6 +112,10 @@ def _input_shape(old: list[int]) -> list[int]:
     if st.session_state[f"{W}input_kind"] == IMAGE:
         start = old if len(old) == 3 else [3, 32, 32]
         return [int(st.session_state.get(f"{W}in_{k}", v)) for k, v in zip("CHW", start)]
+    if st.session_state[f"{W}input_kind"] == SEQUENCE:
+        # an image becomes its rows one after another: L = H·W
+        start = old if len(old) == 2 else [old[0], math.prod(old[1:])] if len(old) == 3 else [1, 64]
+        return [int(st.session_state.get(f"{W}in_{k}", v)) for k, v in zip("CL", start)]
     # switching an image to flat keeps every value: F = C·H·W
     start = old[0] if len(old) == 1 else math.prod(old)
     return [int(st.session_state.get(f"{W}in_F", start))]

@@ -36,10 +36,10 @@ def _size_box(container: Any, label: str, key: str, value: int) -> None:
 
 
 def _input_shape(sb: Any, shape: list[int]) -> None:
-    seed_widget(f"{W}input_kind", actions.IMAGE if len(shape) == 3 else actions.FLAT)
+    seed_widget(f"{W}input_kind", actions.INPUT_KINDS[len(shape)])
     sb.radio(
         "Input (one sample)",
-        [actions.IMAGE, actions.FLAT],
+        list(actions.INPUT_KINDS.values()),
         disabled=locked("input_shape"),
         key=f"{W}input_kind",
         horizontal=True,
@@ -49,6 +49,10 @@ def _input_shape(sb: Any, shape: list[int]) -> None:
     if st.session_state[f"{W}input_kind"] == actions.IMAGE:
         defaults = shape if len(shape) == 3 else [3, 32, 32]
         for col, axis, value in zip(sb.columns(3), "CHW", defaults):
+            _size_box(col, axis, f"{W}in_{axis}", value)
+    elif st.session_state[f"{W}input_kind"] == actions.SEQUENCE:
+        defaults = shape if len(shape) == 2 else [1, 64]
+        for col, axis, value in zip(sb.columns(2), "CL", defaults):
             _size_box(col, axis, f"{W}in_{axis}", value)
     else:
         _size_box(sb, "F (features)", f"{W}in_F", shape[0] if len(shape) == 1 else 784)

@@ -130,8 +130,9 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
                 args=(hint[1],),
                 help="one undoable edit",
             )
-        if entry.in_key and row is not None and row.input_shape is not None:
-            st.caption(f"{entry.in_key} = {row.input_shape[0]} (inferred from the input)")
+        if entry.in_key and row is not None and row.inferred is not None:
+            inferred = row.inferred if isinstance(row.inferred, int) else list(row.inferred)
+            st.caption(f"{entry.in_key} = {inferred} (inferred from the input)")
         visible = [a for a in entry.args if not a.inferred and a.primary]
         rest = [a for a in entry.args if not a.inferred and not a.primary]
         for arg in visible:

@@ -20,10 +20,25 @@ from .state import W, locked, seed_widget
 
 PAIRS = (ArgKind.SIZE, ArgKind.OPT_SIZE, ArgKind.PADDING, ArgKind.OUTPUT_SIZE)
 DIMS = ["None", "-1", "1", "0", "2", "3", "-2", "-3", "-4"]
+OPT_BOOLS = ["None", "True", "False"]
 
 
-def read_arg(uid: int, key: str, kind: str) -> Any:
-    """The value the widgets of one argument now say, in the spec's JSON form."""
+def axis_names(axes: tuple[int, ...]) -> tuple[str, ...]:
+    """The boxes of a size argument (``Arg.axes``): ``l`` for a sequence, ``h``/``w`` for an
+    image, ``left``/``right``/``top``/``bottom`` for ZeroPad2d's padding."""
+    count = max(axes)
+    return {1: ("l",), 4: ("left", "right", "top", "bottom")}.get(count, ("h", "w"))
+
+
+def read_arg(uid: int, key: str, kind: str, axes: tuple[int, ...] = (2,)) -> Any:
+    """The value the widgets of one argument now say, in the spec's JSON form.
+
+    Args:
+        uid: the layer's widget id.
+        key: the argument's name.
+        kind: its ``ArgKind`` value.
+        axes: its ``Arg.axes`` (how many boxes a size argument has).
+    """
     base = f"{W}{uid}:{key}"
     ss = st.session_state
     if kind in ("size", "opt_size", "padding", "output_size"):
@@ -31,11 +46,14 @@ def read_arg(uid: int, key: str, kind: str) -> Any:
             return None
         if kind == "padding" and ss.get(f"{base}:mode", "number") != "number":
             return ss[f"{base}:mode"]
-        h, w = ss.get(f"{base}:h"), ss.get(f"{base}:w")
+        values = [ss.get(f"{base}:{axis}") for axis in axis_names(axes)]
         if kind == "output_size":
-            h, w = (None if h == 0 else h), (None if w == 0 else w)
-        return h if h == w and h is not None else [h, w]
-    if kind == "opt_float" and ss.get(f"{base}:none", False):
+            values = [None if v == 0 else v for v in values]
+        same = all(v == values[0] for v in values) and values[0] is not None
+        return values[0] if same else values
+    if kind == "opt_bool":
+        return {"None": None, "True": True, "False": False}[ss.get(base, "None")]
+    if kind in ("opt_float", "opt_scale") and ss.get(f"{base}:none", False):
         return None
     if kind == "opt_int":
         value = ss.get(base, 0)
@@ -46,7 +64,7 @@ def read_arg(uid: int, key: str, kind: str) -> Any:
     value = ss.get(base)
     if kind == "int":
         return int(value)
-    if kind in ("float", "opt_float"):
+    if kind in ("float", "opt_float", "opt_scale"):
         return float(value)
     return value
 
@@ -58,7 +76,8 @@ def _int_bounds(arg: Arg) -> tuple[int, int]:
 
 
 def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb: dict) -> None:
-    """An int-or-pair argument: an h and a w box (plus 'auto' / 'same' where the kind has it)."""
+    """An int-or-list argument: a box per axis (``axis_names``), plus 'auto' / 'same' where the
+    kind has it."""
     label, helptext = arg.name, arg.help or None
     value = layer.get(arg.name, arg.default)
     low, high = _int_bounds(arg)
@@ -67,9 +86,14 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
         if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING)
         else [None, *container.columns(2)]
     )
+    names = axis_names(arg.axes)
+    if len(names) != 2:
+        cols = [cols[0] if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING) else None]
+        cols += container.columns(len(names))
     if arg.kind is ArgKind.OPT_SIZE:
         seed_widget(f"{base}:auto", value is None)
-        cols[0].checkbox(f"{label} = kernel", key=f"{base}:auto", help=helptext, **cb)
+        auto = f"{label} = kernel" if arg.name == "stride" else f"{label} = None"
+        cols[0].checkbox(auto, key=f"{base}:auto", help=helptext, **cb)
         if value is None:
             value = layer.get("kernel_size", 1)
     elif arg.kind is ArgKind.PADDING:
@@ -80,14 +104,15 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
             return
     elif arg.kind is ArgKind.OUTPUT_SIZE:
         helptext = "0 keeps that dimension's input size (None)"
-    h, w = value if isinstance(value, list) else (value, value)
+    values = list(value) if isinstance(value, list) else [value]
+    values = values * len(names) if len(values) == 1 else values
     if arg.kind is ArgKind.OUTPUT_SIZE:
-        h, w, low = h or 0, w or 0, 0
+        values, low = [v or 0 for v in values], 0
     disabled = arg.kind is ArgKind.OPT_SIZE and layer.get(arg.name) is None
-    for col, axis, current in ((cols[1], "h", h), (cols[2], "w", w)):
+    for col, axis, current in zip(cols[1:], names, values):
         seed_widget(f"{base}:{axis}", int(current))
         col.number_input(
-            f"{label} {axis}",
+            label if len(names) == 1 else f"{label} {axis}",
             min_value=low,
             max_value=high,
             step=1,
@@ -104,6 +129,9 @@ def arg_widgets(
     """Render the widget(s) for one argument, bounded by the registry entry."""
     base = f"{W}{uid}:{arg.name}"
     cb = {"on_change": on_change, "args": (uid, arg.name, arg.kind.value)}
+    if arg.kind is ArgKind.OPT_SCALE:
+        _scale_widgets(base, layer, arg, container, cb)
+        return
     if arg.kind in PAIRS:
         _pair_widgets(base, layer, arg, container, cb)
         return
@@ -112,6 +140,9 @@ def arg_widgets(
     if arg.kind is ArgKind.BOOL:
         seed_widget(base, bool(value))
         container.checkbox(label, key=base, help=helptext, **cb)
+    elif arg.kind is ArgKind.OPT_BOOL:
+        seed_widget(base, str(value))
+        container.selectbox(label, OPT_BOOLS, key=base, help=helptext, **cb)
     elif arg.kind is ArgKind.CHOICE:
         seed_widget(base, value)
         container.selectbox(label, list(arg.choices), key=base, help=helptext, **cb)
@@ -152,6 +183,29 @@ def arg_widgets(
             help=helptext,
             **cb,
         )
+
+
+def _scale_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb: dict) -> None:
+    """None, or one factor for every axis (a per-axis list from a file is shown, and replaced by
+    one factor once edited)."""
+    value = layer.get(arg.name, arg.default)
+    seed_widget(f"{base}:none", value is None)
+    container.checkbox(f"{arg.name} = None", key=f"{base}:none", help=arg.help or None, **cb)
+    if value is None:
+        return
+    if isinstance(value, list):
+        container.caption(f"{arg.name} = {value} (one per axis); a value here sets every axis")
+        value = value[0]
+    seed_widget(base, float(value))
+    container.number_input(
+        arg.name,
+        min_value=float(arg.minimum),
+        max_value=float(arg.maximum),
+        step=0.5,
+        format="%.4g",
+        key=base,
+        **cb,
+    )
 
 
 def read_init(prefix: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from torch import nn
@@ -30,16 +31,23 @@ class ArgKind(enum.Enum):
     """How one constructor argument is written in a spec (and so which widget edits it)."""
 
     INT = "int"  # an integer in [minimum, maximum]
-    SIZE = "size"  # an int or a [h, w] pair of ints in [minimum, maximum]
+    SIZE = "size"  # an int, or a list of ints (``Arg.axes`` long: [h, w]) in [minimum, maximum]
     PADDING = "padding"  # SIZE >= 0, or "same" / "valid" (Conv2d)
     OPT_SIZE = "opt_size"  # None or SIZE (pool stride: None means kernel_size)
-    OUTPUT_SIZE = "output_size"  # an int or a pair whose entries are ints or None
+    OUTPUT_SIZE = "output_size"  # an int or a list whose entries are ints or None
     FLOAT = "float"  # a finite number in [minimum, maximum]
     OPT_FLOAT = "opt_float"  # None or FLOAT (BatchNorm momentum)
     OPT_INT = "opt_int"  # None or INT (AvgPool2d divisor_override)
     BOOL = "bool"
+    OPT_BOOL = "opt_bool"  # None, true or false (Upsample align_corners)
     CHOICE = "choice"  # one of ``choices``
     DIM = "dim"  # None or an integer dimension index (Softmax dim)
+    OPT_SCALE = "opt_scale"  # None, a FLOAT, or a list of them (``Arg.axes``: Upsample)
+    SHAPE = "shape"  # an int or a list of 1 to 3 ints: a trailing shape (LayerNorm)
+
+
+SIZE_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPT_SIZE, ArgKind.OUTPUT_SIZE)
+"""The kinds whose value is one int or a list of ``Arg.axes`` ints."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class Arg:
     inferred: bool = False
     help: str = ""
     primary: bool = False  # shown first in a layer's card; the rest sit behind "more arguments"
+    axes: tuple[int, ...] = (2,)  # list lengths a SIZE-like argument takes ([h, w]; 1-d: [l])
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,26 @@ def window(kernel: int, stride: int | None, dilation: int, padding: Any) -> Wind
         )
     pad = 0 if padding == "valid" else padding
     return Window(kernel, kernel if stride is None else stride, dilation, pad, pad)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """How a layer without a forward window (a transposed convolution, an upsampling) maps one
+    spatial axis, for the receptive field's recurrence (``builder.receptive``). In units of the
+    input's jump::
+
+        rf_out = rf_in + span · jump_in
+        jump_out = jump_in · factor
+        start_out = start_in + offset · jump_in
+
+    ``exact``: the interval a unit gets is exactly the hull of the input pixels it depends on
+    (False: an upper bound that holds them all).
+    """
+
+    span: Fraction
+    factor: Fraction
+    offset: Fraction
+    exact: bool = True
 
 
 def _fine(args: dict[str, Any]) -> str | None:
@@ -132,11 +161,18 @@ class LayerProblem(Exception):
         self.torch_fails = torch_fails
 
 
+def axes(value: Any, n: int) -> tuple[Any, ...]:
+    """An int-or-list argument as one value per spatial axis (``n`` of them; a list of one is
+    that value on every axis, as torch reads ``(3,)``)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(value) * n if len(value) == 1 else tuple(value)
+    return (value,) * n
+
+
 def pair(value: Any) -> tuple[Any, Any]:
     """An int-or-pair argument as a ``(h, w)`` tuple."""
-    if isinstance(value, (list, tuple)):
-        return value[0], value[1]
-    return value, value
+    h, w = axes(value, 2)
+    return h, w
 
 
 def _no_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
@@ -145,6 +181,11 @@ def _no_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
 
 def _same_shape(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     return shape, "same shape as the input"
+
+
+def _channels(shape: Shape, args: dict[str, Any]) -> Any:
+    """The inferred ``in_key`` of most layers: the input's first dimension (channels, features)."""
+    return shape[0]
 
 
 @dataclass(frozen=True)
@@ -175,6 +216,16 @@ class LayerType:
             (``F.max_pool2d`` -> ``MaxPool2d``), besides ``functional``.
         check: ``resolved args -> message or None``: argument combinations torch refuses that
             the layer shows on its own (``padding="same"`` with a stride), checked at load.
+        infer: ``(input shape, args) -> value`` of ``in_key`` (the input's channels; LayerNorm:
+            the trailing shape it normalizes), called once the rule has accepted the input.
+        twin: the same layer for the other input rank (``Conv2d`` <-> ``Conv1d``): offered as
+            the fix when the input's rank does not fit.
+        footprint: ``(args, input sizes, output sizes) -> (Footprint per spatial axis)`` for
+            layers that resample without a forward window (transposed convolution, Upsample).
+        default_init: what ``reset_parameters`` draws (``"default"`` in a spec):
+            ``"fan_in_uniform"`` (convolutions, Linear: ``kaiming_uniform_(a=√5)`` weight and a
+            ``U(±1/√fan_in)`` bias, fan_in as torch computes it from the weight) or
+            ``"constant"`` (normalization ones and zeros, PReLU's 0.25).
     """
 
     name: str
@@ -197,6 +248,10 @@ class LayerType:
     macs: Callable[[dict[str, Any], Shape, int], int] = _macs_once
     functional_aliases: tuple[str, ...] = ()
     check: Callable[[dict[str, Any]], str | None] = _fine
+    infer: Callable[[Shape, dict[str, Any]], Any] = _channels
+    twin: str | None = None
+    footprint: Callable[[dict[str, Any], Shape, Shape], tuple[Footprint, ...]] | None = None
+    default_init: str = "constant"
 
     @property
     def tensor_names(self) -> tuple[str, ...]:
@@ -227,6 +282,8 @@ REGISTRY: dict[str, LayerType] = {}
 CATEGORIES = (
     "convolution",
     "pooling",
+    "upsampling",
+    "padding",
     "normalization",
     "linear",
     "activation",
@@ -261,31 +318,101 @@ def _inplace() -> Arg:
     return Arg("inplace", ArgKind.BOOL, False, help="overwrite the input (saves memory)")
 
 
+AXIS_WORDS = {
+    1: (("long", "length"),),
+    2: (("high", "height"), ("wide", "width")),
+}
+"""Per number of spatial axes, how each axis's size is said (``only 4 high``, ``input width``)."""
+
+
 def _join_axes(formulas: list[str]) -> str:
-    """``H: ...; W: ...``, or one ``H, W: ...`` line when both axes compute the same thing."""
+    """``H: ...; W: ...``, or one ``H, W: ...`` line when both axes compute the same thing
+    (``L: ...`` for a sequence)."""
+    if len(formulas) == 1:
+        return f"L: {formulas[0]}"
     if len(formulas) == 2 and formulas[0] == formulas[1]:
         return f"H, W: {formulas[0]}"
     return "; ".join(f"{axis}: {f}" for axis, f in zip("HW", formulas))
 
 
-def _image(shape: Shape, layer: str) -> None:
-    """Raise unless the per-sample shape is ``[C, H, W]``."""
-    if len(shape) == 3:
-        return
+SAMPLE_FORMS = {1: "[F]", 2: "[C, L]", 3: "[C, H, W]"}
+"""How each per-sample rank is written: a flat vector, a sequence, an image."""
+
+
+def describe(shape: Shape) -> str:
+    """``a sequence [C, L] = [16, 64]``: a per-sample shape in words."""
     if len(shape) == 1:
-        raise LayerProblem(
-            "input",
-            f"{layer} needs a [C, H, W] input, got a flat vector of {shape[0]} features",
-            "move it before the Flatten, or give the network an image input_shape [C, H, W]",
-            # torch itself accepts a 2-D batch in these two (as one unbatched image)
-            torch_fails=layer not in ("Dropout2d", "AdaptiveAvgPool2d"),
-        )
-    raise LayerProblem(
-        "input",
-        f"{layer} needs a [C, H, W] input, got shape {list(shape)}",
-        "keep the input as [C, H, W] (check Flatten's start_dim / end_dim)",
-        torch_fails=False,
-    )
+        return f"a flat vector of {shape[0]} features"
+    kind = {2: "a sequence", 3: "an image"}.get(len(shape), "shape")
+    form = SAMPLE_FORMS.get(len(shape), "")
+    return f"{kind} {form} = {list(shape)}" if form else f"shape {list(shape)}"
+
+
+def _twin_action(layer: str, twin: str, args: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"op": "set", "field": "type", "value": twin}`` where the layer's arguments all carry
+    over to its twin as they are (no [h, w] pair going to a 1-d layer, no argument it lacks)."""
+    entry, other = REGISTRY[layer], REGISTRY[twin]
+    for arg in entry.args:
+        value = (args or {}).get(arg.name, arg.default)
+        if value == arg.default and type(value) is type(arg.default):
+            continue
+        target = other.arg(arg.name)
+        if target is None or (isinstance(value, list) and len(value) not in target.axes):
+            return None
+        if isinstance(value, str) and value not in target.choices:
+            return None
+    return {"op": "set", "field": "type", "value": twin}
+
+
+def need_rank(
+    shape: Shape,
+    layer: str,
+    ranks: tuple[int, ...],
+    torch_fails_on: tuple[int, ...] = (),
+    args: dict[str, Any] | None = None,
+) -> None:
+    """Raise unless the per-sample shape has one of ``ranks`` (``SAMPLE_FORMS``).
+
+    Args:
+        shape: the layer's per-sample input shape.
+        layer: its type name (its entry's ``twin`` is offered as the fix where it fits).
+        ranks: the per-sample ranks it takes.
+        torch_fails_on: the ranks on which torch itself raises (elsewhere torch may run, e.g.
+            reading a batch of sequences as one unbatched image: NetBuilder's stricter rule).
+        args: the layer's arguments (whether they carry over to the twin as they are).
+    """
+    if len(shape) in ranks:
+        return
+    wanted = " or ".join(SAMPLE_FORMS[r] for r in ranks)
+    message = f"{layer} needs a {wanted} input, got {describe(shape)}"
+    twin = REGISTRY[layer].twin if layer in REGISTRY else None
+    fails = len(shape) in torch_fails_on
+    if twin and len(shape) in (REGISTRY[twin].ranks or ()):
+        what = "a sequence [C, L]" if len(shape) == 2 else "an image [C, H, W]"
+        action = _twin_action(layer, twin, args)
+        raise LayerProblem("input", message, f"use {twin} for {what}", action, fails)
+    if len(shape) == 1:
+        fix = f"move it before the Flatten, or give the network an input_shape {wanted}"
+    else:
+        fix = f"keep the input as {wanted} (check Flatten's start_dim / end_dim)"
+    raise LayerProblem("input", message, fix, torch_fails=fails)
+
+
+def _image(shape: Shape, layer: str, args: dict[str, Any] | None = None) -> None:
+    """Raise unless the per-sample shape is ``[C, H, W]``.
+
+    torch raises on a flat batch ``[N, F]`` except in ``Dropout2d`` and ``AdaptiveAvgPool2d``
+    (which read it as one unbatched sample); a batch of sequences ``[N, C, L]`` it reads as one
+    unbatched image, so there the rule is NetBuilder's own.
+    """
+    fails = () if layer in ("Dropout2d", "AdaptiveAvgPool2d") else (1,)
+    need_rank(shape, layer, (3,), fails, args)
+
+
+def _sequence(shape: Shape, layer: str, args: dict[str, Any] | None = None) -> None:
+    """Raise unless the per-sample shape is ``[C, L]``: torch's 1-d layers raise on a batch of
+    images ``[N, C, H, W]`` and read a flat batch ``[N, F]`` as one unbatched sequence."""
+    need_rank(shape, layer, (2,), (3,), args)
 
 
 def _check_in(shape: Shape, args: dict[str, Any], key: str, what: str) -> int:

@@ -9,6 +9,7 @@ from torch import nn
 
 from .. import shapes
 from .base import (
+    AXIS_WORDS,
     MAX_INT,
     Arg,
     ArgKind,
@@ -20,33 +21,33 @@ from .base import (
     _check_in,
     _image,
     _join_axes,
+    _sequence,
     _size,
+    axes,
     macs_per_position,
-    pair,
     register,
     window,
 )
 
-# --- Conv2d -------------------------------------------------------------------------------------
+# --- Conv2d, Conv1d -----------------------------------------------------------------------------
 
 
-def _conv_windows(args: dict[str, Any]) -> tuple[Window, ...]:
+def _conv_windows(args: dict[str, Any], n: int = 2) -> tuple[Window, ...]:
+    padding = args["padding"]
     return tuple(
-        window(k, s, d, padding)
-        for k, s, d, padding in zip(
-            pair(args["kernel_size"]),
-            pair(args["stride"]),
-            pair(args["dilation"]),
-            pair(args["padding"])
-            if not isinstance(args["padding"], str)
-            else (args["padding"],) * 2,
+        window(k, s, d, p)
+        for k, s, d, p in zip(
+            axes(args["kernel_size"], n),
+            axes(args["stride"], n),
+            axes(args["dilation"], n),
+            (padding,) * n if isinstance(padding, str) else axes(padding, n),
         )
     )
 
 
 def _conv_check(args: dict[str, Any]) -> str | None:
     stride, groups = args["stride"], args["groups"]
-    if args["padding"] == "same" and max(pair(stride)) > 1:
+    if args["padding"] == "same" and max(axes(stride, 1)) > 1:
         return f"padding='same' needs stride 1, got stride={stride!r}"
     for key in ("out_channels", "in_channels"):
         if args[key] is not None and args[key] % groups:
@@ -54,8 +55,8 @@ def _conv_check(args: dict[str, Any]) -> str | None:
     return None
 
 
-def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
-    _image(shape, "Conv2d")
+def _in_groups(shape: Shape, args: dict[str, Any]) -> int:
+    """The input channels (a given in_channels must match), which groups must divide."""
     in_channels = _check_in(shape, args, "in_channels", "channels")
     groups = args["groups"]
     if in_channels % groups:
@@ -64,8 +65,15 @@ def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
             f"groups={groups} does not divide the {in_channels} input channels",
             "choose groups that divides both in_channels and out_channels",
         )
+    return in_channels
+
+
+def _conv_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
+    n = 2 if layer == "Conv2d" else 1
+    (_image if n == 2 else _sequence)(shape, layer, args)
+    _in_groups(shape, args)
     out, formulas = [], []
-    for axis, (size, win) in enumerate(zip(shape[1:], _conv_windows(args))):
+    for axis, (size, win) in enumerate(zip(shape[1:], _conv_windows(args, n))):
         if args["padding"] == "same":
             size_out, formula = shapes.conv_same_output_size(size)
         else:
@@ -73,13 +81,14 @@ def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
                 size, win.kernel, win.stride, win.pad_left, win.dilation
             )
         pads = (win.pad_left, win.pad_right)
-        _check_padding_mode(args["padding_mode"], pads, size, axis)
+        _check_padding_mode(args["padding_mode"], pads, size, axis, n)
         if size_out < 1:
             need = math.ceil((win.reach - size) / 2)
             raise LayerProblem(
                 "kernel_size",
-                f"the kernel reaches {win.reach} pixels but the input is only {size} "
-                f"{'high' if axis == 0 else 'wide'} (padding {pads[0]}): {formula}",
+                f"the kernel reaches {win.reach} {'pixels' if n == 2 else 'positions'} but the "
+                f"input is only {size} "
+                f"{AXIS_WORDS[n][axis][0]} (padding {pads[0]}): {formula}",
                 f"set padding to {need}, use a smaller kernel_size, "
                 "or remove a pooling layer before",
                 {"op": "set", "field": "padding", "value": need},
@@ -89,8 +98,8 @@ def _conv_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     return (args["out_channels"], *out), _join_axes(formulas)
 
 
-def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int) -> None:
-    dim = "height" if axis == 0 else "width"
+def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int, n: int = 2) -> None:
+    dim = AXIS_WORDS[n][axis][1]
     if mode == "reflect" and max(pads) >= size:
         raise LayerProblem(
             "padding",
@@ -107,58 +116,80 @@ def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int) 
         )
 
 
-def _conv_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
+def _conv_tensors(args: dict[str, Any], in_dim: int | None, n: int = 2) -> TensorList:
     if in_dim is None:
         return []
-    kh, kw = pair(args["kernel_size"])
     out = args["out_channels"]
-    tensors: TensorList = [("weight", (out, in_dim // args["groups"], kh, kw))]
+    kernel = axes(args["kernel_size"], n)
+    tensors: TensorList = [("weight", (out, in_dim // args["groups"], *kernel))]
     if args["bias"]:
         tensors.append(("bias", (out,)))
     return tensors
 
 
-register(
-    LayerType(
-        "Conv2d",
-        nn.Conv2d,
-        "conv",
-        "convolution",
-        (
-            Arg("in_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
-            Arg(
-                "out_channels",
-                ArgKind.INT,
-                None,
-                True,
-                1,
-                MAX_INT,
-                help="number of filters",
-                primary=True,
-            ),
-            _size("kernel_size", required=True, primary=True),
-            _size("stride", 1, primary=True),
-            Arg("padding", ArgKind.PADDING, 0, False, 0, MAX_INT, ("same", "valid"), primary=True),
-            _size("dilation", 1),
-            Arg("groups", ArgKind.INT, 1, False, 1, MAX_INT),
-            Arg("bias", ArgKind.BOOL, True),
-            Arg(
-                "padding_mode",
-                ArgKind.CHOICE,
-                "zeros",
-                choices=("zeros", "reflect", "replicate", "circular"),
-            ),
+def _conv_args(n: int) -> tuple[Arg, ...]:
+    """Conv2d's / Conv1d's arguments in torch's order (1-d: one int per size)."""
+    shape = (n,)
+    return (
+        Arg("in_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
+        Arg(
+            "out_channels",
+            ArgKind.INT,
+            None,
+            True,
+            1,
+            MAX_INT,
+            help="number of filters",
+            primary=True,
         ),
-        _conv_rule,
-        (3,),
-        "in_channels",
-        _conv_tensors,
-        positional=("in_channels", "out_channels", "kernel_size"),
-        summary="2-D convolution: learnable filters slide over the image",
-        tensor_ndim=(("weight", 4), ("bias", 1)),
-        starter=(("out_channels", 16), ("kernel_size", 3)),
-        windows=_conv_windows,
-        check=_conv_check,
-        macs=macs_per_position,
+        _size("kernel_size", required=True, primary=True, axes=shape),
+        _size("stride", 1, primary=True, axes=shape),
+        Arg(
+            "padding",
+            ArgKind.PADDING,
+            0,
+            False,
+            0,
+            MAX_INT,
+            ("same", "valid"),
+            primary=True,
+            axes=shape,
+        ),
+        _size("dilation", 1, axes=shape),
+        Arg("groups", ArgKind.INT, 1, False, 1, MAX_INT),
+        Arg("bias", ArgKind.BOOL, True),
+        Arg(
+            "padding_mode",
+            ArgKind.CHOICE,
+            "zeros",
+            choices=("zeros", "reflect", "replicate", "circular"),
+        ),
     )
-)
+
+
+for _name, _n, _summary in (
+    ("Conv2d", 2, "2-D convolution: learnable filters slide over the image"),
+    ("Conv1d", 1, "1-D convolution: learnable filters slide along the sequence"),
+):
+    register(
+        LayerType(
+            _name,
+            getattr(nn, _name),
+            "conv",
+            "convolution",
+            _conv_args(_n),
+            (lambda layer: lambda shape, args: _conv_rule(shape, args, layer))(_name),
+            (_n + 1,),
+            "in_channels",
+            (lambda n: lambda args, in_dim: _conv_tensors(args, in_dim, n))(_n),
+            positional=("in_channels", "out_channels", "kernel_size"),
+            summary=_summary,
+            tensor_ndim=(("weight", _n + 2), ("bias", 1)),
+            starter=(("out_channels", 16), ("kernel_size", 3)),
+            windows=(lambda n: lambda args: _conv_windows(args, n))(_n),
+            check=_conv_check,
+            macs=macs_per_position,
+            twin="Conv1d" if _name == "Conv2d" else "Conv2d",
+            default_init="fan_in_uniform",
+        )
+    )

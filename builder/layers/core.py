@@ -65,6 +65,7 @@ register(
         summary="fully connected: every input feature to every output",
         tensor_ndim=(("weight", 2), ("bias", 1)),
         starter=(("out_features", 10),),
+        default_init="fan_in_uniform",
     )
 )
 

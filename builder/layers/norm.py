@@ -16,7 +16,7 @@ from .base import (
     Shape,
     TensorList,
     _check_in,
-    _image,
+    need_rank,
     register,
 )
 
@@ -39,14 +39,11 @@ def _bn_buffers(args: dict[str, Any], in_dim: int | None) -> TensorList:
 
 
 def _bn_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
+    # torch's BatchNorm2d takes only a 4-D batch, BatchNorm1d a 2-D or 3-D one
     if layer == "BatchNorm2d":
-        _image(shape, layer)
-    elif len(shape) not in (1, 2):
-        raise LayerProblem(
-            "input",
-            f"BatchNorm1d needs a [C] or [C, L] input, got shape {list(shape)}",
-            "use BatchNorm2d on images, or put a Flatten before it",
-        )
+        need_rank(shape, layer, (3,), (1, 2), args)
+    else:
+        need_rank(shape, layer, (1, 2), (3,), args)
     try:
         _check_in(shape, args, "num_features", "channels" if len(shape) > 1 else "features")
     except LayerProblem as problem:
@@ -67,7 +64,11 @@ _BN_ARGS = (
 
 for _name, _cls, _summary in (
     ("BatchNorm2d", nn.BatchNorm2d, "normalizes each channel over the batch"),
-    ("BatchNorm1d", nn.BatchNorm1d, "normalizes each feature over the batch"),
+    (
+        "BatchNorm1d",
+        nn.BatchNorm1d,
+        "normalizes each feature (each channel of a sequence) over the batch",
+    ),
 ):
     register(
         LayerType(
@@ -84,5 +85,6 @@ for _name, _cls, _summary in (
             positional=("num_features",),
             summary=_summary,
             tensor_ndim=(("weight", 1), ("bias", 1)),
+            twin="BatchNorm1d" if _name == "BatchNorm2d" else "BatchNorm2d",
         )
     )

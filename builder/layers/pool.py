@@ -8,6 +8,7 @@ from torch import nn
 
 from .. import shapes
 from .base import (
+    AXIS_WORDS,
     MAX_INT,
     Arg,
     ArgKind,
@@ -17,7 +18,9 @@ from .base import (
     Window,
     _image,
     _join_axes,
+    _sequence,
     _size,
+    axes,
     pair,
     register,
     window,
@@ -26,16 +29,21 @@ from .base import (
 # --- pooling ------------------------------------------------------------------------------------
 
 
-def _pool_windows(args: dict[str, Any]) -> tuple[Window, ...]:
-    """torch's pooling: the stride defaults to the kernel; AvgPool2d has no dilation."""
+def _rank_of(layer: str) -> int:
+    """Spatial axes of a pooling type: 1 for ``...1d``, else 2."""
+    return 1 if layer.endswith("1d") else 2
+
+
+def _pool_windows(args: dict[str, Any], n: int = 2) -> tuple[Window, ...]:
+    """torch's pooling: the stride defaults to the kernel; AvgPool has no dilation."""
     stride = args["stride"]
     return tuple(
         window(k, s, d, p)
         for k, s, d, p in zip(
-            pair(args["kernel_size"]),
-            pair(stride) if stride is not None else (None, None),
-            pair(args.get("dilation", 1)),
-            pair(args["padding"]),
+            axes(args["kernel_size"], n),
+            axes(stride, n) if stride is not None else (None,) * n,
+            axes(args.get("dilation", 1), n),
+            axes(args["padding"], n),
         )
     )
 
@@ -56,10 +64,17 @@ def _indices_check(args: dict[str, Any]) -> str | None:
     return None
 
 
+def _need_input(shape: Shape, layer: str, args: dict[str, Any]) -> int:
+    """Check the input's rank for a pooling type; its number of spatial axes."""
+    n = _rank_of(layer)
+    (_image if n == 2 else _sequence)(shape, layer, args)
+    return n
+
+
 def _pool_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
-    _image(shape, layer)
+    n = _need_input(shape, layer, args)
     out, formulas = [], []
-    for axis, (size, win) in enumerate(zip(shape[1:], _pool_windows(args))):
+    for axis, (size, win) in enumerate(zip(shape[1:], _pool_windows(args, n))):
         size_out, formula = shapes.pool_output_size(
             size, win.kernel, win.stride, win.pad_left, win.dilation, args["ceil_mode"]
         )
@@ -67,7 +82,7 @@ def _pool_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, s
             raise LayerProblem(
                 "kernel_size",
                 f"the {win.kernel}-wide pooling window does not fit the input "
-                f"{'height' if axis == 0 else 'width'} {size}: {formula}",
+                f"{AXIS_WORDS[n][axis][1]} {size}: {formula}",
                 "use a smaller kernel_size, or remove this pooling layer",
                 {"op": "set", "field": "kernel_size", "value": max(1, min(size, win.kernel))},
             )
@@ -76,71 +91,73 @@ def _pool_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, s
     return (shape[0], *out), _join_axes(formulas)
 
 
-_POOL_ARGS = (
-    _size("kernel_size", required=True, primary=True),
-    Arg(
-        "stride",
-        ArgKind.OPT_SIZE,
-        None,
-        False,
-        1,
-        MAX_INT,
-        help="None: same as kernel_size",
-        primary=True,
-    ),
-    _size("padding", 0, minimum=0, primary=True),
-)
-
-register(
-    LayerType(
-        "MaxPool2d",
-        nn.MaxPool2d,
-        "pool",
-        "pooling",
-        (
-            *_POOL_ARGS,
-            _size("dilation", 1),
-            Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack"),
-            Arg("ceil_mode", ArgKind.BOOL, False),
+def _pool_args(n: int) -> tuple[Arg, ...]:
+    shape = (n,)
+    return (
+        _size("kernel_size", required=True, primary=True, axes=shape),
+        Arg(
+            "stride",
+            ArgKind.OPT_SIZE,
+            None,
+            False,
+            1,
+            MAX_INT,
+            help="None: same as kernel_size",
+            primary=True,
+            axes=shape,
         ),
-        lambda shape, args: _pool_rule(shape, args, "MaxPool2d"),
-        (3,),
-        positional=("kernel_size", "stride"),
-        summary="keeps the largest value of each window",
-        starter=(("kernel_size", 2),),
-        windows=_pool_windows,
-        check=_pool_check,
-        functional_aliases=("max_pool2d",),
+        _size("padding", 0, minimum=0, primary=True, axes=shape),
     )
-)
 
-register(
-    LayerType(
-        "AvgPool2d",
-        nn.AvgPool2d,
-        "pool",
-        "pooling",
-        (
-            *_POOL_ARGS,
-            Arg("ceil_mode", ArgKind.BOOL, False),
-            Arg("count_include_pad", ArgKind.BOOL, True),
-            Arg("divisor_override", ArgKind.OPT_INT, None, False, 1, MAX_INT),
-        ),
-        lambda shape, args: _pool_rule(shape, args, "AvgPool2d"),
-        (3,),
-        positional=("kernel_size", "stride"),
-        summary="averages each window",
-        starter=(("kernel_size", 2),),
-        windows=_pool_windows,
-        check=_pool_check,
-        functional_aliases=("avg_pool2d",),
+
+def _max_args(n: int) -> tuple[Arg, ...]:
+    return (
+        *_pool_args(n),
+        _size("dilation", 1, axes=(n,)),
+        Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack"),
+        Arg("ceil_mode", ArgKind.BOOL, False),
     )
-)
+
+
+def _avg_args(n: int) -> tuple[Arg, ...]:
+    extra = (Arg("divisor_override", ArgKind.OPT_INT, None, False, 1, MAX_INT),) if n == 2 else ()
+    return (
+        *_pool_args(n),
+        Arg("ceil_mode", ArgKind.BOOL, False),
+        Arg("count_include_pad", ArgKind.BOOL, True),
+        *extra,
+    )
+
+
+for _name, _args, _summary in (
+    ("MaxPool2d", _max_args(2), "keeps the largest value of each window"),
+    ("AvgPool2d", _avg_args(2), "averages each window"),
+    ("MaxPool1d", _max_args(1), "keeps the largest value of each window of the sequence"),
+    ("AvgPool1d", _avg_args(1), "averages each window of the sequence"),
+):
+    register(
+        LayerType(
+            _name,
+            getattr(nn, _name),
+            "pool",
+            "pooling",
+            _args,
+            (lambda layer: lambda shape, args: _pool_rule(shape, args, layer))(_name),
+            (_rank_of(_name) + 1,),
+            positional=("kernel_size", "stride"),
+            summary=_summary,
+            starter=(("kernel_size", 2),),
+            windows=(lambda n: lambda args: _pool_windows(args, n))(_rank_of(_name)),
+            check=_pool_check,
+            functional_aliases=(_name[:3].lower() + "_pool" + _name[-2:],),
+            twin=_name[:-2] + ("1d" if _name.endswith("2d") else "2d"),
+        )
+    )
 
 
 def _adaptive_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
-    _image(shape, layer)
-    target = pair(args["output_size"])
+    n = _need_input(shape, layer, args)
+    target = axes(args["output_size"], n)
     out, formulas = [], []
     for axis, size in enumerate(shape[1:]):
         size_out, formula = shapes.adaptive_output_size(size, target[axis])
@@ -149,39 +166,45 @@ def _adaptive_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shap
     return (shape[0], *out), _join_axes(formulas)
 
 
-for _name, _cls, _extra, _summary, _functional in (
-    (
-        "AdaptiveAvgPool2d",
-        nn.AdaptiveAvgPool2d,
-        (),
-        "averages down to a fixed output size",
-        "adaptive_avg_pool2d",
-    ),
-    (
-        "AdaptiveMaxPool2d",
-        nn.AdaptiveMaxPool2d,
-        (Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack"),),
-        "max-pools down to a fixed output size",
-        "adaptive_max_pool2d",
-    ),
+_ADAPTIVE_TWINS = {
+    "AdaptiveAvgPool2d": "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool1d": "AdaptiveAvgPool2d",
+}
+_INDICES = Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack")
+
+for _name, _extra, _summary in (
+    ("AdaptiveAvgPool2d", (), "averages down to a fixed output size"),
+    ("AdaptiveMaxPool2d", (_INDICES,), "max-pools down to a fixed output size"),
+    ("AdaptiveAvgPool1d", (), "averages the sequence down to a fixed length"),
 ):
+    _n = _rank_of(_name)
     register(
         LayerType(
             _name,
-            _cls,
+            getattr(nn, _name),
             "pool",
             "pooling",
             (
-                Arg("output_size", ArgKind.OUTPUT_SIZE, None, True, 1, MAX_INT, primary=True),
+                Arg(
+                    "output_size",
+                    ArgKind.OUTPUT_SIZE,
+                    None,
+                    True,
+                    1,
+                    MAX_INT,
+                    primary=True,
+                    axes=(_n,),
+                ),
                 *_extra,
             ),
             (lambda layer: lambda shape, args: _adaptive_rule(shape, args, layer))(_name),
-            (3,),
+            (_n + 1,),
             positional=("output_size",),
             summary=_summary,
             starter=(("output_size", 1),),
             adaptive=True,
             check=_indices_check,
-            functional_aliases=(_functional,),
+            functional_aliases=("adaptive_" + _name[8:11].lower() + "_pool" + _name[-2:],),
+            twin=_ADAPTIVE_TWINS.get(_name),
         )
     )
