@@ -28,6 +28,7 @@ from .analysis import Analysis, analyze, require_ok
 from .errors import SpecError
 from .initializers import NONLINEARITIES, SCHEMES
 from .layers import REGISTRY, LayerType
+from .model import check_init_fit
 from .spec import Spec, load_spec
 
 LINE_LENGTH = 100  # as in pyproject.toml: the export is ruff clean with the project's settings
@@ -61,6 +62,7 @@ def generate_code(spec: Any, *, functional_activations: bool = False) -> str:
     spec = load_spec(spec.to_dict() if isinstance(spec, Spec) else spec)
     analysis = analyze(spec)
     require_ok(analysis)
+    check_init_fit(spec, analysis)
     writer = _Writer(spec, analysis, bool(functional_activations))
     source = "\n".join(writer.lines()) + "\n"
     try:

@@ -78,6 +78,7 @@ def build_model(spec: Any) -> BuiltNet:
             "The analysis still covers it."
         )
     check_init_cost(spec, analysis)
+    check_init_fit(spec, analysis)
     net = BuiltNet(spec.class_name)
     net.spec = spec
     with seeded(spec.seed):  # alone on torch's global generator: see builder/rng.py
@@ -125,3 +126,27 @@ def check_init_cost(spec: Spec, analysis: Analysis) -> None:
         f"{MAX_INIT_SECONDS:g} s per design: use another scheme (e.g. xavier_normal or "
         "kaiming_normal) or a smaller layer"
     )
+
+
+def check_init_fit(spec: Spec, analysis: Analysis) -> None:
+    """Refuse an initializer that does not fit its tensor's analysed shape.
+
+    ``load_spec`` checks what a layer's own arguments show; what depends on the input shows only
+    here: ``dirac`` with ``groups`` needs the weight's first dimension divisible by ``groups``
+    (torch's ``dirac_``), and that dimension is ConvTranspose2d's inferred ``in_channels``.
+
+    Raises:
+        SpecError: naming the layer, the tensor and the numbers.
+    """
+    for index, row in enumerate(analysis.layers):
+        for tensor_name, shape in row.tensors:
+            init = spec.init_for(index, tensor_name)
+            groups = init.get("groups", 1)
+            if init["scheme"] == "dirac" and shape and shape[0] % groups:
+                layer = spec.layers[index]
+                dims = "×".join(map(str, shape))
+                raise SpecError(
+                    f"layer {index + 1} ({layer.name}): dirac with groups={groups} needs the "
+                    f"first dimension of its {dims} {tensor_name} ({shape[0]}) divisible by "
+                    f"{groups}"
+                )

@@ -25,9 +25,18 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
   window's (an upper bound), ``jump`` the average stride ``I/O`` (a float), ``start`` the first
   window's centre; positions are then right to within a pixel. The largest window has a closed
   form (``largest_adaptive_window``), so an output of 2³¹ − 1 costs no more than one of 2.
-- ``Flatten`` (anything that leaves ``[C, H, W]``), ``Linear`` and whatever follows: every unit
-  sees the whole input (``whole_input`` True; ``rf`` is the image size, or the receptive field
-  so far if that is larger; no size, jump or start).
+- ``ConvTranspose2d`` (kernel ``k``, stride ``s``, padding ``p``, dilation ``d``): output unit
+  ``o`` gathers input ``i`` through tap ``j`` where ``o = i·s − p + j·d``, i.e. the inputs in
+  ``[(o + p − d·(k − 1)) / s, (o + p) / s]``: ``jump_out = jump_in / s``, ``rf_out = rf_in +
+  d·(k − 1)/s · jump_in``, ``start_out = start_in + (p − d·(k − 1)/2)/s · jump_in``. The ends
+  fall between pixels; the pixels seen are the whole ones inside. Exact with dilation 1 and
+  ``k >= s``; otherwise some units fall between the taps and the interval is an upper bound
+  (``exact`` False). The registry's ``footprint`` holds these per-axis numbers.
+- Sequences ``[C, L]`` run the same recurrence on their one axis (every per-axis field has one
+  entry); 1-d convolutions and pools have windows like their 2-d kin.
+- ``Flatten`` (anything that leaves ``[C, H, W]`` / ``[C, L]``), ``Linear`` and whatever
+  follows: every unit sees the whole input (``whole_input`` True; ``rf`` is the image size, or
+  the receptive field so far if that is larger; no size, jump or start).
 - ``padding_mode``: ``"circular"`` (with any padding) wraps border units around to the far
   side, and ``"reflect"`` with padding over half the kernel mirrors in pixels from beyond the
   window: ``exact`` is then False (the interval is right away from the borders).

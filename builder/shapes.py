@@ -16,7 +16,7 @@ def _fmt_sub(value: int) -> str:
 def conv_output_size(
     size: int, kernel: int, stride: int, padding: int, dilation: int
 ) -> tuple[int, str]:
-    """Output size of ``nn.Conv2d`` along one dimension.
+    """Output size of ``nn.Conv2d`` (and ``nn.Conv1d``) along one dimension.
 
     torch's Shape rule: ``H_out = floor((H_in + 2*padding - dilation*(kernel_size - 1) - 1)
     / stride + 1)``.
@@ -40,7 +40,7 @@ def pool_output_size(
     dilation: int = 1,
     ceil_mode: bool = False,
 ) -> tuple[int, str]:
-    """Output size of ``nn.MaxPool2d`` / ``nn.AvgPool2d`` along one dimension.
+    """Output size of ``nn.MaxPool2d`` / ``nn.AvgPool2d`` (and their 1-d kin) along one dimension.
 
     torch's Shape rule: ``H_out = floor_or_ceil((H_in + 2*padding - dilation*(kernel_size - 1)
     - 1) / stride + 1)``; with ``ceil_mode`` the last window must start inside the input or its
@@ -67,3 +67,19 @@ def adaptive_output_size(size: int, target: int | None) -> tuple[int, str]:
     if target is None:
         return size, f"None keeps the size: {size}"
     return target, f"output_size = {target}"
+
+
+def conv_transpose_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int
+) -> tuple[int, str]:
+    """Output size of ``nn.ConvTranspose2d`` along one dimension.
+
+    torch's Shape rule: ``H_out = (H_in − 1)·stride − 2·padding + dilation·(kernel_size − 1)
+    + output_padding + 1``.
+    """
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    formula = (
+        f"({size} − 1)·{stride} − 2·{padding} + {dilation}·({kernel}−1) + {output_padding} + 1"
+        f" = {out}"
+    )
+    return out, formula

@@ -205,6 +205,35 @@ CASES: list[tuple[str, list[int], dict[str, Any]]] = [
             "padding_mode": "circular",
         },
     ),
+    # ConvTranspose2d
+    ("convT_basic", IMG, {"type": "ConvTranspose2d", "out_channels": 4, "kernel_size": 3}),
+    (
+        "convT_double",
+        [3, 5, 7],
+        {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 2, "stride": 2},
+    ),
+    (
+        "convT_same_size",
+        IMG,
+        {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+    ),
+    (
+        "convT_all_args",
+        [4, 5, 6],
+        {
+            "type": "ConvTranspose2d",
+            "in_channels": 4,
+            "out_channels": 6,
+            "kernel_size": [3, 2],
+            "stride": [2, 3],
+            "padding": [1, 0],
+            "output_padding": [1, 2],
+            "groups": 2,
+            "bias": False,
+            "dilation": [1, 2],
+            "padding_mode": "zeros",
+        },
+    ),
     # 1-d pooling
     ("maxpool1d_basic", SEQ, {"type": "MaxPool1d", "kernel_size": 2}),
     (
@@ -352,6 +381,34 @@ FAILURES: list[tuple[str, list[int], dict[str, Any], list[str], bool]] = [
             "padding_mode": "reflect",
         },
         ["padding_mode='reflect' needs padding smaller than the input length 3, got 3"],
+        True,
+    ),
+    (
+        "convT_on_sequence",
+        SEQ,
+        {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 2, "stride": 2},
+        ["ConvTranspose2d needs a [C, H, W] input, got a sequence [C, L] = [3, 20]"],
+        False,
+    ),
+    (
+        "convT_crops_everything",
+        [2, 1, 3],
+        {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 1, "padding": 1},
+        ["padding 1 crops away the whole output height", "set padding to at most 0"],
+        True,
+    ),
+    (
+        "convT_groups",
+        [3, 4, 4],
+        {"type": "ConvTranspose2d", "out_channels": 4, "kernel_size": 2, "groups": 2},
+        ["groups=2 does not divide the 3 input channels"],
+        True,
+    ),
+    (
+        "convT_in_channels",
+        [3, 4, 4],
+        {"type": "ConvTranspose2d", "in_channels": 4, "out_channels": 4, "kernel_size": 2},
+        ["in_channels is 4 but the input has 3 channels", "set in_channels to 3"],
         True,
     ),
     (

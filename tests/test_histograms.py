@@ -21,6 +21,7 @@ from torch import nn
 import builder.histograms as H
 from builder.histograms import Histogram, promised_curve, weight_histograms
 from builder.initializers import fans
+from builder.layers import PARAM_TYPES
 from builder.model import build_model
 from builder.presets import ARTICLE_INIT, preset
 
@@ -209,6 +210,31 @@ def test_default_promise_is_what_reset_parameters_draws():
         assert -bound <= hist.min < hist.max <= bound
         assert hist.promise.kind == "uniform"
         assert (hist.promise.low, hist.promise.high) == pytest.approx((-bound, bound))
+
+
+def test_default_promise_of_every_type_in_the_table_is_what_torch_drew():
+    """Every layer type with weights, as its constructor leaves it: a constant tensor (norms'
+    ones and zeros, PReLU's 0.25) is promised std 0 and no curve; a drawn one U(±1/sqrt(fan_in))
+    with fan_in as torch's ``_calculate_fan_in_and_fan_out`` reads the layer's weight."""
+    from tests.cases import CASES, case_spec
+
+    seen = set()
+    for case in CASES:
+        model = build_model(case_spec(case))
+        for hist in weight_histograms(model):
+            seen.add(hist.layer_type)
+            values = model.get_parameter(hist.name).detach()
+            if bool(torch.all(values == values.flatten()[0])):
+                assert hist.expected_std == 0.0 and hist.promise is None, (case[0], hist.name)
+                continue
+            weight = model.get_submodule(hist.layer).weight
+            fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
+            bound = 1 / math.sqrt(fan_in)
+            assert hist.expected_std == pytest.approx(bound / math.sqrt(3)), (case[0], hist.name)
+            assert hist.promise.kind == "uniform"
+            assert (hist.promise.low, hist.promise.high) == pytest.approx((-bound, bound))
+            assert -bound <= hist.min <= hist.max <= bound
+    assert seen == set(PARAM_TYPES)
 
 
 def test_article_init_histograms(article_model):

@@ -9,15 +9,21 @@ import torch
 
 import builder
 from builder.initializers import SCHEMES, expected_std, fans
+from builder.layers import TENSOR_NDIM
 from builder.presets import preset
 
 LINEAR = {"type": "Linear", "out_features": 300}  # weight 300x400: 120,000 values
 CONV = {"type": "Conv2d", "out_channels": 32, "kernel_size": 5}  # weight 32x16x5x5: 12,800
 BN = {"type": "BatchNorm2d"}
+# weight 16x24x4x4: torch's fan_in is dim 1 times the kernel (24·16), not the input channels
+CONV_T = {"type": "ConvTranspose2d", "out_channels": 24, "kernel_size": 4, "stride": 2}
+CONV_1D = {"type": "Conv1d", "out_channels": 32, "kernel_size": 5}  # weight 32x16x5
 LAYERS = {
     "Linear": ([400], LINEAR),
     "Conv2d": ([16, 12, 12], CONV),
     "BatchNorm2d": ([64, 4, 4], BN),
+    "ConvTranspose2d": ([16, 6, 6], CONV_T),
+    "Conv1d": ([16, 40], CONV_1D),
 }
 
 RANDOM_SCHEMES = [
@@ -63,14 +69,7 @@ CASES = [
     for init in RANDOM_SCHEMES
     for layer_type in LAYERS
     for tensor in ("weight", "bias")
-    if _fits(
-        init,
-        4
-        if (layer_type, tensor) == ("Conv2d", "weight")
-        else 2
-        if (layer_type, tensor) == ("Linear", "weight")
-        else 1,
-    )
+    if _fits(init, TENSOR_NDIM[layer_type][tensor])
     and not (init["scheme"] == "sparse" and layer_type != "Linear")
     and not (init["scheme"] == "default" and layer_type == "BatchNorm2d")
 ]
@@ -129,6 +128,26 @@ def test_constants(init, value, layer_type, tensor):
     assert expected_std(init, tuple(values.shape), layer_type) == 0
 
 
+def test_fans_are_torchs_for_every_weight_of_every_type():
+    """Transposed convolutions included: torch reads dim 1 of their (in, out/groups, kH, kW)
+    weight as fan_in. The oracle is torch's own ``_calculate_fan_in_and_fan_out`` on the built
+    layer's weight."""
+    from tests.cases import CASES, case_spec
+
+    seen = set()
+    for case in CASES:
+        model = builder.build_model(case_spec(case))
+        layer = next(model.children())
+        weight = getattr(layer, "weight", None)
+        if weight is None or weight.dim() < 2:
+            continue
+        seen.add(type(layer).__name__)
+        torch_fans = torch.nn.init._calculate_fan_in_and_fan_out(weight)
+        assert fans(tuple(weight.shape)) == torch_fans, case[0]
+    with_matrices = {t for t, ndim in TENSOR_NDIM.items() if ndim["weight"] >= 2}
+    assert seen == with_matrices
+
+
 def test_batchnorm_default_is_gamma_one_beta_zero():
     assert torch.all(_build("BatchNorm2d", "weight", {"scheme": "default"}) == 1)
     assert torch.all(_build("BatchNorm2d", "bias", {"scheme": "default"}) == 0)
@@ -157,6 +176,29 @@ def test_dirac_groups():
     reference = torch.empty(4, 2, 3, 3)
     torch.nn.init.dirac_(reference, groups=2)
     assert torch.equal(weight, reference)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_dirac_groups_on_a_transposed_weight_follow_its_inferred_first_dimension(channels):
+    """ConvTranspose2d's weight starts with in_channels, known only from the input: a groups
+    that torch's dirac_ refuses is a SpecError at build and export (never torch's ValueError),
+    and one it accepts draws torch's own pattern."""
+    data = {
+        "input_shape": [channels, 5, 5],
+        "layers": [{"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 3}],
+        "init": {"ConvTranspose2d": {"weight": {"scheme": "dirac", "groups": 2}}},
+    }
+    reference = torch.empty(channels, 2, 3, 3)
+    try:
+        torch.nn.init.dirac_(reference, groups=2)
+    except ValueError:
+        for make in (builder.build_model, builder.generate_code):
+            with pytest.raises(builder.SpecError, match=r"layer 1 \(conv1\): dirac with groups=2"):
+                make(data)
+        return
+    assert channels == 4
+    assert torch.equal(builder.build_model(data).conv1.weight.detach(), reference)
+    builder.generate_code(data)
 
 
 def test_wrong_promise_would_be_caught():

@@ -122,7 +122,7 @@ def check_unit(
         where = (record, unit, axis)
         if whole:
             assert low == int(low) and high == int(high), where  # centres on (half) pixels
-        low, high = math.ceil(low), math.floor(high)
+        low, high = math.ceil(low - 1e-9), math.floor(high + 1e-9)  # records hold floats
         if low >= 0:
             assert seen_low == low, where
         else:
@@ -289,6 +289,51 @@ def test_vgg16_published_receptive_fields():
     assert convs[-1].rf == (196, 196)
     assert records[-1].rf == (212, 212) and records[-1].jump == (32, 32)
     assert records[-1].size == (7, 7)
+
+
+def convt(out=2, k=3, **kw):
+    return {"type": "ConvTranspose2d", "out_channels": out, "kernel_size": k, **kw}
+
+
+RESAMPLING_CASES = {
+    "transposed": stack([1, 6, 7], convt(2, 3, stride=2, padding=1), RELU, conv(2, 3)),
+    "transposed_kernel_is_stride": stack([2, 5, 5], convt(2, 2, stride=2), maxpool(3, stride=2)),
+    "transposed_output_padding": stack(
+        [1, 5, 6], conv(2, 2), convt(3, [4, 3], stride=3, padding=[1, 2], output_padding=[2, 1])
+    ),
+    "transposed_twice": stack([1, 4, 4], convt(2, 3, stride=2), convt(2, 5, stride=3, padding=2)),
+}
+"""Transposed convolutions whose intervals are exact (dilation 1, kernel >= stride): their ends
+fall between pixels, and the pixels seen are the whole ones inside."""
+
+UPPER_BOUND_CASES = {
+    "transposed_kernel_below_stride": stack([1, 5, 5], convt(2, 1, stride=2), conv(2, 2)),
+    "transposed_dilated": stack([1, 5, 5], convt(2, 3, stride=2, dilation=2)),
+}
+
+
+@pytest.mark.parametrize("name", list(RESAMPLING_CASES))
+def test_transposed_convolutions_match_torch_connectivity(name):
+    records = check_against_oracle(RESAMPLING_CASES[name], whole=False)
+    assert all(r.exact for r in records)
+
+
+@pytest.mark.parametrize("name", list(UPPER_BOUND_CASES))
+def test_resampling_that_skips_pixels_is_flagged_and_an_upper_bound(name):
+    """Every pixel a unit depends on lies inside its interval (and the interval is flagged)."""
+    design = UPPER_BOUND_CASES[name]
+    records = receptive_field(design)
+    for index, box in measured_boxes(design).items():
+        record = records[index]
+        assert not record.exact
+        for unit in itertools.product(*map(range, box.shape[:-1])):
+            seen = box[unit].tolist()
+            if seen[0] == -1:
+                continue
+            for axis, i in enumerate(unit):
+                low, high = record.interval(i, axis)
+                low, high = low - 1e-9, high + 1e-9  # records hold floats
+                assert low <= seen[2 * axis] <= seen[2 * axis + 1] <= high, (record, unit)
 
 
 def test_sequence_receptive_field_by_hand():

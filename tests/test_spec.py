@@ -208,6 +208,28 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
             "AvgPool1d has no argument 'divisor_override'",
         ),
         (
+            {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 3, "output_padding": 1},
+            "output_padding must be smaller than either stride or dilation, got "
+            "output_padding=1, stride=1, dilation=1",
+        ),
+        (
+            {"type": "ConvTranspose2d", "out_channels": 3, "kernel_size": 3, "groups": 2},
+            "groups=2 must divide out_channels=3",
+        ),
+        (
+            {
+                "type": "ConvTranspose2d",
+                "out_channels": 2,
+                "kernel_size": 3,
+                "padding_mode": "reflect",
+            },
+            "padding_mode must be one of 'zeros', got 'reflect'",
+        ),
+        (
+            {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 3, "padding": "same"},
+            "layer 2 (conv1): padding must be an integer, got 'same'",
+        ),
+        (
             {"type": "AdaptiveAvgPool1d", "output_size": [2, 2]},
             "output_size must be one integer, got [2, 2]",
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 from torch import nn
@@ -13,6 +14,7 @@ from .base import (
     MAX_INT,
     Arg,
     ArgKind,
+    Footprint,
     LayerProblem,
     LayerType,
     Shape,
@@ -193,3 +195,133 @@ for _name, _n, _summary in (
             default_init="fan_in_uniform",
         )
     )
+
+
+# --- ConvTranspose2d ----------------------------------------------------------------------------
+
+
+def _transposed_check(args: dict[str, Any]) -> str | None:
+    groups = args["groups"]
+    for key in ("out_channels", "in_channels"):
+        if args[key] is not None and args[key] % groups:
+            return f"groups={groups} must divide {key}={args[key]}"
+    pads, strides, dilations = (
+        axes(args[key], 2) for key in ("output_padding", "stride", "dilation")
+    )
+    for extra, stride, dilation in zip(pads, strides, dilations):
+        if extra >= stride and extra >= dilation:
+            return (
+                f"output_padding must be smaller than either stride or dilation, got "
+                f"output_padding={args['output_padding']!r}, stride={args['stride']!r}, "
+                f"dilation={args['dilation']!r}"
+            )
+    return None
+
+
+def _transposed_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    _image(shape, "ConvTranspose2d", args)
+    _in_groups(shape, args)
+    out, formulas = [], []
+    geometry = zip(
+        *(axes(args[key], 2) for key in ("kernel_size", "stride", "padding", "dilation")),
+        axes(args["output_padding"], 2),
+    )
+    for axis, (size, (k, s, p, d, extra)) in enumerate(zip(shape[1:], geometry)):
+        size_out, formula = shapes.conv_transpose_output_size(size, k, s, p, d, extra)
+        if size_out < 1:
+            most = ((size - 1) * s + d * (k - 1) + extra) // 2
+            raise LayerProblem(
+                "padding",
+                f"padding {p} crops away the whole output {AXIS_WORDS[2][axis][1]}: {formula}",
+                f"set padding to at most {most}",
+                {"op": "set", "field": "padding", "value": most},
+            )
+        out.append(size_out)
+        formulas.append(formula)
+    return (args["out_channels"], *out), _join_axes(formulas)
+
+
+def _transposed_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
+    """torch's transposed weight: ``(in_channels, out_channels / groups, kH, kW)``."""
+    if in_dim is None:
+        return []
+    out = args["out_channels"]
+    tensors: TensorList = [
+        ("weight", (in_dim, out // args["groups"], *axes(args["kernel_size"], 2)))
+    ]
+    if args["bias"]:
+        tensors.append(("bias", (out,)))
+    return tensors
+
+
+def _transposed_footprint(
+    args: dict[str, Any], in_sizes: Shape, out_sizes: Shape
+) -> tuple[Footprint, ...]:
+    """Output unit ``o`` gathers input ``i`` through tap ``j`` where ``o = i·s − p + j·d``: in
+    input pixels, the interval ``[(o + p − d·(k − 1)) / s, (o + p) / s]``. So the jump divides
+    by the stride, the span is ``d·(k − 1) / s`` and the first centre ``(p − d·(k − 1)/2) / s``.
+    Every whole pixel inside is seen when the dilation is 1 and the kernel at least the stride
+    (else some units fall between the taps: the interval is then an upper bound)."""
+    prints = []
+    for k, s, p, d in zip(
+        *(axes(args[key], 2) for key in ("kernel_size", "stride", "padding", "dilation"))
+    ):
+        reach = d * (k - 1)
+        prints.append(
+            Footprint(
+                Fraction(reach, s),
+                Fraction(1, s),
+                Fraction(2 * p - reach, 2 * s),
+                d == 1 and k >= s,
+            )
+        )
+    return tuple(prints)
+
+
+register(
+    LayerType(
+        "ConvTranspose2d",
+        nn.ConvTranspose2d,
+        "conv",
+        "upsampling",
+        (
+            Arg("in_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
+            Arg(
+                "out_channels",
+                ArgKind.INT,
+                None,
+                True,
+                1,
+                MAX_INT,
+                help="number of filters",
+                primary=True,
+            ),
+            _size("kernel_size", required=True, primary=True),
+            _size("stride", 1, primary=True, help="the upsampling factor"),
+            _size("padding", 0, minimum=0, primary=True, help="crops dilation·(k−1) − padding"),
+            _size("output_padding", 0, minimum=0, help="adds to one side of the output"),
+            Arg("groups", ArgKind.INT, 1, False, 1, MAX_INT),
+            Arg("bias", ArgKind.BOOL, True),
+            _size("dilation", 1),
+            Arg(
+                "padding_mode",
+                ArgKind.CHOICE,
+                "zeros",
+                choices=("zeros",),
+                help="torch supports only zeros here",
+            ),
+        ),
+        _transposed_rule,
+        (3,),
+        "in_channels",
+        _transposed_tensors,
+        positional=("in_channels", "out_channels", "kernel_size"),
+        summary="transposed convolution: learnable upsampling (stride s: about s× larger)",
+        tensor_ndim=(("weight", 4), ("bias", 1)),
+        starter=(("out_channels", 16), ("kernel_size", 2), ("stride", 2)),
+        check=_transposed_check,
+        macs=macs_per_position,
+        footprint=_transposed_footprint,
+        default_init="fan_in_uniform",
+    )
+)
