@@ -230,6 +230,23 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
             "layer 2 (conv1): padding must be an integer, got 'same'",
         ),
         (
+            {"type": "GroupNorm", "num_groups": 4, "num_channels": 6},
+            "layer 2 (norm1): num_groups=4 must divide num_channels=6",
+        ),
+        ({"type": "GroupNorm"}, "layer 2 (norm1): GroupNorm needs num_groups"),
+        (
+            {"type": "LayerNorm", "normalized_shape": [2, 3, 4, 5]},
+            "normalized_shape must be an integer or a list of 1 to 3 integers, got [2, 3, 4, 5]",
+        ),
+        (
+            {"type": "LayerNorm", "normalized_shape": [8, 0]},
+            "normalized_shape must be a positive integer, got 0",
+        ),
+        (
+            {"type": "InstanceNorm2d", "momentum": 2},
+            "layer 2 (norm1): momentum must be between 0.0 and 1.0, got 2",
+        ),
+        (
             {"type": "AdaptiveAvgPool1d", "output_size": [2, 2]},
             "output_size must be one integer, got [2, 2]",
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from torch import nn
@@ -16,6 +17,7 @@ from .base import (
     Shape,
     TensorList,
     _check_in,
+    _image,
     need_rank,
     register,
 )
@@ -88,3 +90,166 @@ for _name, _cls, _summary in (
             twin="BatchNorm1d" if _name == "BatchNorm2d" else "BatchNorm2d",
         )
     )
+
+
+# --- GroupNorm, LayerNorm, InstanceNorm2d -------------------------------------------------------
+
+
+def _group_check(args: dict[str, Any]) -> str | None:
+    groups, channels = args["num_groups"], args["num_channels"]
+    if channels is not None and channels % groups:
+        return f"num_groups={groups} must divide num_channels={channels}"
+    return None
+
+
+def _group_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    channels = _check_in(shape, args, "num_channels", "channels" if len(shape) > 1 else "features")
+    groups = args["num_groups"]
+    if channels % groups:
+        fit = math.gcd(channels, groups)
+        raise LayerProblem(
+            "num_groups",
+            f"num_groups={groups} does not divide the {channels} input channels",
+            f"set num_groups to {fit} (or another divisor of {channels})",
+            {"op": "set", "field": "num_groups", "value": fit},
+        )
+    return shape, f"normalizes each sample's {groups} groups of {channels // groups} channels"
+
+
+def _normalized(shape: Shape, args: dict[str, Any]) -> tuple[int, ...]:
+    """LayerNorm's normalized_shape: the given one (an int is one dimension), else the whole
+    sample shape."""
+    given = args["normalized_shape"]
+    if given is None:
+        return tuple(shape)
+    return tuple(given) if isinstance(given, (list, tuple)) else (given,)
+
+
+def _layer_norm_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    normalized = _normalized(shape, args)
+    if tuple(shape[len(shape) - len(normalized) :]) != normalized:
+        raise LayerProblem(
+            "normalized_shape",
+            f"normalized_shape {list(normalized)} is not the end of the input's shape "
+            f"{list(shape)}",
+            f"leave normalized_shape out to normalize the whole sample {list(shape)}, or give "
+            "its last dimensions",
+            {"op": "set", "field": "normalized_shape", "value": list(shape)},
+        )
+    count = math.prod(normalized)
+    return shape, f"normalizes each sample over its last {count} values; shape unchanged"
+
+
+def _layer_norm_tensors(args: dict[str, Any], normalized: Any) -> TensorList:
+    if normalized is None or not args["elementwise_affine"]:
+        return []
+    dims = tuple(normalized) if isinstance(normalized, (list, tuple)) else (normalized,)
+    tensors: TensorList = [("weight", dims)]
+    if args["bias"]:
+        tensors.append(("bias", dims))
+    return tensors
+
+
+def _instance_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    _image(shape, "InstanceNorm2d", args)
+    try:
+        _check_in(shape, args, "num_features", "channels")
+    except LayerProblem as problem:
+        problem.torch_fails = args["affine"] or args["track_running_stats"]
+        raise
+    if shape[1] * shape[2] == 1:
+        raise LayerProblem(
+            "input",
+            "InstanceNorm2d needs more than one value per channel, got a 1×1 input",
+            "remove it, or move it before the layer that shrinks the map to 1×1",
+            # with running statistics torch still runs in eval mode (training raises)
+            torch_fails=not args["track_running_stats"],
+        )
+    return shape, f"normalizes each sample's {shape[0]} channels over their {shape[1]}×{shape[2]}"
+
+
+_EPS = Arg("eps", ArgKind.FLOAT, 1e-5, False, MIN_EPS, 1.0, help="added to the variance (> 0)")
+
+register(
+    LayerType(
+        "GroupNorm",
+        nn.GroupNorm,
+        "norm",
+        "normalization",
+        (
+            Arg("num_groups", ArgKind.INT, None, True, 1, MAX_INT, primary=True),
+            Arg("num_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
+            _EPS,
+            Arg("affine", ArgKind.BOOL, True, help="learnable per-channel weight and bias"),
+            Arg("bias", ArgKind.BOOL, True, help="learnable bias (with affine)"),
+        ),
+        _group_rule,
+        None,
+        "num_channels",
+        _bn_tensors,
+        positional=("num_groups", "num_channels"),
+        summary="normalizes groups of channels within each sample (no batch statistics)",
+        tensor_ndim=(("weight", 1), ("bias", 1)),
+        starter=(("num_groups", 1),),
+        check=_group_check,
+    )
+)
+
+register(
+    LayerType(
+        "LayerNorm",
+        nn.LayerNorm,
+        "norm",
+        "normalization",
+        (
+            Arg(
+                "normalized_shape",
+                ArgKind.SHAPE,
+                None,
+                False,
+                1,
+                MAX_INT,
+                inferred=True,
+                help="the trailing dimensions to normalize; omitted: the whole sample",
+            ),
+            _EPS,
+            Arg("elementwise_affine", ArgKind.BOOL, True, help="learnable weight and bias"),
+            Arg("bias", ArgKind.BOOL, True, help="learnable bias (with elementwise_affine)"),
+        ),
+        _layer_norm_rule,
+        None,
+        "normalized_shape",
+        _layer_norm_tensors,
+        positional=("normalized_shape",),
+        summary="normalizes each sample over its last dimensions (no batch statistics)",
+        # the weight has the normalized shape (1 to 3 dimensions): schemes are checked as for
+        # a vector, which every shape takes
+        tensor_ndim=(("weight", 1), ("bias", 1)),
+        infer=_normalized,
+    )
+)
+
+register(
+    LayerType(
+        "InstanceNorm2d",
+        nn.InstanceNorm2d,
+        "norm",
+        "normalization",
+        (
+            Arg("num_features", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
+            _EPS,
+            Arg("momentum", ArgKind.OPT_FLOAT, 0.1, False, 0.0, 1.0, help="None: cumulative"),
+            Arg("affine", ArgKind.BOOL, False, help="learnable per-channel weight and bias"),
+            Arg("track_running_stats", ArgKind.BOOL, False),
+            Arg("bias", ArgKind.BOOL, True, help="learnable bias (with affine)"),
+        ),
+        _instance_rule,
+        (3,),
+        "num_features",
+        _bn_tensors,
+        _bn_buffers,
+        positional=("num_features",),
+        summary="normalizes each channel of each sample over its H×W",
+        tensor_ndim=(("weight", 1), ("bias", 1)),
+    )
+)
