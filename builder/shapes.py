@@ -83,3 +83,25 @@ def conv_transpose_output_size(
         f" = {out}"
     )
     return out, formula
+
+
+def pad_output_size(size: int, before: int, after: int) -> tuple[int, str]:
+    """Output size of ``nn.ZeroPad2d`` along one dimension.
+
+    torch's Shape rule: ``H_out = H_in + padding_top + padding_bottom`` (``W_out = W_in +
+    padding_left + padding_right``); negative padding crops.
+    """
+    out = size + before + after
+    return out, f"{size} + {_fmt_sub(before)} + {_fmt_sub(after)} = {out}"
+
+
+def upsample_output_size(size: int, target: int | None, scale: float | None) -> tuple[int, str]:
+    """Output size of ``nn.Upsample`` along one dimension.
+
+    torch's Shape rule: ``H_out = floor(H_in × scale_factor)``, or ``size`` where it is given
+    (the product in double precision, as torch computes it).
+    """
+    if target is not None:
+        return target, f"size = {target}"
+    out = math.floor(size * scale)
+    return out, f"floor({size}·{scale:g}) = {out}"

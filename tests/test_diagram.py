@@ -112,6 +112,27 @@ def test_sizes_grow_with_height_width_and_channels():
     assert kinds == ["map", "flat", "sequence", "unknown"]
 
 
+def test_every_case_of_the_layer_table_is_drawn_in_its_categorys_colours():
+    """Every layer type (the shared table), on its input: one group, drawn as a block where it
+    changes the shape and as a tag where it keeps it, filled with its palette category's
+    colour."""
+    from builder.diagram import COLORS, PASS_THROUGH
+    from builder.layers import CATEGORIES, REGISTRY
+    from tests.cases import CASES, case_spec
+
+    assert set(CATEGORIES) <= set(COLORS)
+    for case in CASES:
+        design = case_spec(case)
+        (group,) = layer_groups(parse(diagram_svg(design)))
+        entry = REGISTRY[case[2]["type"]]
+        block = next(b for b in diagram_layout(design).blocks if b.index == 1)
+        assert group.get("data-type") == entry.name
+        keeps = entry.category in PASS_THROUGH or entry.name == "Identity"
+        assert (block.kind == "tag") is keeps, case[0]
+        assert block.fill == COLORS[entry.category][0]
+        diagram_png(design, scale=0.5)
+
+
 def sequence_design(c: int, length: int) -> dict:
     return {"input_shape": [c, length], "layers": [{"type": "ReLU"}]}
 

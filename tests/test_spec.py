@@ -247,6 +247,43 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
             "layer 2 (norm1): momentum must be between 0.0 and 1.0, got 2",
         ),
         (
+            {"type": "Upsample"},
+            "layer 2 (up1): Upsample needs exactly one of size and scale_factor",
+        ),
+        (
+            {"type": "Upsample", "size": 4, "scale_factor": 2.0},
+            "Upsample needs exactly one of size and scale_factor",
+        ),
+        (
+            {"type": "Upsample", "scale_factor": 2.0, "align_corners": True},
+            "align_corners can only be set with the interpolating modes",
+        ),
+        (
+            {"type": "Upsample", "size": 4, "recompute_scale_factor": True},
+            "recompute_scale_factor is not meaningful with an explicit size",
+        ),
+        (
+            {"type": "Upsample", "scale_factor": 0},
+            "scale_factor must be between 1e-300 and 10000.0, got 0",
+        ),
+        (
+            {"type": "Upsample", "scale_factor": [2.0, 2.0, 2.0]},
+            "scale_factor must be a number or a list of one per spatial axis",
+        ),
+        (
+            {"type": "Upsample", "scale_factor": 2.0, "align_corners": "yes"},
+            "align_corners must be true, false or null, got 'yes'",
+        ),
+        (
+            {"type": "Upsample", "scale_factor": 2.0, "mode": "trilinear"},
+            "mode must be one of 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic'",
+        ),
+        (
+            {"type": "ZeroPad2d", "padding": [1, 2]},
+            "layer 2 (pad1): padding must be one integer or a list [left, right, top, bottom]",
+        ),
+        ({"type": "ZeroPad2d"}, "layer 2 (pad1): ZeroPad2d needs padding"),
+        (
             {"type": "AdaptiveAvgPool1d", "output_size": [2, 2]},
             "output_size must be one integer, got [2, 2]",
         ),

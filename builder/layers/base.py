@@ -65,6 +65,8 @@ class Arg:
     help: str = ""
     primary: bool = False  # shown first in a layer's card; the rest sit behind "more arguments"
     axes: tuple[int, ...] = (2,)  # list lengths a SIZE-like argument takes ([h, w]; 1-d: [l])
+    replaces: str | None = None  # the argument a value here takes the place of (Upsample's
+    # size and scale_factor: exactly one is given, so an editor setting one drops the other)
 
 
 @dataclass(frozen=True)
