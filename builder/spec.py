@@ -388,6 +388,12 @@ def validate_init(where: str, init: Any, ndim: int | None) -> dict[str, Any]:
 
 
 def _validate_tensor_inits(where: str, layer_type: str, value: Any) -> dict[str, Any]:
+    if _is_number(value):  # torch's PReLU(init=0.25) is the starting slope: here, the initializer
+        raise SpecError(
+            f"{where} must be an object like {{'weight': {{'scheme': 'constant', 'val': "
+            f"{_show(value)}}}}} (a number is torch's own init argument, e.g. PReLU's starting "
+            "slope: in a spec it is the weight's initializer)"
+        )
     if not isinstance(value, Mapping):
         raise SpecError(f"{where} must be an object like {{'weight': {{...}}, 'bias': {{...}}}}")
     out = {}

@@ -92,7 +92,80 @@ def _linear(draw: st.DrawFn) -> dict[str, Any]:
     return layer
 
 
-layers = st.one_of(_conv(), _conv(), _pool(), _other(), _other(), _linear())
+@st.composite
+def _conv_transpose(draw: st.DrawFn) -> dict[str, Any]:
+    stride = draw(st.integers(1, 3))
+    layer: dict[str, Any] = {
+        "type": "ConvTranspose2d",
+        "out_channels": draw(st.integers(1, 4)),
+        "kernel_size": draw(sizes),
+        "stride": stride,
+    }
+    if draw(st.booleans()):
+        layer["padding"] = draw(st.integers(0, 1))
+    if stride > 1 and draw(st.booleans()):
+        layer["output_padding"] = 1
+    return layer
+
+
+@st.composite
+def _conv1d(draw: st.DrawFn) -> dict[str, Any]:
+    layer: dict[str, Any] = {
+        "type": "Conv1d",
+        "out_channels": draw(st.integers(1, 4)),
+        "kernel_size": draw(small),
+    }
+    padding = draw(st.sampled_from([None, 0, 1, "same", "valid"]))
+    if padding is not None:
+        layer["padding"] = padding
+    if padding != "same" and draw(st.booleans()):
+        layer["stride"] = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        layer["dilation"] = 2
+    return layer
+
+
+@st.composite
+def _pool1d(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["MaxPool1d", "AvgPool1d"]))
+    kernel = draw(st.integers(1, 4))
+    layer: dict[str, Any] = {"type": kind, "kernel_size": kernel}
+    if draw(st.booleans()):
+        layer["stride"] = draw(st.integers(1, 3))
+    if draw(st.booleans()):
+        layer["padding"] = draw(st.integers(0, kernel // 2))
+    if draw(st.booleans()):
+        layer["ceil_mode"] = True
+    return layer
+
+
+@st.composite
+def _newer(draw: st.DrawFn) -> dict[str, Any]:
+    """The shape-keeping and resampling types added with sequences (most fit any input)."""
+    return draw(
+        st.sampled_from(
+            [
+                {"type": "GroupNorm", "num_groups": 1},
+                {"type": "GroupNorm", "num_groups": 2},
+                {"type": "LayerNorm"},
+                {"type": "LayerNorm", "elementwise_affine": False},
+                {"type": "InstanceNorm2d", "affine": True},
+                {"type": "ZeroPad2d", "padding": [1, 0, 2, 1]},
+                {"type": "Upsample", "scale_factor": 2.0},
+                {"type": "Upsample", "scale_factor": 1.5, "mode": "bilinear"},
+                {"type": "Upsample", "size": 5, "mode": "linear"},
+                {"type": "PReLU"},
+                {"type": "Hardswish"},
+                {"type": "Mish"},
+                {"type": "AdaptiveAvgPool1d", "output_size": 3},
+                {"type": "BatchNorm1d"},
+            ]
+        )
+    )
+
+
+layers = st.one_of(_conv(), _conv(), _pool(), _other(), _other(), _linear(), _conv_transpose())
+sequence_layers = st.one_of(_conv1d(), _conv1d(), _pool1d(), _newer(), _other(), _linear())
 
 INIT_CHOICES = {
     "Conv2d": {
@@ -119,6 +192,16 @@ INIT_CHOICES = {
         "weight": [{"scheme": "ones"}, {"scheme": "constant", "val": 1}],
         "bias": [{"scheme": "zeros"}],
     },
+    "Conv1d": {
+        "weight": [{"scheme": "kaiming_normal", "nonlinearity": "relu"}, {"scheme": "dirac"}],
+        "bias": [{"scheme": "zeros"}],
+    },
+    "ConvTranspose2d": {
+        "weight": [{"scheme": "xavier_uniform"}, {"scheme": "orthogonal"}],
+        "bias": [{"scheme": "normal", "std": 0.1}],
+    },
+    "PReLU": {"weight": [{"scheme": "constant", "val": 0.1}, {"scheme": "uniform"}]},
+    "GroupNorm": {"weight": [{"scheme": "normal", "mean": 1, "std": 0.1}]},
 }
 
 
@@ -138,12 +221,17 @@ def init_plans(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def specs(draw: st.DrawFn, max_layers: int = 8) -> dict[str, Any]:
-    """A random well-formed spec: image or flat input, a few random layers, a random init plan."""
-    if draw(st.integers(0, 4)) == 0:
+    """A random well-formed spec: image, sequence or flat input, a few random layers (the newer
+    types mixed in), a random init plan."""
+    kind = draw(st.integers(0, 5))
+    if kind == 0:
         input_shape = [draw(st.integers(1, 20))]
+    elif kind == 1:
+        input_shape = [draw(st.integers(1, 4)), draw(st.integers(1, 24))]
     else:
         input_shape = [draw(st.integers(1, 4)), draw(st.integers(1, 12)), draw(st.integers(1, 12))]
-    stack = draw(st.lists(layers, min_size=0, max_size=max_layers))
+    pool = sequence_layers if kind == 1 else st.one_of(layers, layers, layers, _newer())
+    stack = draw(st.lists(pool, min_size=0, max_size=max_layers))
     spec: dict[str, Any] = {
         "input_shape": input_shape,
         "seed": draw(st.integers(0, 2**32)),

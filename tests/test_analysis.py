@@ -13,6 +13,7 @@ from hypothesis import given
 
 import builder
 from builder.presets import PRESET_NAMES, preset
+from tests.cases import plain_in
 from tests.strategies import specs
 
 
@@ -110,7 +111,7 @@ def _plain_layer(layer, row):
     in_dim = None
     if layer.entry.in_key:
         given = layer.args.get(layer.entry.in_key)
-        in_dim = given if given is not None else row.input_shape[0]
+        in_dim = given if given is not None else plain_in(layer.type, row.input_shape)
     return layer.entry.cls(**constructor_kwargs(layer, in_dim)).eval()
 
 

@@ -930,3 +930,24 @@ def hostile_specs(draw: st.DrawFn) -> dict[str, Any]:
 @given(hostile_specs())
 def test_random_hostile_specs_are_refused_or_inert(spec):
     _refused_or_inert(spec)  # accepted sources are ASCII: no look-alike or control character
+
+
+def test_prelu_starting_slope_is_its_weight_initializer(tmp_path):
+    """torch's ``PReLU(init=0.1)`` is written as the weight's initializer (the spec's ``init``),
+    never as the constructor's ``init=`` keyword; the export rebuilds torch's own PReLU."""
+    spec = {
+        "input_shape": [3, 6, 6],
+        "layers": [
+            {"type": "PReLU", "num_parameters": 3},
+            {"type": "PReLU", "init": {"weight": {"scheme": "constant", "val": -0.5}}},
+        ],
+        "init": {"PReLU": {"weight": {"scheme": "constant", "val": 0.1}}},
+    }
+    source = generate_code(spec)
+    assert "self.prelu1 = nn.PReLU(3)" in source and "self.prelu2 = nn.PReLU()" in source
+    assert "nn.init.constant_(m.weight, val=0.1)" in source
+    assert "nn.init.constant_(m.weight, val=-0.5)" in source
+    check_rebuilds(spec, source, tmp_path / "prelu.py")
+    model = build_model(spec)
+    assert torch.equal(model.prelu1.weight, torch.nn.PReLU(3, init=0.1).weight)
+    assert torch.equal(model.prelu2.weight, torch.nn.PReLU(init=-0.5).weight)

@@ -153,6 +153,47 @@ def test_sequence_input_and_one_d_sizes_load():
     assert load_spec(spec.to_dict()).to_dict() == spec.to_dict()
 
 
+def test_default_names_of_the_newer_types():
+    """SPEC.md: ``conv`` for every convolution, ``pool`` for every pooling, ``bn`` for every
+    BatchNorm, ``norm`` for GroupNorm / LayerNorm / InstanceNorm2d, ``pad`` for padding, ``up``
+    for Upsample; other types their lower-cased class name."""
+    layers = [
+        {"type": "Conv2d", "out_channels": 2, "kernel_size": 1},
+        {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": 1},
+        {"type": "Conv1d", "out_channels": 2, "kernel_size": 1},
+        {"type": "MaxPool1d", "kernel_size": 1},
+        {"type": "AvgPool1d", "kernel_size": 1},
+        {"type": "AdaptiveAvgPool1d", "output_size": 1},
+        {"type": "BatchNorm1d"},
+        {"type": "GroupNorm", "num_groups": 1},
+        {"type": "LayerNorm"},
+        {"type": "InstanceNorm2d"},
+        {"type": "ZeroPad2d", "padding": 1},
+        {"type": "Upsample", "scale_factor": 2.0},
+        {"type": "PReLU"},
+        {"type": "Hardswish"},
+        {"type": "Mish"},
+    ]
+    names = [layer.name for layer in load_spec({"input_shape": [3, 4], "layers": layers}).layers]
+    assert names == [
+        "conv1",
+        "conv2",
+        "conv3",
+        "pool1",
+        "pool2",
+        "pool3",
+        "bn1",
+        "norm1",
+        "norm2",
+        "norm3",
+        "pad1",
+        "up1",
+        "prelu1",
+        "hardswish1",
+        "mish1",
+    ]
+
+
 def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
     with pytest.raises(SpecError) as info:
         load_spec({"input_shape": list(shape), "layers": [{"type": "ReLU"}, layer]})
@@ -283,6 +324,12 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
             "layer 2 (pad1): padding must be one integer or a list [left, right, top, bottom]",
         ),
         ({"type": "ZeroPad2d"}, "layer 2 (pad1): ZeroPad2d needs padding"),
+        (
+            {"type": "PReLU", "init": 0.1},
+            "layer 2 (prelu1): init must be an object like {'weight': {'scheme': 'constant', "
+            "'val': 0.1}} (a number is torch's own init argument",
+        ),
+        ({"type": "PReLU", "num_parameters": 0}, "num_parameters must be a positive integer"),
         (
             {"type": "AdaptiveAvgPool1d", "output_size": [2, 2]},
             "output_size must be one integer, got [2, 2]",

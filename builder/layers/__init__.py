@@ -42,7 +42,12 @@ REQUIRED_TYPES = (
     "ReLU",
     "Dropout",
 )
-PARAM_TYPES = tuple(name for name, entry in REGISTRY.items() if entry.tensor_names)
+PARAM_TYPES = tuple(
+    sorted(
+        (name for name, entry in REGISTRY.items() if entry.tensor_names),
+        key=lambda name: REGISTRY[name].category == "activation",  # PReLU after the layers
+    )
+)
 TENSOR_NDIM = {name: dict(REGISTRY[name].tensor_ndim) for name in PARAM_TYPES}
 """What each parameter tensor of a type looks like, for checking that a scheme fits it."""
 

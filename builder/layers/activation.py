@@ -13,6 +13,7 @@ from .base import (
     LayerProblem,
     LayerType,
     Shape,
+    TensorList,
     _inplace,
     _same_shape,
     register,
@@ -57,6 +58,8 @@ for _name, _cls, _args, _functional, _summary in (
         "x·Φ(x), smooth ReLU",
     ),
     ("SiLU", nn.SiLU, (_inplace(),), "silu", "x·sigmoid(x)"),
+    ("Hardswish", nn.Hardswish, (_inplace(),), "hardswish", "x·relu6(x + 3)/6, a cheap SiLU"),
+    ("Mish", nn.Mish, (_inplace(),), "mish", "x·tanh(softplus(x))"),
     ("Sigmoid", nn.Sigmoid, (), "sigmoid", "1 / (1 + exp(−x))"),
     ("Tanh", nn.Tanh, (), "tanh", "tanh(x)"),
     (
@@ -87,3 +90,52 @@ for _name, _cls, _args, _functional, _summary in (
             starter=(("dim", 1),) if _name in ("Softmax", "LogSoftmax") else (),
         )
     )
+
+
+# --- PReLU --------------------------------------------------------------------------------------
+
+
+def _prelu_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
+    count, channels = args["num_parameters"], shape[0]
+    if count not in (1, channels):
+        what = "channels" if len(shape) > 1 else "features"
+        raise LayerProblem(
+            "num_parameters",
+            f"num_parameters={count} must be 1 (one slope) or the input's {channels} {what}",
+            f"set num_parameters to {channels} (one slope per {what[:-1]}) or 1",
+            {"op": "set", "field": "num_parameters", "value": channels},
+        )
+    slopes = "one learned slope" if count == 1 else f"a learned slope per {count} channels"
+    return shape, f"same shape as the input; {slopes}"
+
+
+def _prelu_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
+    return [("weight", (args["num_parameters"],))]
+
+
+register(
+    LayerType(
+        "PReLU",
+        nn.PReLU,
+        "prelu",
+        "activation",
+        (
+            Arg(
+                "num_parameters",
+                ArgKind.INT,
+                1,
+                False,
+                1,
+                MAX_INT,
+                help="1, or one slope per channel; the starting slope is the weight's init "
+                "(constant 0.25 by default)",
+                primary=True,
+            ),
+        ),
+        _prelu_rule,
+        tensors=_prelu_tensors,
+        positional=("num_parameters",),
+        summary="x, or a learned slope·x below 0",
+        tensor_ndim=(("weight", 1),),
+    )
+)

@@ -235,6 +235,7 @@ def _transposed_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
                 f"padding {p} crops away the whole output {AXIS_WORDS[2][axis][1]}: {formula}",
                 f"set padding to at most {most}",
                 {"op": "set", "field": "padding", "value": most},
+                torch_fails=size_out < 0,  # torch returns an empty map for exactly 0
             )
         out.append(size_out)
         formulas.append(formula)
