@@ -400,6 +400,8 @@ CASES: list[tuple[str, list[int], dict[str, Any]]] = [
     ("prelu_channels", IMG, {"type": "PReLU", "num_parameters": 3}),
     ("prelu_sequence", SEQ, {"type": "PReLU", "num_parameters": 3}),
     ("prelu_flat", [10], {"type": "PReLU", "num_parameters": 10}),
+    ("softplus", SEQ, {"type": "Softplus"}),
+    ("softplus_args", IMG, {"type": "Softplus", "beta": 2.5, "threshold": 3.0}),
     ("sigmoid", [10], {"type": "Sigmoid"}),
     ("tanh", IMG, {"type": "Tanh"}),
     ("softmax", [10], {"type": "Softmax", "dim": 1}),

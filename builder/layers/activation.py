@@ -8,6 +8,7 @@ from torch import nn
 
 from .base import (
     MAX_INT,
+    MIN_EPS,
     Arg,
     ArgKind,
     LayerProblem,
@@ -60,6 +61,16 @@ for _name, _cls, _args, _functional, _summary in (
     ("SiLU", nn.SiLU, (_inplace(),), "silu", "x·sigmoid(x)"),
     ("Hardswish", nn.Hardswish, (_inplace(),), "hardswish", "x·relu6(x + 3)/6, a cheap SiLU"),
     ("Mish", nn.Mish, (_inplace(),), "mish", "x·tanh(softplus(x))"),
+    (
+        "Softplus",
+        nn.Softplus,
+        (
+            Arg("beta", ArgKind.FLOAT, 1.0, False, MIN_EPS, 1e6, primary=True, help="> 0"),
+            Arg("threshold", ArgKind.FLOAT, 20.0, False, -1e6, 1e6, help="linear above it"),
+        ),
+        "softplus",
+        "log(1 + exp(beta·x)) / beta, a smooth ReLU",
+    ),
     ("Sigmoid", nn.Sigmoid, (), "sigmoid", "1 / (1 + exp(−x))"),
     ("Tanh", nn.Tanh, (), "tanh", "tanh(x)"),
     (
