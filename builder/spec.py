@@ -561,45 +561,10 @@ def load_spec(obj: Any) -> Spec:
         explicit.append(layer_name)
     names = default_names(types, explicit)
 
-    layers = []
-    for i, (raw, layer_type, layer_name) in enumerate(zip(raw_layers, types, names)):
-        where = f"layer {i + 1} ({layer_name})"
-        entry = REGISTRY[layer_type]
-        args: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key in LAYER_META_KEYS:
-                continue
-            arg = entry.arg(key) if isinstance(key, str) else None
-            if arg is None:
-                known = [a.name for a in entry.args]
-                extra = _hint(key, known)
-                raise SpecError(f"{where}: {layer_type} has no argument {_show(key)}{extra}")
-            args[key] = _validate_arg(where, arg, value)
-        for arg in entry.args:
-            if arg.required and arg.name not in args:
-                raise SpecError(f"{where}: {layer_type} needs {arg.name}")
-        _check_layer_alone(where, entry, args)
-        layer_init: dict[str, Any] = {}
-        if "init" in raw:
-            if layer_type not in PARAM_TYPES:
-                raise SpecError(f"{where}: init is set but {layer_type} has no weights")
-            layer_init = _validate_tensor_inits(f"{where}: init", layer_type, raw["init"])
-            present = {n for n, _ in entry.tensors(entry.resolved(args), 1)}
-            for tensor in layer_init:
-                if tensor not in present:
-                    raise SpecError(
-                        f"{where}: init.{tensor} is set but this layer has no {tensor} "
-                        f"({'bias=False' if tensor == 'bias' else 'affine=False'})"
-                    )
-        trainable = raw.get("trainable", True)
-        if not isinstance(trainable, bool):
-            raise SpecError(f"{where}: trainable must be true or false, got {_show(trainable)}")
-        extra = {"trainable": trainable} if "trainable" in raw else {}
-        layers.append(
-            Layer(
-                layer_type, layer_name, args, layer_init, trainable, explicit[i] is not None, extra
-            )
-        )
+    layers = [
+        _load_layer(i, raw, layer_type, layer_name, explicit[i] is not None)
+        for i, (raw, layer_type, layer_name) in enumerate(zip(raw_layers, types, names))
+    ]
 
     raw_init = data.get("init", {})
     if not isinstance(raw_init, Mapping):
@@ -615,6 +580,46 @@ def load_spec(obj: Any) -> Spec:
 
     _check_dirac_groups(layers, init)
     return Spec(input_shape, tuple(layers), init, seed, name, version)
+
+
+def _load_layer(
+    index: int, raw: Mapping[str, Any], layer_type: str, layer_name: str, explicit: bool
+) -> Layer:
+    """Validate one layer's arguments, its own ``init`` and ``trainable`` (``load_spec``)."""
+    where = f"layer {index + 1} ({layer_name})"
+    entry = REGISTRY[layer_type]
+    args: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in LAYER_META_KEYS:
+            continue
+        arg = entry.arg(key) if isinstance(key, str) else None
+        if arg is None:
+            known = [a.name for a in entry.args]
+            extra = _hint(key, known)
+            raise SpecError(f"{where}: {layer_type} has no argument {_show(key)}{extra}")
+        args[key] = _validate_arg(where, arg, value)
+    for arg in entry.args:
+        if arg.required and arg.name not in args:
+            raise SpecError(f"{where}: {layer_type} needs {arg.name}")
+    _check_layer_alone(where, entry, args)
+    layer_init: dict[str, Any] = {}
+    if "init" in raw:
+        if layer_type not in PARAM_TYPES:
+            raise SpecError(f"{where}: init is set but {layer_type} has no weights")
+        layer_init = _validate_tensor_inits(f"{where}: init", layer_type, raw["init"])
+        present = {n for n, _ in entry.tensors(entry.resolved(args), 1)}
+        affine = next((a.name for a in entry.args if a.name.endswith("affine")), "affine")
+        for tensor in layer_init:
+            if tensor not in present:
+                raise SpecError(
+                    f"{where}: init.{tensor} is set but this layer has no {tensor} "
+                    f"({'bias=False' if tensor == 'bias' else affine + '=False'})"
+                )
+    trainable = raw.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise SpecError(f"{where}: trainable must be true or false, got {_show(trainable)}")
+    extra = {"trainable": trainable} if "trainable" in raw else {}
+    return Layer(layer_type, layer_name, args, layer_init, trainable, explicit, extra)
 
 
 def _check_dirac_groups(layers: list[Layer], init: dict[str, Any]) -> None:

@@ -520,6 +520,19 @@ MEMORY_DESIGNS = {
     "bn_no_stats": bn_variants(track_running_stats=False),
     "bn_no_bias": bn_variants(bias=False),
     "sequence": ORACLE_CASES["sequence_adaptive_and_flat"],
+    "newer_types": stack(
+        [3, 8, 8],
+        conv(4, 3, padding=1),
+        {"type": "GroupNorm", "num_groups": 2},
+        {"type": "PReLU", "num_parameters": 4},
+        convt(4, 2, stride=2),
+        {"type": "InstanceNorm2d", "affine": True, "track_running_stats": True},
+        {"type": "Upsample", "scale_factor": 0.5, "mode": "bilinear"},
+        {"type": "ZeroPad2d", "padding": [1, 0, 0, 1]},
+        {"type": "LayerNorm"},
+        {"type": "Flatten"},
+        {"type": "Linear", "out_features": 10},
+    ),
 }
 
 

@@ -331,6 +331,14 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
         ),
         ({"type": "PReLU", "num_parameters": 0}, "num_parameters must be a positive integer"),
         (
+            {
+                "type": "LayerNorm",
+                "elementwise_affine": False,
+                "init": {"weight": {"scheme": "ones"}},
+            },
+            "init.weight is set but this layer has no weight (elementwise_affine=False)",
+        ),
+        (
             {"type": "AdaptiveAvgPool1d", "output_size": [2, 2]},
             "output_size must be one integer, got [2, 2]",
         ),
