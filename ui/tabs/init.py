@@ -24,7 +24,7 @@ def render(ctx: Context) -> None:
     plans = ctx.design.get("init", {})
     for layer_type in present:
         st.markdown(f"**{layer_type}**")
-        for col, tensor in zip(st.columns(2), ("weight", "bias")):
+        for col, tensor in zip(st.columns(2), TENSOR_NDIM[layer_type]):  # PReLU: weight only
             with col:
                 label = tensor
                 if layer_type.startswith("BatchNorm"):
