@@ -160,9 +160,10 @@ def analyze(spec: Any) -> Analysis:
         args = layer.resolved()
         given_in = args.get(entry.in_key) if entry.in_key else None
         # without an input shape, the count is known only where the layer's own arguments fix it
-        fixed = given_in is not None or not entry.tensors(args, 1)
+        # (PReLU's, with no inferred argument, always are)
+        fixed = given_in is not None or not entry.in_key or not entry.tensors(args, 1)
         if shape is None:
-            tensors = entry.tensors(args, given_in) if given_in is not None else []
+            tensors = entry.tensors(args, given_in) if fixed else []
             rows.append(_row(index, layer, None, None, tensors, [], "", fixed))
             continue
         try:
@@ -172,7 +173,7 @@ def analyze(spec: Any) -> Analysis:
             error = f"{where}: {problem.message}" + (f". Fix: {problem.fix}" if problem.fix else "")
             error_index = index
             action = dict(problem.action, index=index) if problem.action else None
-            tensors = entry.tensors(args, given_in) if given_in is not None else []
+            tensors = entry.tensors(args, given_in) if fixed else []
             rows.append(
                 _row(
                     index,

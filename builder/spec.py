@@ -400,6 +400,11 @@ def _validate_tensor_inits(where: str, layer_type: str, value: Any) -> dict[str,
     for tensor, init in value.items():
         if tensor not in TENSORS:
             raise SpecError(f"{where}: unknown tensor {_show(tensor)} (use 'weight' or 'bias')")
+        if tensor not in TENSOR_NDIM[layer_type]:  # PReLU: a weight (its slopes) and no bias
+            raise SpecError(
+                f"{where}: {layer_type} has no {tensor} (its tensors: "
+                f"{', '.join(TENSOR_NDIM[layer_type])})"
+            )
         ndim = TENSOR_NDIM[layer_type][tensor]
         out[tensor] = validate_init(f"{where}.{tensor}", init, ndim)
     return out

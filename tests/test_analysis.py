@@ -219,6 +219,21 @@ def test_params_after_error_only_where_args_fix_them():
         builder.build_model({"input_shape": [3, 32, 32], "layers": layers})
 
 
+def test_prelu_slopes_are_counted_after_an_error_too():
+    """PReLU infers nothing from its input: its weight is known from num_parameters alone, so a
+    layer card can show it (and offer only a weight initializer) wherever the analysis stops."""
+    layers = [
+        {"type": "Conv2d", "out_channels": 4, "kernel_size": 50},
+        {"type": "PReLU", "num_parameters": 4},
+        {"type": "PReLU", "num_parameters": 7},
+    ]
+    analysis = builder.analyze({"input_shape": [3, 32, 32], "layers": layers})
+    assert [r.params for r in analysis.layers] == [None, 4, 7]
+    assert [r.tensors for r in analysis.layers[1:]] == [(("weight", (4,)),), (("weight", (7,)),)]
+    failing = builder.analyze({"input_shape": [3, 8, 8], "layers": layers[2:]})
+    assert failing.layers[0].error and failing.layers[0].params == 7
+
+
 def test_twenty_billion_parameters_analyse_fast_without_memory():
     data = {
         "input_shape": [200_000],

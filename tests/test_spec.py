@@ -331,6 +331,10 @@ def _layer_error(layer: dict, shape=(3, 8, 8)) -> str:
         ),
         ({"type": "PReLU", "num_parameters": 0}, "num_parameters must be a positive integer"),
         (
+            {"type": "PReLU", "init": {"bias": {"scheme": "zeros"}}},
+            "layer 2 (prelu1): init: PReLU has no bias (its tensors: weight)",
+        ),
+        (
             {
                 "type": "LayerNorm",
                 "elementwise_affine": False,
@@ -490,6 +494,10 @@ def test_layer_messages(layer, expected):
         (
             {"input_shape": [3, 8, 8], "init": {"Linear": {"gamma": {"scheme": "ones"}}}},
             "unknown tensor 'gamma'",
+        ),
+        (
+            {"input_shape": [3, 8, 8], "init": {"PReLU": {"bias": {"scheme": "ones"}}}},
+            "init.PReLU: PReLU has no bias (its tensors: weight)",
         ),
         (
             {
