@@ -117,12 +117,19 @@ def _group_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
 
 
 def _normalized(shape: Shape, args: dict[str, Any]) -> tuple[int, ...]:
-    """LayerNorm's normalized_shape: the given one (an int is one dimension), else the whole
-    sample shape."""
+    """LayerNorm's normalized_shape as a tuple: the given one (an int is one dimension), else
+    the whole sample shape."""
     given = args["normalized_shape"]
     if given is None:
         return tuple(shape)
     return tuple(given) if isinstance(given, (list, tuple)) else (given,)
+
+
+def _infer_normalized(shape: Shape, args: dict[str, Any]) -> Any:
+    """The inferred value as the constructor takes it: a given one as written (``10`` stays an
+    int), else the whole sample shape."""
+    given = args["normalized_shape"]
+    return tuple(shape) if given is None else given
 
 
 def _layer_norm_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
@@ -225,7 +232,7 @@ register(
         # the weight has the normalized shape (1 to 3 dimensions): schemes are checked as for
         # a vector, which every shape takes
         tensor_ndim=(("weight", 1), ("bias", 1)),
-        infer=_normalized,
+        infer=_infer_normalized,
     )
 )
 
