@@ -187,35 +187,8 @@ def diagram_layout(spec: Any) -> Layout:
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     analysis = analyze(spec)
-    columns = [_Column(0, "input", "Input", spec.input_shape, "input", [])]
-    pending: list[tuple[int, str, str]] = []
-    for row in analysis.layers:
-        category = REGISTRY[row.type].category
-        keeps_shape = category in PASS_THROUGH or row.type == "Identity"
-        if keeps_shape and row.output_shape is not None:
-            pending.append((row.index + 1, row.name, row.type))
-            continue
-        if row.output_shape is None:
-            category = "unknown"
-        columns.append(
-            _Column(row.index + 1, row.name, row.type, row.output_shape, category, pending)
-        )
-        pending = []
-    if pending:  # shape-keeping layers at the end: an arrow out of the last block
-        columns.append(_Column(-1, "", "", None, "end", pending))
-
+    sized = [_sized(column) for column in _columns(spec.input_shape, analysis.layers)]
     # split into rows of about equal width, each column taking its incoming gap (arrow, tags)
-    sized = []
-    for column in columns:
-        gap = 0.0
-        if column.index != 0:
-            widest = max((text_width(name, FONT_SIZE - 2) for _, name, _ in column.tags), default=0)
-            gap = max(MIN_GAP, widest + 2 * TAG_GAP + 16)
-        _, width, _, deep, _ = block_size(column.shape)
-        body = 0.0 if column.category == "end" else width + deep
-        labels = _labels(column)
-        col_width = max(body, max((text_width(t) for t in labels), default=0)) + COLUMN_PAD
-        sized.append((column, gap, col_width))
     rows = _balanced_rows(sized, MAX_ROW_WIDTH - 2 * MARGIN)
 
     blocks: list[Block] = []
@@ -242,31 +215,7 @@ def diagram_layout(spec: Any) -> Layout:
                 start = prev_right + 4 if prev_right is not None else x + 4
                 end = left - 4 if column.category != "end" else x + gap
                 arrows.append((start, mid, end, mid))
-                tag_y = mid - ARROW_HEAD - TAG_HEIGHT
-                for t_index, t_name, t_type in reversed(column.tags):
-                    t_width = text_width(t_name, FONT_SIZE - 2) + 2 * TAG_GAP + 6
-                    fill, stroke = COLORS[REGISTRY[t_type].category]
-                    blocks.append(
-                        Block(
-                            t_index,
-                            t_name,
-                            t_type,
-                            None,
-                            "tag",
-                            (start + end) / 2 - t_width / 2,
-                            tag_y,
-                            t_width,
-                            TAG_HEIGHT,
-                            0.0,
-                            1,
-                            fill,
-                            stroke,
-                            (t_name,),
-                            (start + end) / 2,
-                            tag_y + TAG_HEIGHT / 2 + (FONT_SIZE - 2) * 0.35,
-                        )
-                    )
-                    tag_y -= TAG_HEIGHT + TAG_GAP
+                blocks += _tags(column, (start + end) / 2, mid)
             if column.category != "end":
                 fill, stroke = COLORS[column.category]
                 blocks.append(
@@ -299,6 +248,57 @@ def diagram_layout(spec: Any) -> Layout:
     title = f"{title} · input {shape_label(spec.input_shape)} · {params}"
     width = max(width, text_width(title, TITLE_SIZE) + 2 * MARGIN)
     return Layout(_r(width), _r(top - ROW_GAP + MARGIN), title, tuple(blocks), tuple(arrows))
+
+
+def _columns(input_shape: tuple[int, ...], rows: Any) -> list[_Column]:
+    """The input and every shape-changing layer as a column; shape-keeping layers become tags
+    on the arrow into the next one (or into an ``end`` column after the last block)."""
+    columns = [_Column(0, "input", "Input", input_shape, "input", [])]
+    pending: list[tuple[int, str, str]] = []
+    for row in rows:
+        category = REGISTRY[row.type].category
+        keeps_shape = category in PASS_THROUGH or row.type == "Identity"
+        if keeps_shape and row.output_shape is not None:
+            pending.append((row.index + 1, row.name, row.type))
+            continue
+        if row.output_shape is None:
+            category = "unknown"
+        columns.append(
+            _Column(row.index + 1, row.name, row.type, row.output_shape, category, pending)
+        )
+        pending = []
+    if pending:  # shape-keeping layers at the end: an arrow out of the last block
+        columns.append(_Column(-1, "", "", None, "end", pending))
+    return columns
+
+
+def _sized(column: _Column) -> tuple[_Column, float, float]:
+    """``(column, gap, width)``: the incoming gap (arrow and tags) and the column's width."""
+    gap = 0.0
+    if column.index != 0:
+        widest = max((text_width(name, FONT_SIZE - 2) for _, name, _ in column.tags), default=0)
+        gap = max(MIN_GAP, widest + 2 * TAG_GAP + 16)
+    _, width, _, deep, _ = block_size(column.shape)
+    body = 0.0 if column.category == "end" else width + deep
+    labels = _labels(column)
+    return column, gap, max(body, max((text_width(t) for t in labels), default=0)) + COLUMN_PAD
+
+
+def _tags(column: _Column, centre: float, mid: float) -> list[Block]:
+    """The tags of the shape-keeping layers on the arrow into ``column``, stacked upwards from
+    the arrow at height ``mid``, centred on ``centre``."""
+    blocks = []
+    tag_y = mid - ARROW_HEAD - TAG_HEIGHT
+    for t_index, t_name, t_type in reversed(column.tags):
+        t_width = text_width(t_name, FONT_SIZE - 2) + 2 * TAG_GAP + 6
+        fill, stroke = COLORS[REGISTRY[t_type].category]
+        label_y = tag_y + TAG_HEIGHT / 2 + (FONT_SIZE - 2) * 0.35
+        blocks.append(
+            Block(t_index, t_name, t_type, None, "tag", centre - t_width / 2, tag_y, t_width,
+                  TAG_HEIGHT, 0.0, 1, fill, stroke, (t_name,), centre, label_y)
+        )  # fmt: skip
+        tag_y -= TAG_HEIGHT + TAG_GAP
+    return blocks
 
 
 def _pack(sized: list[Any], limit: float) -> list[list[Any]]:
