@@ -366,6 +366,27 @@ def test_resampling_that_skips_pixels_is_flagged_and_an_upper_bound(name):
                 assert low <= seen[2 * axis] <= seen[2 * axis + 1] <= high, (record, unit)
 
 
+def test_every_table_case_has_a_receptive_field_and_a_memory_estimate():
+    """Every layer type (the shared table): a record per layer whose size is the analysed
+    output's, a figure, and a memory estimate whose parameter and buffer bytes are the built
+    layer's own."""
+    from tests.cases import CASES, case_spec
+
+    for case in CASES:
+        design = case_spec(case)
+        records = receptive_field(design)
+        out = analyze(design).layers[0].output_shape
+        assert records[-1].output_shape == out
+        if records[-1].size is not None:
+            assert records[-1].size == tuple(out[1:]) and len(records[-1].rf) == len(out) - 1
+        receptive_field_figure(records)
+        estimate = memory_estimate(design, 2)
+        model = build_model(design)
+        assert estimate.parameters == 4 * sum(p.numel() for p in model.parameters()), case[0]
+        buffers = sum(b.numel() * (8 if b.dtype == torch.int64 else 4) for b in model.buffers())
+        assert estimate.buffers == buffers, case[0]
+
+
 def test_sequence_receptive_field_by_hand():
     """One axis: Conv1d(k=3, s=2, p=1) sees 3 positions 2 apart, starting at 0 (the padded
     window [-1, 1] is centred on position 0); MaxPool1d(3, 1, 1, dilation 2) adds 2·2·2 = 8 and,
