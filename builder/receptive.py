@@ -32,6 +32,11 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
   fall between pixels; the pixels seen are the whole ones inside. Exact with dilation 1 and
   ``k >= s``; otherwise some units fall between the taps and the interval is an upper bound
   (``exact`` False). The registry's ``footprint`` holds these per-axis numbers.
+- ``Upsample``: output ``o`` samples the input at ``(o + ½)·r − ½`` (``r = 1/scale_factor``, or
+  ``I/O`` given ``size``; ``o·(I − 1)/(O − 1)`` with ``align_corners``) and reads 1 (nearest),
+  2 (linear) or 4 (bicubic) pixels per axis around it: the interval holds them all but is wider
+  than most units need, an upper bound (``exact`` False). ``ZeroPad2d`` is a one-pixel window
+  whose padding moves the first unit (negative padding crops): exact.
 - Sequences ``[C, L]`` run the same recurrence on their one axis (every per-axis field has one
   entry); 1-d convolutions and pools have windows like their 2-d kin.
 - ``Flatten`` (anything that leaves ``[C, H, W]`` / ``[C, L]``), ``Linear`` and whatever
