@@ -43,7 +43,7 @@ MAX_ROW_WIDTH = 1400
 TAG_HEIGHT = 20
 TAG_GAP = 4
 ARROW_HEAD = 8
-MAX_PNG_PIXELS = 25_000_000
+MAX_PNG_PIXELS = 8_000_000  # e.g. 2,000 × 4,000: drawn in well under a second on a busy core
 MAX_SCALE = 4.0
 
 SIDE_PER_SQRT, SIDE_MIN, SIDE_MAX = 14.0, 14.0, 170.0
@@ -535,7 +535,7 @@ def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
                 bold=k == 0,
             )
     buffer = io.BytesIO()
-    # zlib's default level: half the time of optimize=True (2 s at MAX_PNG_PIXELS), ~10 % larger
+    # zlib's default level: half the time of optimize=True (0.6 s at MAX_PNG_PIXELS), ~10 % larger
     image.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 

@@ -33,7 +33,8 @@ def test_edits_never_mutate_their_input():
 def test_every_new_layer_is_valid_somewhere():
     for layer_type in REGISTRY:
         layer = edits.new_layer(layer_type)
-        shape = [16] if layer_type in ("Linear", "BatchNorm1d") else [3, 8, 8]
+        ranks = REGISTRY[layer_type].ranks or (3,)
+        shape = {1: [16], 2: [3, 16], 3: [3, 8, 8]}[3 if 3 in ranks else ranks[0]]
         analysis = builder.analyze({"input_shape": shape, "layers": [layer]})
         assert analysis.ok, (layer_type, analysis.error)
 
