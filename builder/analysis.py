@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import SpecError
+from .formatting import shape_text
 from .layers import LayerProblem
 from .spec import Spec, load_spec
 
@@ -103,7 +104,7 @@ class Analysis:
                 "#": row.index + 1,
                 "name": row.name,
                 "type": row.type,
-                "output shape": _shape_text(row.output_shape),
+                "output shape": shape_text(row.output_shape),
                 "params": row.params,
                 "param formula": row.param_formula,
                 "mult-adds": row.mult_adds if row.output_shape is not None else None,
@@ -124,10 +125,6 @@ class Analysis:
             "error",
         ]
         return pd.DataFrame(rows, columns=columns)
-
-
-def _shape_text(shape: tuple[int, ...] | None) -> str:
-    return "—" if shape is None else "(" + ", ".join(str(s) for s in shape) + ")"
 
 
 def param_formula(tensors: list[tuple[str, tuple[int, ...]]]) -> str:

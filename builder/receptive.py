@@ -65,6 +65,7 @@ import plotly.graph_objects as go
 
 from .analysis import analyze
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
+from .formatting import shape_text
 from .layers import REGISTRY, Footprint, Window
 from .spec import Spec, load_spec
 
@@ -333,7 +334,7 @@ def receptive_field_figure(
             y=sizes,
             name="feature map (L)" if sequence else "feature map (H)",
             marker={"color": PLAN_COLORS[1]},
-            customdata=[[_shape_text(r.output_shape)] for r in spatial],
+            customdata=[[shape_text(r.output_shape, sep="×", brackets=False)] for r in spatial],
             hovertemplate="%{x}: %{customdata[0]}<extra>feature map</extra>",
             text=[_size_text(r) for r in spatial],
             textposition="outside",
@@ -381,10 +382,6 @@ def receptive_field_figure(
         bargap=0.3,
     )
     return fig
-
-
-def _shape_text(shape: tuple[int, ...] | None) -> str:
-    return "—" if shape is None else "×".join(str(s) for s in shape)
 
 
 def _size_text(record: RFRecord) -> str:
