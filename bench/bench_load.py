@@ -21,7 +21,17 @@ activations with no parameters, a 1023×1023 'same' convolution on 3×1024×1024
 their tabs (Code, Signal, Train) are selected through the tab bar's widget state, as a click
 sends it; each must render without an exception. The editing sessions must not notice.
 
+With ``--replicas N`` the sessions go through nginx (deploy/nginx.conf, the deployment's own
+proxy config) to N ``streamlit run`` replicas; each session first fetches ``/_stcore/health`` as
+the browser does and keeps the ``_streamlit_xsrf`` cookie it sets, which nginx balances on. The
+figures are then for all replicas together, and the report says how many sessions each got.
+
+With ``--idle N`` a memory phase runs first: the server's RSS before, after N more sessions have
+opened the page and sit idle, after each has made one cycle of edits (an undo history of a few
+designs), and after they have all closed; ``--sessions 0`` runs that phase alone.
+
 Run: python bench/bench_load.py [--sessions 30] [--minutes 3] [--think 2-5] [--hostile 3]
+        [--replicas 2] [--idle 30]
 """
 
 from __future__ import annotations
@@ -49,12 +59,18 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 import builder  # noqa: E402
 from builder import edits  # noqa: E402
 from builder.presets import preset  # noqa: E402
 from builder.share import decode_design, pack  # noqa: E402
-from tests.server import ServerStartError, streamlit_server  # noqa: E402
+from tests.server import (  # noqa: E402
+    ServerStartError,
+    nginx_proxy,
+    streamlit_replicas,
+    streamlit_server,
+)
 
 EDIT_TIMEOUT = 60.0
 
@@ -83,11 +99,20 @@ def _status_kb(pid: int, field_name: str) -> int:
     return 0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process tree so far."""
+def _trees(pids: list[int]) -> list[int]:
+    return [p for pid in pids for p in _tree(pid)]
+
+
+def rss_kb(pids: list[int]) -> int:
+    """RSS of the servers' process trees now, in KiB."""
+    return sum(_status_kb(p, "VmRSS") for p in _trees(pids))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the servers' process trees so far."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for p in _tree(pid):
+    for p in _trees(pids):
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
@@ -95,10 +120,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 class MemorySampler:
-    """Peak RSS of the server's process tree, sampled every 0.25 s."""
+    """Peak RSS of the servers' process trees (all replicas together), sampled every 0.25 s."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
         self.peak_kb = 0
         self.samples = 0
         self.hwm = 0
@@ -107,15 +132,18 @@ class MemorySampler:
         self.hostile: Counter[str] = Counter()  # what the hostile visits got
         self.hostile_seconds: defaultdict[str, float] = defaultdict(float)  # slowest visit
         self.healthy = False
+        self.base_kb = 0  # RSS once warm, before the load run
+        self.idle_report: list[str] = []
+        self.upstreams: Counter[str] = Counter()  # sessions per replica, behind the proxy
 
     def sample(self) -> int:
-        rss = sum(_status_kb(p, "VmRSS") for p in _tree(self.pid))
+        rss = rss_kb(self.pids)
         self.peak_kb = max(self.peak_kb, rss)
         self.samples += 1
         return rss
 
     def hwm_kb(self) -> int:
-        return sum(_status_kb(p, "VmHWM") for p in _tree(self.pid))
+        return sum(_status_kb(p, "VmHWM") for p in _trees(self.pids))
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -157,6 +185,15 @@ def _user_key(element_id: str) -> str | None:
     return parts[2] if len(parts) == 3 and parts[0] == "$$ID" else None
 
 
+def health_cookie(port: int) -> str:
+    """What the browser's first request, ``/_stcore/health``, sets: the ``_streamlit_xsrf``
+    cookie (``name=value``), which the browser then sends with every request; "" if none."""
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    with urllib.request.urlopen(url, timeout=EDIT_TIMEOUT) as reply:
+        cookie = reply.headers.get("Set-Cookie", "")
+    return cookie.split(";", 1)[0]
+
+
 class Session:
     def __init__(self, index: int, port: int, result: Result) -> None:
         self.index = index
@@ -167,14 +204,43 @@ class Session:
         self.last = Run()
         self.ws: Any = None
         self.inbox: asyncio.Queue[ForwardMsg] = asyncio.Queue()
+        self.cookie: str | None = None
+        self.upstream = ""  # the replica nginx chose (its X-Upstream header), behind a proxy
+        self._reading: asyncio.Task | None = None
 
     # protocol ----------------------------------------------------------------------------
 
+    async def connect(self) -> Run:
+        """Open the websocket and the page, as a browser (re)loading the session's URL does:
+        the health check (once, for the cookie), the websocket with that cookie, then the first
+        rerun with the URL's query string (``?d=`` with the design, after the first edit)."""
+        if self.cookie is None:
+            self.cookie = await asyncio.to_thread(health_cookie, self.port)
+        self.ws = await connect(
+            f"ws://127.0.0.1:{self.port}/_stcore/stream",
+            subprotocols=["streamlit"],
+            origin=f"http://127.0.0.1:{self.port}",
+            max_size=None,
+            additional_headers={"Cookie": self.cookie} if self.cookie else {},
+        )
+        # the replica nginx chose last (it lists each one it tried: a stopped one, then the next)
+        self.upstream = self.ws.response.headers.get("X-Upstream", "").split(", ")[-1]
+        self.inbox = asyncio.Queue()
+        self._reading = asyncio.create_task(self._reader())
+        return await self.rerun([])
+
+    async def close(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+        if self.ws is not None:
+            await self.ws.close()
+
     async def _reader(self) -> None:
-        async for raw in self.ws:
-            msg = ForwardMsg()
-            msg.ParseFromString(raw)
-            await self.inbox.put(msg)
+        with contextlib.suppress(ConnectionClosed):  # a rerun waiting on it times out
+            async for raw in self.ws:
+                msg = ForwardMsg()
+                msg.ParseFromString(raw)
+                await self.inbox.put(msg)
 
     async def rerun(self, states: list[WidgetState]) -> Run:
         """Send one rerun request (what a click sends) and collect the rerun until it finishes."""
@@ -348,39 +414,37 @@ class Session:
             {"params": self.params(), "design": True},
         )
 
+    def steps(self, cycle: int) -> list[Any]:
+        """One cycle of edits, each a coroutine function."""
+        return [
+            lambda: self.set_conv1(self.unique_channels(cycle)),
+            self.add_and_delete,
+            lambda: self.seed_and_undo(cycle),
+        ]
+
     async def think(self, think: tuple[float, float], rng: random.Random) -> None:
         await asyncio.sleep(rng.uniform(*think))
 
     async def main(self, deadline: float, think: tuple[float, float], stagger: float) -> None:
         rng = random.Random(self.index)
         await asyncio.sleep(stagger)
-        url = f"ws://127.0.0.1:{self.port}/_stcore/stream"
-        origin = f"http://127.0.0.1:{self.port}"
         try:
-            async with connect(url, subprotocols=["streamlit"], origin=origin, max_size=None) as ws:
-                self.ws = ws
-                reader = asyncio.create_task(self._reader())
-                try:
-                    first = await self.rerun([])  # open the page
-                    if first.exceptions or first.metrics.get("Parameters") != f"{self.params():,}":
-                        self.result.errors.append(f"page load: {first.exceptions or first.metrics}")
-                    cycle = 0
-                    steps = [
-                        lambda: self.set_conv1(self.unique_channels(cycle)),
-                        self.add_and_delete,
-                        lambda: self.seed_and_undo(cycle),
-                    ]
-                    while time.monotonic() < deadline:
-                        for step in steps:
-                            if time.monotonic() >= deadline:
-                                break
-                            await self.think(think, rng)
-                            await step()
-                        cycle += 1
-                    await self.set_conv1(self.unique_channels(-1))  # the final, unique value
-                    self.check_final()
-                finally:
-                    reader.cancel()
+            try:
+                first = await self.connect()  # open the page
+                if first.exceptions or first.metrics.get("Parameters") != f"{self.params():,}":
+                    self.result.errors.append(f"page load: {first.exceptions or first.metrics}")
+                cycle = 0
+                while time.monotonic() < deadline:
+                    for step in self.steps(cycle):
+                        if time.monotonic() >= deadline:
+                            break
+                        await self.think(think, rng)
+                        await step()
+                    cycle += 1
+                await self.set_conv1(self.unique_channels(-1))  # the final, unique value
+                self.check_final()
+            finally:
+                await self.close()
         except Exception as exc:  # a broken session is counted, the others go on
             self.result.errors.append(f"session failed: {type(exc).__name__}: {exc}"[:300])
 
@@ -565,16 +629,63 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
+async def idle_phase(port: int, pids: list[int], count: int) -> list[str]:
+    """RSS growth per session: ``count`` sessions open the page and sit idle, then each makes
+    one cycle of edits (its undo history holds a few designs), then they all close. Lines for
+    the report."""
+
+    def mb(kb: int) -> str:
+        return f"{kb / 1024:,.0f} MB"
+
+    def per(kb: int) -> str:
+        return f"{kb / 1024 / count:+.2f} MB per session"
+
+    await asyncio.sleep(2)
+    base = rss_kb(pids)
+    results = [Result(f"idle{i:02d}") for i in range(count)]
+    sessions = [Session(i, port, r) for i, r in enumerate(results)]
+    for batch in range(0, count, 10):  # ten pages at a time, as a class arriving
+        await asyncio.gather(*(s.connect() for s in sessions[batch : batch + 10]))
+    await asyncio.sleep(3)
+    idle = rss_kb(pids)
+    await asyncio.gather(*(_one_cycle(s) for s in sessions))
+    await asyncio.sleep(3)
+    active = rss_kb(pids)
+    await asyncio.gather(*(s.close() for s in sessions))
+    await asyncio.sleep(5)
+    closed = rss_kb(pids)
+    errors = [e for r in results for e in r.errors]
+    return [
+        f"memory per session ({count} sessions, RSS of all servers):",
+        f"  warm server {mb(base)}; {count} idle sessions (page open) {mb(idle)}: "
+        f"{per(idle - base)}",
+        f"  after one cycle of edits each (undo history) {mb(active)}: {per(active - base)}",
+        f"  5 s after they all closed {mb(closed)}: {per(closed - base)}",
+        f"  errors in these sessions: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""),
+    ]
+
+
+async def _one_cycle(session: Session) -> None:
+    try:
+        for step in session.steps(0):
+            await step()
+    except Exception as exc:
+        session.result.errors.append(f"session failed: {type(exc).__name__}: {exc}"[:300])
+
+
 async def drive(
-    port: int, pid: int, args: argparse.Namespace
+    port: int, replica_ports: list[int], pids: list[int], args: argparse.Namespace
 ) -> tuple[list[Result], MemorySampler]:
-    memory = MemorySampler(pid)
+    memory = MemorySampler(pids)
     stop = asyncio.Event()
     sampler = asyncio.create_task(memory.run(stop))
-    # warm-up: the first run imports torch; not counted
-    warm = Result("warm-up")
-    await Session(10_000, port, warm).main(time.monotonic(), (0, 0), 0)
-    memory.cpu_start = (cpu_seconds(pid), time.process_time(), time.monotonic())
+    # warm-up, on each replica directly: the first run imports torch; not counted
+    for i, replica in enumerate(replica_ports):
+        await Session(10_000 + i, replica, Result("warm-up")).main(time.monotonic(), (0, 0), 0)
+    if args.idle:
+        memory.idle_report = await idle_phase(port, pids, args.idle)
+    memory.base_kb = rss_kb(pids)
+    memory.cpu_start = (cpu_seconds(pids), time.process_time(), time.monotonic())
     results = [Result(f"s{i:02d}") for i in range(args.sessions)]
     deadline = time.monotonic() + 60 * args.minutes
     think = tuple(float(x) for x in args.think.split("-"))
@@ -585,6 +696,7 @@ async def drive(
         *(s.main(deadline, think, d) for s, d in zip(sessions, stagger)),
         *hostile,
     )
+    memory.upstreams = Counter(s.upstream for s in sessions if s.upstream)
     url = f"http://127.0.0.1:{port}/_stcore/health"
     memory.healthy = urllib.request.urlopen(url, timeout=10).read() == b"ok"
     stop.set()
@@ -593,7 +705,7 @@ async def drive(
     memory.hwm = memory.hwm_kb()
     server0, client0, wall0 = memory.cpu_start
     memory.cpu = (
-        cpu_seconds(pid) - server0,
+        cpu_seconds(pids) - server0,
         time.process_time() - client0,
         time.monotonic() - wall0,
     )
@@ -607,9 +719,15 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
     intact = sum(r.intact for r in results)
     print(
         f"\n=== NetBuilder load: {args.sessions} sessions, {took / 60:.1f} min, "
+        f"{f'{args.replicas} replicas behind nginx, ' if args.replicas else ''}"
         f"think {args.think} s{', ' + ' '.join(args.server_option) if args.server_option else ''}"
         " ==="
     )
+    for line in memory.idle_report:
+        print(line)
+    if memory.upstreams:
+        shares = ", ".join(f"{n} on {addr}" for addr, n in sorted(memory.upstreams.items()))
+        print(f"sessions per replica (nginx's X-Upstream): {shares}")
     print(f"edits: {len(latencies):,} ({len(latencies) / took:.1f}/s)   errors: {len(errors)}")
     print(
         "edit-to-render latency (send -> rerun finished): "
@@ -631,7 +749,9 @@ def report(results: list[Result], memory: MemorySampler, args: argparse.Namespac
         )
     print(
         f"server memory: peak RSS {memory.peak_kb / 1024:,.0f} MB "
-        f"(VmHWM {memory.hwm / 1024:,.0f} MB, {memory.samples} samples)"
+        f"(VmHWM {memory.hwm / 1024:,.0f} MB, {memory.samples} samples); "
+        f"{(memory.peak_kb - memory.base_kb) / 1024:+,.0f} MB over the warm server's "
+        f"{memory.base_kb / 1024:,.0f} MB"
     )
     server_cpu, client_cpu, wall = memory.cpu
     print(
@@ -678,13 +798,38 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="extra streamlit option for an experiment, e.g. runner.postScriptGC=false",
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="N streamlit replicas behind nginx (deploy/nginx.conf); 0: one server, no proxy",
+    )
+    parser.add_argument(
+        "--idle", type=int, default=0, help="first measure RSS per idle / edited session with N"
+    )
     args = parser.parse_args()
-    if not 1 <= args.sessions <= 200 or not 0 < args.minutes <= 60:
-        raise SystemExit("--sessions 1..200 and --minutes up to 60")
+    if not 0 <= args.sessions <= 200 or not 0 < args.minutes <= 60:
+        raise SystemExit("--sessions 0..200 and --minutes up to 60")
+    if not 0 <= args.replicas <= 16 or not 0 <= args.idle <= 200 or not args.sessions + args.idle:
+        raise SystemExit("--replicas 0..16, --idle 0..200, and some sessions or idle sessions")
     try:
-        with streamlit_server(Path(args.log), args.server_option) as server:
+        with contextlib.ExitStack() as stack:
+            if args.replicas:
+                servers = stack.enter_context(
+                    streamlit_replicas(args.replicas, Path(args.log), args.server_option)
+                )
+                proxy = stack.enter_context(
+                    nginx_proxy([s.port for s in servers], show_upstream=True)
+                )
+                port = proxy.port
+            else:
+                servers = [
+                    stack.enter_context(streamlit_server(Path(args.log), args.server_option))
+                ]
+                port = servers[0].port
             start = time.monotonic()
-            results, memory = asyncio.run(drive(server.port, server.pid, args))
+            ports, pids = [s.port for s in servers], [s.pid for s in servers]
+            results, memory = asyncio.run(drive(port, ports, pids, args))
     except ServerStartError as exc:
         raise SystemExit(str(exc)) from None
     ok = report(results, memory, args, time.monotonic() - start)
