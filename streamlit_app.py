@@ -1,6 +1,6 @@
 """NetBuilder: point-and-click design of PyTorch convolutional networks.
 
-The frame only: page configuration and theme, the session's state, the header, the layout, and
+The frame only: page configuration and style, the session's state, the header, the layout, and
 routing to the views in ``ui/``. No shape or parameter math happens here or in ``ui/``: every
 fact comes from ``builder``.
 """
@@ -10,42 +10,104 @@ from __future__ import annotations
 import streamlit as st
 
 import builder
-from ui import actions, sidebar, stack, summary, tabs
+from ui import actions, diagram_view, sidebar, stack, summary, tabs
 from ui.format import esc
 from ui.state import init_state, presenting
 
-PRESENT_CSS = (
-    "<style>html{font-size:22px} [data-testid='stSidebar']{display:none}"
-    " [data-testid='stMetricValue']{font-size:2.2rem} [data-testid='stTable'] td,"
-    " [data-testid='stTable'] th{font-size:1.15rem}</style>"
-)
-PAGE_CSS = (
-    "<style>div.block-container{padding-top:2.2rem;padding-bottom:1rem}"
-    " [data-testid='stMetricValue']{font-size:1.45rem}"
-    " [data-testid='stTable'] td, [data-testid='stTable'] th{padding:0.18rem 0.5rem}"
-    " [class*='st-key-layer_card_']{padding:0.2rem 0.6rem;gap:0.4rem}"
-    " [class*='st-key-head-'] button, [class*='st-key-head-'] button > div"
-    "{justify-content:flex-start;min-height:2rem;width:100%}"
-    " [class*='st-key-head-'] [data-testid='stTooltipHoverTarget']"
-    "{justify-content:flex-start !important}</style>"
-)
+PRESENT_CSS = """<style>
+html{font-size:22px}
+[data-testid='stSidebar'],[data-testid='stHeader']{display:none}
+[data-testid='stMetricValue']{font-size:1.9rem}
+[data-testid='stTable'] td,[data-testid='stTable'] th{font-size:1rem}
+</style>"""
+PAGE_CSS = """<style>
+div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
+[data-testid='stMetricValue']{font-size:1.45rem}
+[data-testid='stMetric'] label p{white-space:nowrap}
+[data-testid='stTable'] td,[data-testid='stTable'] th{padding:0.18rem 0.5rem;white-space:nowrap}
+[data-testid='stTable'] th *{white-space:nowrap}
+[class*='st-key-layer_card_']{padding:0.2rem 0.6rem;gap:0.4rem}
+.st-key-stack{gap:0.5rem}
+[data-testid='stLayoutWrapper']:has(> .st-key-stack)
+{flex:0 0 clamp(240px,calc(100vh - 512px),640px);height:clamp(240px,calc(100vh - 512px),640px)}
+[data-testid='stLayoutWrapper']:has(> .st-key-table_box)
+{flex:0 0 clamp(200px,calc(100vh - 550px),602px);height:clamp(200px,calc(100vh - 550px),602px)}
+[class*='st-key-head-'] button,[class*='st-key-head-'] button > div
+{justify-content:flex-start;min-height:2rem;width:100%}
+[class*='st-key-head-'] [data-testid='stTooltipHoverTarget']{justify-content:flex-start !important}
+.st-key-workbench > div:has(> .st-key-stack_pane){flex:1 1 330px;min-width:300px}
+.st-key-workbench > div:has(> .st-key-table_pane){flex:1.3 1 max-content;min-width:0}
+.st-key-header h4{padding:0}
+.st-key-keyboard{display:none}
+.nb-copy-link{font:inherit;font-size:0.95rem;line-height:1.6;padding:0.25rem 0.75rem;
+min-height:2.5rem;border-radius:0.5rem;border:1px solid rgba(128,128,128,0.45);
+background:transparent;color:inherit;cursor:pointer;white-space:nowrap}
+.nb-copy-link:hover{border-color:currentColor}
+</style>"""
+SELECTED_CSS = "<style>.st-key-layer_card_{uid}{{border-color:#F58518;border-width:2px}}</style>"
+KEYBOARD_JS = """<script>
+(() => {
+  // Ctrl/Cmd+Z undoes and Shift+Ctrl/Cmd+Z (or Ctrl+Y) redoes the last design edit. A field
+  // being typed in is blurred first, which commits its value as an edit of its own; the app's
+  // Undo / Redo button is pressed once that rerun has finished. Code boxes keep their own undo.
+  if (window.__netbuilderKeys) return;
+  window.__netbuilderKeys = true;
+  const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
+  const pause = (ms) => new Promise((done) => setTimeout(done, ms));
+  async function settled() {
+    await frame();
+    await frame();
+    for (let i = 0; i < 400; i++) {
+      const app = document.querySelector('[data-testid="stApp"]');
+      if (!app || app.getAttribute('data-test-script-state') === 'notRunning') return;
+      await pause(25);
+    }
+  }
+  document.addEventListener('keydown', async (event) => {
+    const key = (event.key || '').toLowerCase();
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || (key !== 'z' && key !== 'y')) return;
+    const field = document.activeElement;
+    if (field && field.tagName === 'TEXTAREA') return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    const which = event.shiftKey || key === 'y' ? 'redo' : 'undo';
+    if (field && field.tagName === 'INPUT') {
+      field.blur();
+      await settled();
+    }
+    const button = document.querySelector('.st-key-' + which + ' button');
+    if (button && !button.disabled) button.click();
+  }, true);
+})();
+</script>"""
 
 
-def header(design: dict) -> None:
-    head = st.columns([5, 1, 1], vertical_alignment="center")
-    head[0].markdown(
-        f"#### NetBuilder · {esc(design.get('name', 'Net'))} · input {tuple(design['input_shape'])}"
-    )
-    if not presenting():
-        undo, redo = st.session_state.undo_stack, st.session_state.redo_stack
-        head[1].button(
-            "↶ Undo", key="undo", on_click=actions.on_undo, disabled=not undo, width="stretch"
-        )
-        head[2].button(
-            "↷ Redo", key="redo", on_click=actions.on_redo, disabled=not redo, width="stretch"
-        )
+def header(design: dict, present: bool) -> None:
+    """The title; while editing, Copy link and the undo / redo icons beside it."""
+    name, shape = esc(design.get("name", "Net")), tuple(design["input_shape"])
+    title = f"#### NetBuilder · {name} · input {shape}"
+    with st.container(horizontal=True, vertical_alignment="center", key="header"):
+        st.markdown(title, width="stretch")
+        if not present:
+            sidebar.copy_link_button(design)
+            undo, redo = st.session_state.undo_stack, st.session_state.redo_stack
+            for key, icon, tip, callback, off in (
+                ("undo", "undo", "Undo (Ctrl+Z)", actions.on_undo, not undo),
+                ("redo", "redo", "Redo (Ctrl+Shift+Z)", actions.on_redo, not redo),
+            ):
+                st.button(
+                    "",
+                    icon=f":material/{icon}:",
+                    key=key,
+                    help=tip,
+                    on_click=callback,
+                    disabled=off,
+                )
     for level, message in st.session_state.flash:
-        getattr(st, level)(esc(message))
+        if level == "success":  # news, not a problem: a toast takes no room on the page
+            st.toast(esc(message), icon=":material/check_circle:")
+        else:
+            getattr(st, level)(esc(message))
     st.session_state.flash = []
 
 
@@ -59,15 +121,42 @@ def sync_link(design: dict) -> None:
         st.query_params["d"] = packed
 
 
+def edit_page(ctx: tabs.Context) -> None:
+    """Diagram, then the stack beside the table (one under the other where narrow), then tabs."""
+    diagram_view.live_diagram(ctx.spec, ctx.analysis)
+    summary.problem(ctx.analysis)
+    selected = st.session_state.get("selected")
+    if selected in st.session_state.uids:
+        st.html(SELECTED_CSS.format(uid=selected))
+    with st.container(horizontal=True, gap="medium", key="workbench"):
+        with st.container(key="stack_pane"):
+            stack.stack(ctx.design, ctx.analysis)
+        with st.container(key="table_pane"):
+            summary.analysis_table(ctx.spec, ctx.analysis, height=summary.TABLE_HEIGHT)
+    tabs.show_tabs(ctx, tabs.edit_tabs())
+    with st.container(key="keyboard"):
+        st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
+
+
+def present_page(ctx: tabs.Context) -> None:
+    """The facts, large, for a projector: diagram, a layer-by-layer walk, table, views."""
+    diagram_view.live_diagram(ctx.spec, ctx.analysis, present=True)
+    summary.shape_walk(ctx.analysis)
+    summary.problem(ctx.analysis, fixable=False)
+    summary.analysis_table(ctx.spec, ctx.analysis)
+    tabs.show_tabs(ctx, tabs.present_tabs())
+
+
 def main() -> None:
+    present = presenting()
     st.set_page_config(
         page_title="NetBuilder",
         layout="wide",
-        initial_sidebar_state="collapsed" if presenting() else "auto",
+        initial_sidebar_state="collapsed" if present else "auto",
     )
-    if presenting():
-        st.markdown(PRESENT_CSS, unsafe_allow_html=True)
-    st.markdown(PAGE_CSS, unsafe_allow_html=True)
+    st.html(PAGE_CSS)  # style only: sent to the event container, takes no room
+    if present:
+        st.html(PRESENT_CSS)
     init_state()
     actions.process_upload()
     design = st.session_state.design
@@ -75,27 +164,16 @@ def main() -> None:
     analysis = builder.analyze(spec)
     sync_link(design)  # before any view: nothing a view does can leave the link stale
 
-    header(design)
-    summary.metrics(analysis)
+    header(design, present)
+    summary.metrics(analysis, present)
     summary.assignment_panel(design, analysis)
     sidebar.sidebar(design)
-    sidebar.import_panel()
     sidebar.teacher_panel(design)
     ctx = tabs.Context.of(spec, analysis, design)
-    if presenting():  # the facts, large; no editing controls
-        summary.analysis_table(spec, analysis)
-        tabs.show_tabs(ctx, tabs.present_tabs())
-        return
-    left, right = st.columns([1, 1.3], gap="medium")
-    with right:
-        summary.analysis_table(spec, analysis)
-    with left:
-        stack.palette()
-        if not design["layers"]:
-            st.info("The stack is empty: pick a layer type above and press Add layer.")
-        for index, (uid, layer) in enumerate(zip(st.session_state.uids, design["layers"])):
-            stack.layer_card(uid, index, layer, analysis.layers[index])
-    tabs.show_tabs(ctx, tabs.edit_tabs())
+    if present:
+        present_page(ctx)
+    else:
+        edit_page(ctx)
 
 
 main()

@@ -29,11 +29,28 @@ def start(query: dict | None = None) -> AppTest:
         at.query_params[key] = value
     for uid in range(12):  # open every card of the default LeNet (closed cards draw no widgets)
         at.session_state[f"card:{uid}"] = True
-    at.session_state["import_panel"] = True  # and the sidebar panels
-    at.session_state["teacher_panel"] = True
+    at.session_state["teacher_panel"] = True  # and the sidebar's teacher panel
     at.run()
     assert not at.exception
     return at
+
+
+def open_card(at: AppTest, uid: int) -> AppTest:
+    """Open a layer's card if it is closed (adding or duplicating a layer closes the others)."""
+    if not at.session_state[f"card:{uid}"]:
+        at.button(key=f"head:{uid}").click().run()
+    return at
+
+
+def charts(at: AppTest) -> list:
+    """The tabs' Plotly charts (the live diagram above the stack left out)."""
+    return [c for c in at.get("plotly_chart") if "diagram_pick" not in c.proto.id]
+
+
+def diagram(at: AppTest) -> dict:
+    """The live diagram's figure."""
+    chart = next(c for c in at.get("plotly_chart") if "diagram_pick" in c.proto.id)
+    return json.loads(chart.proto.spec)
 
 
 def plain(text: str) -> str:
@@ -81,8 +98,21 @@ def test_edit_conv_out_channels_updates_shapes_and_totals():
     assert table(at)["params"][1] == f"{8 * 3 * 5 * 5 + 8:,}"
 
 
+def test_kernel_is_square_until_unlinked():
+    at = start()
+    assert at.toggle(key="w:0:square").value  # linked by default
+    at.number_input(key="w:0:kernel_size:h").set_value(3).run()
+    assert design(at)["layers"][0]["kernel_size"] == 3  # one box sets both axes
+    assert at.number_input(key="w:0:kernel_size:w").value == 3
+    assert shapes(at)[0] == "(6, 30, 30)"
+    at.button(key="undo").click().run()
+    assert design(at)["layers"][0]["kernel_size"] == 5
+    assert not at.exception
+
+
 def test_edit_kernel_rectangular_and_padding_same():
     at = start()
+    at.toggle(key="w:0:square").set_value(False).run()
     at.number_input(key="w:0:kernel_size:w").set_value(3).run()
     assert design(at)["layers"][0]["kernel_size"] == [5, 3]
     assert shapes(at)[0] == "(6, 28, 30)"
@@ -97,7 +127,11 @@ def test_add_layer_at_end_and_after_selected():
     at.button(key="add:Dropout").click().run()
     assert design(at)["layers"][-1] == {"type": "Dropout"}
     assert list(table(at)["name"])[-1] == "drop1"
+    # the new layer's card is the only one open: the stack stays one screen
+    heads = [b for b in at.button if b.key and b.key.startswith("head:")]
+    assert [b.key for b in heads if at.session_state[f"card:{b.key[5:]}"]] == ["head:12"]
     # select pool2 (uid 5) and add a BatchNorm2d after it
+    at.button(key="head:5").click().run()
     at.button(key="sel:5").click().run()
     at.radio(key="palette_where").set_value("after the selected layer").run()
     at.button(key="add:BatchNorm2d").click().run()
@@ -121,7 +155,7 @@ def test_move_duplicate_delete_undo_redo():
     names = list(table(at)["name"])[1:]
     assert names[3:5] == ["conv2", "conv3"]
     assert shapes(at)[4] == "(16, 6, 6)"
-    at.button(key="del:7").click().run()  # delete fc1 (uid 7): fc2 now infers 400 features
+    open_card(at, 7).button(key="del:7").click().run()  # delete fc1: fc2 now infers 400
     assert "fc1" not in [layer.get("name") for layer in design(at)["layers"]]
     assert not at.exception
     before = json.dumps(design(at))
@@ -153,7 +187,7 @@ def test_shape_error_marks_layer_and_fix_applies():
     assert table_now["status"][7].startswith("✖")
     assert any("layer 7 (fc1): Linear needs a flat input" in plain(e.value) for e in at.error)
     fix = at.button(key="apply_fix")
-    assert "add a Flatten" in fix.label
+    assert fix.label == "Fix: add a Flatten before fc1"  # the one edit it makes, nothing else
     fix.click().run()
     assert metric(at, "Parameters") == "62,006"
     assert not at.error
@@ -257,7 +291,7 @@ def test_upload_good_and_bad_json():
 def test_share_link_good_bad_and_kept_in_url():
     at = start({"d": encode_design(preset("MLP"))})
     assert metric(at, "Parameters") == f"{expected(preset('MLP')).total_params:,}"
-    assert any("shared link" in s.value for s in at.success)
+    assert any("shared link" in t.value for t in at.toast)
     at = start({"d": "1garbage!!"})
     assert any("could not be opened" in plain(e.value) for e in at.error)
     assert metric(at, "Parameters") == "62,006"
@@ -295,10 +329,10 @@ def test_model_tab_prints_the_network():
 
 def test_histogram_and_signal_tabs_render():
     at = _open(start(), "Histograms")
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = json.loads(charts(at)[0].proto.spec)
     assert len(spec["data"]) >= 10
     at = _open(at, "Signal")
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = json.loads(charts(at)[0].proto.spec)
     assert spec["data"]
 
 
@@ -350,6 +384,8 @@ def test_assignment_link_shows_live_checks_and_locks():
 
 
 def test_teacher_makes_an_assignment():
+    from builder.assignment import encode_assignment
+
     at = start()
     at.number_input(key="as_budget").set_value(50_000).run()
     at.multiselect(key="as_locked").set_value(["seed"]).run()
@@ -357,7 +393,10 @@ def test_teacher_makes_an_assignment():
     assignment = at.session_state["assignment"]
     assert assignment.max_params == 50_000 and assignment.locked == ("seed",)
     assert at.number_input(key="w:seed").disabled
-    assert any(c.value.startswith("?a=1") for c in at.code)
+    # a button that copies the full link (the page's address with ?a=...&d=...), no blob
+    query = f"?a={encode_assignment(assignment)}&d={encode_design(design(at))}"
+    assert any(json.dumps(query) in h.proto.body for h in at.get("html"))
+    assert not any("?a=1" in c.value for c in at.code)
 
 
 def test_bad_assignment_link_keeps_the_design():
@@ -377,7 +416,7 @@ def test_compare_tab():
     values = [m.value for m in at.metric if m.label == "Parameters"]
     assert values[-1] == "62,006" and values[-2] == f"{expected(design(at)).total_params:,}"
     at.toggle(key="compare_hist").set_value(True).run()
-    assert len(at.get("plotly_chart")) == 2
+    assert len(charts(at)) == 2
     assert not at.exception
 
 
@@ -396,7 +435,7 @@ def test_presentation_mode_hides_controls():
 def test_signal_compares_two_plans():
     at = _open(start(), "Signal")
     at.selectbox(key="signal_other").set_value("N(0, 0.01) everywhere").run()
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = json.loads(charts(at)[0].proto.spec)
     assert len(spec["data"]) >= 2
     assert not at.exception
 
@@ -408,6 +447,8 @@ def test_import_code_good_and_bad():
     at = start()
     at.selectbox(key="preset_choice").set_value("empty").run()
     at.button(key="load_preset").click().run()
+    _open(at, "Import code")
+    assert any("named nn layers in __init__" in t.value for t in at.text)  # no Markdown
     at.text_area(key="import_code").input(ARTICLE_NET).run()
     at.button(key="import_go").click().run()
     assert not at.exception
@@ -431,7 +472,7 @@ def test_sizes_tab_memory_and_receptive_field():
     from builder.memory import memory_estimate
 
     at = _open(start(), "Sizes & memory")
-    assert len(at.get("plotly_chart")) == 2
+    assert len(charts(at)) == 2
     at.number_input(key="mem_batch").set_value(128).run()
     estimate = memory_estimate(preset(), 128, "float32", "adam")
     from builder.memory import format_bytes
@@ -455,7 +496,7 @@ def test_train_tab_runs_and_keeps_its_curves():
     assert not at.exception
     summary = " ".join(c.value for c in at.caption)
     assert "held-out accuracy after 1 epoch(s)" in summary
-    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    figure = json.loads(charts(at)[0].proto.spec)
     assert figure["data"]
     at.run()  # a rerun keeps the last run's curves for the same design
     assert "held-out accuracy after 1 epoch(s)" in " ".join(c.value for c in at.caption)
@@ -466,4 +507,24 @@ def test_train_tab_refuses_a_design_without_ten_outputs():
     at.number_input(key="w:11:out_features").set_value(5).run()
     at.button(key="train_go").click().run()
     assert any("10" in plain(e.value) for e in at.error)
+    assert not at.exception
+
+
+def test_live_diagram_draws_every_layer_and_highlights_the_selected_one():
+    from builder.diagram import diagram_layout
+
+    at = start()
+    bars = diagram(at)["data"][0]
+    meta = bars["customdata"]
+    assert sorted({m[0] for m in meta}) == list(range(13))  # the input and every layer
+    for block in diagram_layout(design(at)).blocks:  # drawn at the layout's sizes
+        front = max(k for k, m in enumerate(meta) if m[0] == block.index)
+        assert (bars["width"][front], bars["y"][front]) == (
+            round(block.width, 1),
+            round(block.height, 1),
+        )
+    assert bars.get("selectedpoints") is None
+    at.button(key="sel:3").click().run()  # conv2, the 4th layer
+    bars = diagram(at)["data"][0]
+    assert bars["selectedpoints"] == [k for k, m in enumerate(meta) if m[0] == 4]
     assert not at.exception

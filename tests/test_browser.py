@@ -26,7 +26,10 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = ROOT / "tests" / "screenshots" / "lenet_1280x800.png"
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+SCREENSHOT = SCREENSHOTS / "lenet_1280x800.png"
+SIZES = [(1024, 768), (1280, 800), (1920, 1080)]
+DIAGRAM = '[class*="st-key-diagram_pick"]'  # the key carries the selected layer
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
@@ -77,10 +80,10 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
     _settled(page)
 
     stack = [  # (type, fields to set, output shape the layer must then show)
-        ("Conv2d", {"out_channels": 6, "kernel_size:h": 5, "kernel_size:w": 5}, (6, 28, 28)),
+        ("Conv2d", {"out_channels": 6, "kernel_size:h": 5}, (6, 28, 28)),
         ("ReLU", {}, (6, 28, 28)),
         ("MaxPool2d", {}, (6, 14, 14)),
-        ("Conv2d", {"out_channels": 16, "kernel_size:h": 5, "kernel_size:w": 5}, (16, 10, 10)),
+        ("Conv2d", {"out_channels": 16, "kernel_size:h": 5}, (16, 10, 10)),
         ("ReLU", {}, (16, 10, 10)),
         ("MaxPool2d", {}, (16, 5, 5)),
         ("Flatten", {}, (400,)),
@@ -105,6 +108,8 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
             box.press("Enter")
             expect(box).to_have_value(str(value))
             _settled(page)
+        if layer_type == "Conv2d":  # square by default: the height's box set the width too
+            expect(page.locator(_key(f"w:{uid}:kernel_size:w")).locator("input")).to_have_value("5")
         shown = "(" + ",\u00a0".join(str(n) for n in shape) + ")"
         expect(page.locator(_key(f"head:{uid}"))).to_contain_text(f"→ {shown}")
         uid += 1
@@ -121,7 +126,7 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
         timeout=60_000
     )
     _settled(page)
-    page.get_by_role("tab", name="Code").click()
+    page.get_by_role("tab", name="Code", exact=True).click()
     expect(
         page.locator('[data-testid="stCode"]').filter(has_text="class Net(nn.Module)")
     ).to_be_visible()
@@ -165,7 +170,7 @@ def test_classroom_walkthrough(server, browser):
 
     # import from code: the article's class text
     source = (ROOT / "tests" / "fixtures" / "article_net.txt").read_text(encoding="utf-8")
-    page.get_by_text("Import PyTorch code").click()
+    page.get_by_role("tab", name="Import code").click()
     box = page.locator(_key("import_code")).locator("textarea")
     box.fill(source)
     box.press("Control+Enter")
@@ -198,5 +203,121 @@ def test_classroom_walkthrough(server, browser):
     out.fill("100")
     out.press("Enter")
     expect(panel).to_contain_text("all constraints met")
+    assert not errors, errors
+    page.close()
+
+
+# --- layout: nothing clipped, the network on the first screen ------------------------------------
+
+
+def vgg16(flatten: bool = True) -> dict:
+    """VGG-16 on 3×224×224 (138 M parameters); without its Flatten, fc1 fails."""
+    from tests.designs import vgg16_features
+
+    head = [{"type": "Flatten"}] if flatten else []
+    head += [{"type": "Linear", "out_features": 4096}, {"type": "ReLU"}]
+    head += [{"type": "Linear", "out_features": 4096}, {"type": "ReLU"}]
+    head += [{"type": "Linear", "out_features": 1000}]
+    return {"name": "VGG16", "input_shape": [3, 224, 224], "layers": vgg16_features() + head}
+
+
+# every metric, table cell, button and message: its text must fit its box
+OVERFLOWS = """() => {
+  const out = [];
+  const boxes = document.querySelectorAll(
+    '[data-testid=stMetricValue], [data-testid=stMetricLabel], [data-testid=stTable] td,' +
+    '[data-testid=stTable] th, .stButton button, [data-testid=stAlertContentError]');
+  for (const el of boxes) {
+    if (el.offsetParent === null) continue;  // not shown (a closed tab)
+    if (el.scrollWidth > el.clientWidth + 1)
+      out.push(`${el.dataset.testid || el.tagName} "${el.innerText.slice(0, 30)}" ` +
+               `${el.scrollWidth} > ${el.clientWidth}`);
+  }
+  for (const table of document.querySelectorAll('[data-testid=stTable] table')) {
+    const box = table.closest('[data-testid=stTable]');
+    if (table.scrollWidth > box.clientWidth + 1)
+      out.push(`table ${table.scrollWidth} > ${box.clientWidth}`);
+  }
+  return out;
+}"""
+
+
+def _open_page(browser, url: str, width: int, height: int, **options):
+    page = browser.new_page(viewport={"width": width, "height": height}, **options)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    playwright_api.expect(page.locator('[data-testid="stMetricValue"]').first).to_be_visible(
+        timeout=60_000
+    )
+    _settled(page)
+    playwright_api.expect(page.locator(DIAGRAM)).to_be_visible()
+    page.wait_for_function("document.querySelector('.js-plotly-plot .barlayer .point') !== null")
+    return page, errors
+
+
+def _in_first_screen(page, locator, height: int) -> None:
+    box = locator.bounding_box()
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+
+
+def test_nothing_clipped_and_the_network_on_the_first_screen(server, browser):
+    """At 1024×768, 1280×800 and 1920×1080, editing and presenting, for the LeNet, VGG-16
+    (138 M parameters) and VGG-16 with fc1 failing: no metric, table cell, button or message
+    overflows its box, the whole table fits, and the diagram is inside the first viewport."""
+    from builder.share import encode_design
+
+    designs = {"lenet": None, "vgg16": vgg16(), "vgg16_failing": vgg16(flatten=False)}
+    for tag, data in designs.items():
+        link = f"{server}/?d={encode_design(data)}" if data else server
+        for width, height in SIZES if tag != "vgg16_failing" else SIZES[:1]:
+            for present in (False, True):
+                url = link + ("&" if data else "/?") + "present=1" if present else link
+                page, errors = _open_page(browser, url, width, height)
+                where = f"{tag} {width}x{height}{' present' if present else ''}"
+                assert page.evaluate(OVERFLOWS) == [], where
+                diagram = page.locator(DIAGRAM)
+                _in_first_screen(page, diagram, height)
+                _in_first_screen(page, page.locator('[data-testid="stMetric"]').last, height)
+                if width == 1280 and not present and tag != "vgg16_failing":  # views in reach
+                    _in_first_screen(page, page.get_by_role("tab").first, height)
+                if tag == "vgg16_failing":
+                    expect = playwright_api.expect
+                    expect(page.locator('[data-testid="stTable"]')).to_contain_text("✖ input")
+                    if not present:  # presenting shows the message, not the edit
+                        _in_first_screen(page, page.locator(_key("apply_fix")), height)
+                if tag == "lenet":
+                    name = f"{'present' if present else 'edit'}_{width}x{height}.png"
+                    page.screenshot(path=str(SCREENSHOTS / name))
+                assert not errors, (where, errors)
+                page.close()
+
+
+POINTS_OF = """(index) => {
+  const plot = document.querySelector('[class*="st-key-diagram_pick"] .js-plotly-plot');
+  const meta = plot.data[0].customdata;
+  return {points: meta.map((m, i) => m[0] === index ? i : -1).filter((i) => i >= 0),
+          selected: plot.data[0].selectedpoints || null};
+}"""
+
+
+def test_clicking_a_block_selects_its_layer(server, browser):
+    """A click on conv2's block in the diagram selects conv2 (its card opens, its select
+    button lights up) and the new drawing highlights that block; the walk's Next moves on."""
+    expect = playwright_api.expect
+    page, errors = _open_page(browser, server, 1280, 800)
+    conv2 = page.evaluate(POINTS_OF, 4)["points"]
+    front = page.locator(f"{DIAGRAM} .barlayer .point").nth(conv2[-1]).bounding_box()
+    page.mouse.click(front["x"] + front["width"] / 2, front["y"] + front["height"] / 2)
+    expect(page.locator(_key("sel:3")).get_by_role("button")).to_have_attribute("kind", "primary")
+    expect(page.locator(_key("w:3:out_channels")).locator("input")).to_have_value("16")
+    _settled(page)
+    page.wait_for_function(
+        "document.querySelector('[class*=\"st-key-diagram_pick_4\"] .js-plotly-plot') !== null"
+    )
+    assert page.evaluate(POINTS_OF, 4)["selected"] == conv2
+    # the stack scrolls in a box of its own: the page does not grow with the stack
+    stack = page.locator(_key("stack"))
+    assert stack.evaluate("(el) => el.scrollHeight > el.clientHeight")
     assert not errors, errors
     page.close()

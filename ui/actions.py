@@ -16,7 +16,10 @@ from builder.limits import MAX_UPLOAD_BYTES
 
 from . import state
 from .state import W, commit, flash, fresh_uids, index_of
-from .widgets import read_arg, read_init
+from .widgets import axis_names, read_arg, read_init
+
+PAIR_KINDS = ("size", "opt_size", "padding", "output_size")
+"""Argument kinds drawn as one box per axis (``widgets.PAIRS``)."""
 
 IMAGE, SEQUENCE, FLAT = "image [C, H, W]", "sequence [C, L]", "flat [F]"
 INPUT_KINDS = {3: IMAGE, 2: SEQUENCE, 1: FLAT}
@@ -42,8 +45,14 @@ def on_add(layer_type: str) -> None:
     uids.insert(index, uid)
     design = edits.insert_layer(st.session_state.design, index, edits.new_layer(layer_type))
     if commit(design, uids, False):
-        st.session_state.selected = uid
-        st.session_state[f"card:{uid}"] = True
+        _focus(uid)
+
+
+def _focus(uid: int) -> None:
+    """Select a layer and open its card alone: the stack stays one screen."""
+    for other in st.session_state.uids:
+        st.session_state[f"card:{other}"] = other == uid
+    st.session_state.selected = uid
 
 
 def on_move(uid: int, offset: int) -> None:
@@ -61,8 +70,7 @@ def on_duplicate(uid: int) -> None:
     new_uid = fresh_uids(1)[0]
     uids.insert(index + 1, new_uid)
     if commit(edits.duplicate_layer(st.session_state.design, index), uids, False):
-        st.session_state.selected = new_uid
-        st.session_state[f"card:{new_uid}"] = True
+        _focus(new_uid)
 
 
 def on_delete(uid: int) -> None:
@@ -81,13 +89,61 @@ def on_select(uid: int) -> None:
     st.session_state.selected = uid
 
 
+def on_walk(step: int) -> None:
+    """The shape walk's Prev / Next: select the layer ``step`` away (the first with none)."""
+    uids = st.session_state.uids
+    selected = st.session_state.get("selected")
+    if not uids:
+        return
+    if selected not in uids:
+        st.session_state.selected = uids[0]
+        return
+    index = min(max(uids.index(selected) + step, 0), len(uids) - 1)
+    st.session_state.selected = uids[index]
+
+
 def on_arg(uid: int, key: str, kind: str) -> None:
-    """A layer argument widget changed: read it back and store it in the design."""
+    """A layer argument widget changed: read it back and store it in the design.
+
+    With the layer's sizes linked (``square_key``), the box that changed sets every axis."""
     index = index_of(uid)
-    arg = REGISTRY[st.session_state.design["layers"][index]["type"]].arg(key)
-    value = read_arg(uid, key, kind, arg.axes if arg is not None else (2,))
+    layer = st.session_state.design["layers"][index]
+    arg = REGISTRY[layer["type"]].arg(key)
+    axes = arg.axes if arg is not None else (2,)
+    value = read_arg(uid, key, kind, axes)
+    if isinstance(value, list) and st.session_state.get(square_key(uid), False):
+        value = _changed_axis(layer.get(key), value)
+        for axis in axis_names(axes):  # the other boxes show the one value at once
+            st.session_state[f"{W}{uid}:{key}:{axis}"] = value
     design = edits.set_arg(st.session_state.design, index, key, value)
     commit(design, list(st.session_state.uids), False)
+
+
+def square_key(uid: int) -> str:
+    """The widget key of a layer's "square" toggle (sizes linked across axes)."""
+    return f"{W}{uid}:square"
+
+
+def _changed_axis(old: Any, new: list[Any]) -> Any:
+    """The value of the box that differs from the stored one (the first if none does)."""
+    before = old if isinstance(old, list) else [old] * len(new)
+    return next((n for n, o in zip(new, before) if n != o), new[0])
+
+
+def on_square(uid: int) -> None:
+    """The square toggle was switched on: every size argument of the layer takes its first
+    axis's value (one undoable edit); switched off, nothing changes until a box is edited."""
+    if not st.session_state.get(square_key(uid), False):
+        return
+    index = index_of(uid)
+    design = st.session_state.design
+    layer = design["layers"][index]
+    for arg in REGISTRY[layer["type"]].args:
+        value = layer.get(arg.name)
+        if arg.kind.value in PAIR_KINDS and isinstance(value, list) and value[0] is not None:
+            design = edits.set_arg(design, index, arg.name, value[0])
+    if design is not st.session_state.design:
+        commit(design, list(st.session_state.uids))
 
 
 def on_name(uid: int) -> None:

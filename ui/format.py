@@ -7,6 +7,9 @@ import re
 from typing import Any
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+EXACT_BELOW = 1_000_000
+"""Counts below this are written in full (``62,006``); larger ones in k / M / G (``61.1 M``)."""
+_UNITS = (("G", 10**9), ("M", 10**6), ("k", 10**3))
 
 
 def esc(text: Any) -> str:
@@ -19,11 +22,25 @@ def megabytes(value: float) -> str:
 
 
 def count(value: int) -> str:
-    """A large count in k / M / G (the exact value belongs in a tooltip)."""
-    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    """A count to three significant digits in k / M / G (``658 k``, ``61.1 M``, ``1.00 G``).
+
+    The exact value belongs in a tooltip. Counts past 999 G stay in G (``2,500 G``)."""
+    if value < 1000:
+        return f"{value:,}"
+    for index, (unit, size) in enumerate(_UNITS):
         if value >= size:
-            return f"{value / size:,.2f} {unit}"
+            scaled = float(f"{value / size:.3g}")
+            if scaled >= 1000 and index > 0:  # 999,960 rounds to 1000 k: write 1.00 M
+                unit, size = _UNITS[index - 1]
+                scaled = float(f"{value / size:.3g}")
+            decimals = 2 if scaled < 10 else 1 if scaled < 100 else 0
+            return f"{scaled:,.{decimals}f} {unit}"
     return f"{value:,}"
+
+
+def compact(value: int) -> str:
+    """A count as a metric card shows it: in full below ``EXACT_BELOW``, else ``count``."""
+    return f"{value:,}" if value < EXACT_BELOW else count(value)
 
 
 def shape_text(shape: tuple[int, ...] | None) -> str:
@@ -31,3 +48,13 @@ def shape_text(shape: tuple[int, ...] | None) -> str:
     if shape is None:
         return "—"
     return "(" + ",\u00a0".join(str(s) for s in shape) + ")"
+
+
+def fix_label(action: dict[str, Any], layer_name: str) -> str:
+    """The one edit a fix button makes, in words: ``add a Flatten before fc1``,
+    ``set padding to 3 in conv2``."""
+    if action.get("op") == "insert":
+        return f"add a {action['layer']['type']} before {layer_name}"
+    if action.get("op") == "set":
+        return f"set {action['field']} to {action['value']} in {layer_name}"
+    return "apply the suggested fix"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
@@ -10,7 +11,7 @@ from builder import presets
 from builder.assignment import LOCKABLE, encode_assignment
 from builder.export import file_stem, spec_json_bytes
 from builder.layers import REGISTRY
-from builder.limits import MAX_CODE_CHARS, MAX_INPUT_ELEMENTS
+from builder.limits import MAX_INPUT_ELEMENTS
 from builder.share import LinkTooLong, encode_design
 from builder.spec import MAX_SEED, MAX_SPEC_NAME
 
@@ -113,41 +114,73 @@ def sidebar(design: dict[str, Any]) -> None:
         width="stretch",
     )
     sb.subheader("Share")
-    packed = share_link(design)
-    if packed is None:
+    if share_link(design) is None:
         sb.warning(st.session_state.link_too_long)
         return
     sb.caption(
-        "The address bar always holds the current design: copy it to share. The packed design:"
+        "The address bar always holds the current design: Copy link puts that address on the "
+        "clipboard. To paste PyTorch code, open the Import code tab."
     )
-    sb.code(f"?d={packed}", language=None, wrap_lines=True)
+    with sb:
+        copy_link_button(design, key="sidebar")
 
 
-def import_panel() -> None:
-    """Paste a PyTorch class like the article's Net and get it as a design."""
-    panel = st.sidebar.expander("Import PyTorch code", key="import_panel", on_change="rerun")
-    if not panel.open and not st.session_state.get("import_code"):
-        return  # a closed panel draws nothing: every rerun of every session stays cheap
-    with panel:
-        st.caption(
-            "Paste a class written like the article's Net: named nn layers in __init__, "
-            "a forward that applies them in order, an optional initialize_weights. "
-            "It is read, never run. The input shape above is used."
-        )
-        st.text_area(
-            "PyTorch code",
-            key="import_code",
-            height=200,
-            max_chars=MAX_CODE_CHARS,
-            disabled=locked("files"),
-        )
-        st.button(
-            "Import as a design",
-            key="import_go",
-            on_click=actions.on_import,
-            width="stretch",
-            disabled=locked("files"),
-        )
+COPY_JS = """<button type="button" class="nb-copy-link" title="TITLE">
+<span class="nb-label">LABEL</span></button>
+<script>
+(() => {
+  const button = document.currentScript.parentElement.querySelector('button.nb-copy-link');
+  if (!button || button.dataset.bound) return;
+  button.dataset.bound = '1';
+  const query = QUERY;
+  button.addEventListener('click', async () => {
+    const here = window.location;
+    const url = query ? here.origin + here.pathname + query : here.href;
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(url);
+      copied = true;
+    } catch (error) {  // no clipboard API off https: the old way, then a box to copy from
+      const area = document.createElement('textarea');
+      area.value = url;
+      area.style.position = 'fixed';
+      area.style.opacity = '0';
+      document.body.appendChild(area);
+      area.select();
+      try { copied = document.execCommand('copy'); } catch (ignored) {}
+      area.remove();
+    }
+    if (!copied) window.prompt('Copy this link:', url);
+    button.dataset.copied = copied ? url : '';
+    const label = button.querySelector('.nb-label');
+    label.textContent = copied ? 'Copied' : 'LABEL';
+    setTimeout(() => { label.textContent = 'LABEL'; }, 1500);
+  });
+})();
+</script>"""
+
+
+def copy_link_button(
+    design: dict[str, Any], key: str = "header", query: str | None = None, label: str = "Copy link"
+) -> None:
+    """A button that copies the page's full address (the design is always in it), or the page's
+    address with ``query`` instead of its own query string.
+
+    Args:
+        design: the design (too large for a link, it gets no button unless ``query`` is given).
+        key: tells the button's container apart (``st-key-copy_link_<key>``).
+        query: e.g. ``"?a=...&d=..."`` for an assignment link; None copies the address as is.
+        label: the button's text.
+    """
+    if query is None and share_link(design) is None:
+        return
+    body = (
+        COPY_JS.replace("TITLE", "Copy a link to this design: the page's full address")
+        .replace("LABEL", label)
+        .replace("QUERY", json.dumps(query))
+    )
+    with st.container(key=f"copy_link_{key}", width="content"):
+        st.html(body, width="content", unsafe_allow_javascript=True)
 
 
 def teacher_panel(design: dict[str, Any]) -> None:
@@ -182,5 +215,6 @@ def teacher_panel(design: dict[str, Any]) -> None:
         if assignment is not None:
             packed = share_link(design)
             design_part = f"&d={packed}" if packed else ""
-            st.code(f"?a={encode_assignment(assignment)}{design_part}", language=None)
+            query = f"?a={encode_assignment(assignment)}{design_part}"
+            copy_link_button(design, key="assignment", query=query, label="Copy assignment link")
             st.button("Remove the assignment", key="as_clear", on_click=actions.on_clear_assignment)

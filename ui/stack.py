@@ -12,7 +12,21 @@ from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 from . import actions
 from .format import esc, shape_text
 from .state import W, locked, seed_widget
-from .widgets import arg_widgets, init_widgets
+from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
+
+STACK_HEIGHT = {False: 300, True: 420}
+"""Pixels of the stack's own scrolling box (a short page, a tall one)."""
+
+
+def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
+    """The palette, then every layer's card in a scrolling box of its own."""
+    palette()
+    box = st.container(height=STACK_HEIGHT[tall], key="stack", border=True)
+    with box:
+        if not design["layers"]:
+            st.info("The stack is empty: pick a layer type above and press Add layer.")
+        for index, (uid, layer) in enumerate(zip(st.session_state.uids, design["layers"])):
+            layer_card(uid, index, layer, analysis.layers[index])
 
 
 def palette() -> None:
@@ -135,6 +149,7 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
             st.caption(f"{entry.in_key} = {inferred} (inferred from the input)")
         visible = [a for a in entry.args if not a.inferred and a.primary]
         rest = [a for a in entry.args if not a.inferred and not a.primary]
+        _square_toggle(uid, layer, [a for a in entry.args if not a.inferred])
         for arg in visible:
             arg_widgets(uid, layer, arg, st, actions.on_arg)
         if rest:
@@ -149,6 +164,23 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
             )
         if layer["type"] in PARAM_TYPES:
             layer_init_section(uid, layer, row)
+
+
+def _square_toggle(uid: int, layer: dict[str, Any], args: list[Any]) -> None:
+    """One switch linking every size argument's axes (kernel, stride, padding ...): on by
+    default, off where the layer already has a rectangular one."""
+    sized = [a for a in args if a.kind in PAIRS and len(axis_names(a.axes)) > 1]
+    if not sized:
+        return
+    square = all(not isinstance(layer.get(a.name), list) for a in sized)
+    seed_widget(actions.square_key(uid), square)
+    st.toggle(
+        "square: one value for every axis",
+        key=actions.square_key(uid),
+        on_change=actions.on_square,
+        args=(uid,),
+        help="off: set each axis (h and w) on its own, e.g. a 5×3 kernel",
+    )
 
 
 def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:

@@ -11,7 +11,7 @@ import builder
 from builder.assignment import check
 
 from . import actions
-from .format import count, esc, megabytes, shape_text
+from .format import compact, count, esc, fix_label, megabytes, shape_text
 
 METRICS = (
     ("Parameters", "sum of every layer's weights and biases"),
@@ -23,28 +23,41 @@ METRICS = (
     ("Mult-adds", "multiply-adds for one sample (torchinfo's count)"),
 )
 FAILED_ROW = "background-color: #fde2e1; color: #8a1c12; font-weight: 600"
+METRIC_WIDTH = {False: 118, True: 200}
+"""The narrowest a metric card gets before the grid puts fewer in a row (edit, presenting)."""
+TABLE_HEIGHT = 262
 
 
-def metrics(analysis: builder.Analysis | None) -> None:
-    values = ["—"] * len(METRICS)
-    if analysis is not None:
-        values = [
-            f"{analysis.total_params:,}",
-            f"{analysis.trainable_params:,}",
-            f"{analysis.non_trainable_params:,}",
-            f"{analysis.total_buffers:,}",
-            megabytes(analysis.param_memory_mb),
-            megabytes(analysis.activation_memory_mb),
-            count(analysis.mult_adds),
-        ]
-    for col, (label, helptext), value in zip(st.columns(len(METRICS)), METRICS, values):
-        col.metric(label, value, help=helptext)
+def _metric_values(analysis: builder.Analysis) -> list[tuple[str, str]]:
+    """Each card's value and its exact count for the tooltip."""
+    counts = (
+        analysis.total_params,
+        analysis.trainable_params,
+        analysis.non_trainable_params,
+        analysis.total_buffers,
+    )
+    values = [(compact(n), f"{n:,}") for n in counts]
+    values.append((megabytes(analysis.param_memory_mb), f"{analysis.param_memory_mb:,.4f} MB"))
+    values.append(
+        (megabytes(analysis.activation_memory_mb), f"{analysis.activation_memory_mb:,.4f} MB")
+    )
+    values.append((count(analysis.mult_adds), f"{analysis.mult_adds:,}"))
+    return values
+
+
+def metrics(analysis: builder.Analysis | None, present: bool = False) -> None:
+    """The totals as cards in a grid that puts fewer in a row where the page is narrow; large
+    counts are written ``61.1 M``, with the exact value in each card's tooltip."""
+    values = [("—", "")] * len(METRICS) if analysis is None else _metric_values(analysis)
+    with st.grid("auto", min_column_width=METRIC_WIDTH[present], gap="small", key="metrics"):
+        for (label, helptext), (value, exact) in zip(METRICS, values):
+            st.metric(label, value, help=f"{helptext}: {exact}" if exact else helptext)
 
 
 def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
     rows = [
         {
-            "#": r.index + 1,
+            "no.": r.index + 1,
             "name": r.name,
             "type": r.type,
             "output shape": shape_text(r.output_shape),
@@ -55,7 +68,7 @@ def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
         for r in analysis.layers
     ]
     first = {
-        "#": 0,
+        "no.": 0,
         "name": "input",
         "type": "",
         "output shape": shape_text(spec.input_shape),
@@ -91,29 +104,95 @@ def _explain(analysis: builder.Analysis) -> None:
     st.code("\n".join(lines), language=None, wrap_lines=True)
 
 
-def analysis_table(spec: builder.Spec, analysis: builder.Analysis) -> None:
+def problem(analysis: builder.Analysis, fixable: bool = True) -> None:
+    """The failing layer's message, and (``fixable``) one button for the one edit its fix
+    makes."""
+    if not analysis.error:
+        return
+    row = analysis.layers[analysis.error_index]
+    st.error(f"**{esc(row.error)}**")
+    if fixable and row.fix_action:
+        st.button(
+            f"Fix: {fix_label(row.fix_action, row.name)}",
+            key="apply_fix",
+            on_click=actions.on_fix,
+            args=(row.fix_action,),
+            type="primary",
+            icon=":material/auto_fix_high:",
+            help="one undoable edit",
+            wrap=True,
+        )
+
+
+def analysis_table(
+    spec: builder.Spec, analysis: builder.Analysis, height: int | None = None
+) -> None:
+    """Every layer's output shape, parameters and mult-adds; the failing row painted.
+
+    Args:
+        spec: the design's spec.
+        analysis: its analysis.
+        height: pixels of the scrolling box the table sits in (None: as tall as the table).
+    """
     frame = _rows(spec, analysis)
     bad = analysis.error_index
 
     def highlight(row: pd.Series) -> list[str]:
-        return [FAILED_ROW if row["#"] == bad + 1 else ""] * len(row)
+        return [FAILED_ROW if row["no."] == bad + 1 else ""] * len(row)
 
     # a static table: every row visible at once, readable on a projector, selectable text
     # (pandas' Styler costs ~1 ms a row, so it is used only to paint the failing row)
     shown = frame.style.apply(highlight, axis=1).hide(axis="index") if bad is not None else frame
-    st.table(shown, border="horizontal", hide_index=True)
-    if analysis.error:
-        row = analysis.layers[bad]
-        st.error(f"**{esc(row.error)}**")
-        if row.fix_action:
-            st.button(
-                f"Apply fix: {row.fix}",
-                key="apply_fix",
-                on_click=actions.on_fix,
-                args=(row.fix_action,),
-                type="primary",
-            )
+    box = st.container(height=height, key="table_box") if height else st.container(key="table_box")
+    box.table(shown, border="horizontal", hide_index=True)
     _explain(analysis)
+
+
+def shape_walk(analysis: builder.Analysis) -> None:
+    """One layer at a time: Prev / Next move the selection (the diagram highlights it), with the
+    layer's formulas and the numbers from its analysis row."""
+    uids = st.session_state.uids
+    if not uids:
+        return
+    selected = st.session_state.get("selected")
+    index = uids.index(selected) if selected in uids else None
+    with st.container(horizontal=True, vertical_alignment="center", key="walk"):
+        st.button(
+            "Prev",
+            key="walk_prev",
+            icon=":material/chevron_left:",
+            on_click=actions.on_walk,
+            args=(-1,),
+            disabled=index is not None and index == 0,
+        )
+        st.button(
+            "Next",
+            key="walk_next",
+            icon=":material/chevron_right:",
+            icon_position="right",
+            on_click=actions.on_walk,
+            args=(1,),
+            disabled=index is not None and index == len(uids) - 1,
+        )
+        if index is None:
+            st.markdown("Press **Next** to walk through the network one layer at a time.")
+            return
+        row = analysis.layers[index]
+        st.markdown(
+            f"**Layer {index + 1} of {len(uids)}: {esc(row.name)}** · {esc(row.type)} · "
+            f"{shape_text(row.input_shape)} → {shape_text(row.output_shape)}"
+        )
+    lines = []
+    if row.error:
+        lines.append(row.error)
+    if row.shape_formula:
+        lines.append(f"output size: {row.shape_formula}")
+    if row.param_formula:
+        lines.append(f"parameters: {row.param_formula}")
+    if row.mult_adds:
+        lines.append(f"mult-adds: {row.mult_adds:,}")
+    if lines:
+        st.code("\n".join(lines), language=None, wrap_lines=True)
 
 
 def assignment_panel(design: dict[str, Any], analysis: builder.Analysis | None) -> None:

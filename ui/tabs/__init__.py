@@ -86,7 +86,7 @@ def show_tabs(ctx: Context, tabs: dict[str, Callable[[Context], None]]) -> None:
 
 
 def edit_tabs() -> dict[str, Callable[[Context], None]]:
-    from . import code, compare, diagram, histograms, init, model, signal, sizes, train
+    from . import code, compare, diagram, histograms, importer, init, model, signal, sizes, train
 
     return {
         "Initialization": init.render,
@@ -98,6 +98,7 @@ def edit_tabs() -> dict[str, Callable[[Context], None]]:
         "Sizes & memory": sizes.render,
         "Diagram": diagram.render,
         "Compare": compare.render,
+        "Import code": importer.render,
     }
 
 

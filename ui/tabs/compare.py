@@ -26,7 +26,8 @@ def _column(title: str, item: builder.Spec, show_hist: bool) -> None:
     cells[2].metric("Memory", megabytes(data["memory"]))
     if data["error"]:
         st.error(esc(data["error"]))
-    st.table(pd.DataFrame(data["rows"]), hide_index=True, border="horizontal")
+    rows = pd.DataFrame(data["rows"]).rename(columns={"#": "no."})  # "#" reads as a heading
+    st.table(rows, hide_index=True, border="horizontal")
     if show_hist and data["ok"] and data["params"] <= MAX_HEAVY_PARAMS:
         key = json.dumps({k: v for k, v in item.to_dict().items() if k != "name"}, sort_keys=True)
         st.plotly_chart(cached_histograms(key), width="stretch", key=f"compare_hist_{title}")

@@ -1,0 +1,72 @@
+"""The live block diagram on the first screen: click a block to select its layer.
+
+The figure comes from ``builder.figures.diagram_figure`` (drawn from ``diagram_layout``); this
+module only places it and turns a click into a selection. The chart's key carries the selected
+layer, so each selection draws a fresh chart whose own selection state is the highlighted block:
+a later click always reaches Python (a chart that changed under a kept key loses every other
+click, GRAPH_CANVAS.md).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import streamlit as st
+
+import builder
+from builder.diagram import diagram_layout
+from builder.figures import diagram_figure
+
+EDIT_HEIGHT = 270
+PRESENT_HEIGHT = 330
+EDIT_FONT, PRESENT_FONT = 12, 16
+KEY = "diagram_pick"
+
+
+def selected_index() -> int | None:
+    """The selected layer as a diagram index (1 for the first layer), or None."""
+    uid = st.session_state.get("selected")
+    uids = st.session_state.get("uids", [])
+    return uids.index(uid) + 1 if uid in uids else None
+
+
+def _key(index: int | None) -> str:
+    return f"{KEY}_{index if index is not None else 'none'}"
+
+
+def on_pick(key: str) -> None:
+    """A block was clicked: select its layer and open its card (the input selects nothing)."""
+    event: Any = st.session_state.get(key)
+    points = event.selection.points if event is not None else []
+    if not points:
+        return  # a click on the highlighted block again clears the chart's own selection
+    index = points[0].get("customdata", [0])[0]
+    uids = st.session_state.uids
+    if isinstance(index, int) and 1 <= index <= len(uids):
+        uid = uids[index - 1]
+        st.session_state.selected = uid
+        st.session_state[f"card:{uid}"] = True
+
+
+def live_diagram(spec: builder.Spec, analysis: builder.Analysis, present: bool = False) -> None:
+    """The network as blocks, the selected layer highlighted; clicking a block selects it."""
+    if not spec.layers:
+        return
+    index = selected_index()
+    figure = diagram_figure(
+        diagram_layout(spec),
+        selected=index,
+        width_hint=1000 if present else 900,
+        max_height=PRESENT_HEIGHT if present else EDIT_HEIGHT,
+        font_size=PRESENT_FONT if present else EDIT_FONT,
+    )
+    key = _key(index)
+    st.plotly_chart(
+        figure,
+        key=key,
+        on_select=partial(on_pick, key),
+        selection_mode="points",
+        config={"displayModeBar": False, "responsive": True},
+        width="stretch",
+    )
