@@ -528,3 +528,36 @@ def test_live_diagram_draws_every_layer_and_highlights_the_selected_one():
     bars = diagram(at)["data"][0]
     assert bars["selectedpoints"] == [k for k, m in enumerate(meta) if m[0] == 4]
     assert not at.exception
+
+
+def test_presentation_walks_the_network_one_layer_at_a_time():
+    at = start({"present": "1"})
+    assert any("Press **Next**" in m.value for m in at.markdown)
+    at.button(key="walk_next").click().run()  # the first layer: conv1
+    assert any("Layer 1 of 12: conv1" in plain(m.value) for m in at.markdown)
+    row = expected(design(at)).layers[0]
+    walk = " ".join(c.value for c in at.code)
+    assert f"output size: {row.shape_formula}" in walk and row.shape_formula.endswith("= 28")
+    assert f"parameters: {row.param_formula}" in walk and row.param_formula.endswith("= 456")
+    assert at.button(key="walk_prev").disabled
+    meta = diagram(at)["data"][0]["customdata"]
+    assert diagram(at)["data"][0]["selectedpoints"] == [k for k, m in enumerate(meta) if m[0] == 1]
+    at.button(key="walk_next").click().run()
+    assert any("Layer 2 of 12: relu1" in plain(m.value) for m in at.markdown)
+    for _ in range(10):
+        at.button(key="walk_next").click().run()
+    assert any("Layer 12 of 12: fc3" in plain(m.value) for m in at.markdown)
+    assert at.button(key="walk_next").disabled
+    assert "apply_fix" not in {b.key for b in at.button}
+    assert not at.exception
+
+
+def test_large_counts_are_compact_with_the_exact_value_in_the_tooltip():
+    data = preset("AlexNet-like")
+    total = expected(data).total_params
+    assert total >= 1_000_000
+    at = start({"d": encode_design(data)})
+    card = next(m for m in at.metric if m.label == "Parameters")
+    number, unit = card.value.split()
+    assert unit == "M" and abs(float(number) * 1e6 - total) <= 0.005 * total  # 3 digits
+    assert len(number.replace(".", "")) == 3 and f"{total:,}" in card.help

@@ -286,9 +286,8 @@ def test_nothing_clipped_and_the_network_on_the_first_screen(server, browser):
                     expect(page.locator('[data-testid="stTable"]')).to_contain_text("✖ input")
                     if not present:  # presenting shows the message, not the edit
                         _in_first_screen(page, page.locator(_key("apply_fix")), height)
-                if tag == "lenet":
-                    name = f"{'present' if present else 'edit'}_{width}x{height}.png"
-                    page.screenshot(path=str(SCREENSHOTS / name))
+                if tag == "lenet" and not present:
+                    page.screenshot(path=str(SCREENSHOTS / f"edit_{width}x{height}.png"))
                 assert not errors, (where, errors)
                 page.close()
 
@@ -319,5 +318,27 @@ def test_clicking_a_block_selects_its_layer(server, browser):
     # the stack scrolls in a box of its own: the page does not grow with the stack
     stack = page.locator(_key("stack"))
     assert stack.evaluate("(el) => el.scrollHeight > el.clientHeight")
+    assert not errors, errors
+    page.close()
+
+
+def test_presentation_walk_on_a_projector(server, browser):
+    """?present=1 at 1024×768: Next steps to conv1, whose formulas with their numbers and
+    highlighted block are on the first screen with the metrics."""
+    expect = playwright_api.expect
+    page, errors = _open_page(browser, f"{server}/?present=1", 1024, 768)
+    page.locator(_key("walk_next")).get_by_role("button").click()
+    walk = page.get_by_text("floor((32 + 2·0 − 1·(5−1) − 1) / 1) + 1 = 28")
+    expect(walk).to_be_visible()
+    expect(page.get_by_text("6·3·5·5 + 6 = 456")).to_be_visible()
+    expect(page.locator('[class*="st-key-diagram_pick_1"]')).to_be_visible()
+    _settled(page)
+    page.wait_for_function(
+        "document.querySelector('[class*=\"st-key-diagram_pick_1\"] .js-plotly-plot') !== null"
+    )
+    assert page.evaluate(POINTS_OF, 1)["selected"] == page.evaluate(POINTS_OF, 1)["points"]
+    for locator in (page.locator('[data-testid="stMetric"]').last, page.locator(DIAGRAM), walk):
+        _in_first_screen(page, locator, 768)
+    page.screenshot(path=str(SCREENSHOTS / "present_1024x768.png"))
     assert not errors, errors
     page.close()
