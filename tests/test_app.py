@@ -300,6 +300,10 @@ def test_share_link_good_bad_and_kept_in_url():
     assert metric(at, "Parameters") == "62,006"
     at.number_input(key="w:0:out_channels").set_value(8).run()
     assert at.query_params["d"] == encode_design(design(at))
+    # sharing is a Copy link button (the full address), never a blob of the packed design
+    assert not any("?d=" in c.value for c in at.code)
+    copies = [h.proto.body for h in at.get("html") if "<button" in h.proto.body]
+    assert len(copies) == 2 and all("window.location" in body for body in copies)
 
 
 def _open(at: AppTest, tab: str) -> AppTest:

@@ -242,8 +242,10 @@ OVERFLOWS = """() => {
 }"""
 
 
-def _open_page(browser, url: str, width: int, height: int, **options):
-    page = browser.new_page(viewport={"width": width, "height": height}, **options)
+def _open_page(browser, url: str, width: int | None = None, height: int | None = None):
+    """A settled page with its diagram drawn (``browser`` may be a context with its own
+    viewport: then no size)."""
+    page = browser.new_page(**({"viewport": {"width": width, "height": height}} if width else {}))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
@@ -342,3 +344,33 @@ def test_presentation_walk_on_a_projector(server, browser):
     page.screenshot(path=str(SCREENSHOTS / "present_1024x768.png"))
     assert not errors, errors
     page.close()
+
+
+def test_copy_link_copies_the_full_address(server, browser):
+    """Copy link puts the page's whole address on the clipboard: it opens this design."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from builder.share import decode_design
+
+    expect = playwright_api.expect
+    context = browser.new_context(
+        permissions=["clipboard-read", "clipboard-write"], viewport={"width": 1280, "height": 800}
+    )
+    page, errors = _open_page(context, server)
+    page.locator(_key("head:0")).get_by_role("button").click()
+    box = page.locator(_key("w:0:out_channels")).locator("input")
+    box.fill("9")
+    box.press("Enter")
+    expect(page.locator('[data-testid="stMetric"]').first).not_to_contain_text("62,006")
+    _settled(page)
+    button = page.locator(_key("copy_link_header")).locator("button")
+    expect(button).to_have_text("Copy link")
+    button.click()
+    expect(button).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.url and copied.startswith(server)
+    link = parse_qs(urlsplit(copied).query)["d"][0]
+    assert decode_design(link)["layers"][0]["out_channels"] == 9
+    assert not page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').count()
+    assert not errors, errors
+    context.close()
