@@ -52,16 +52,14 @@ KEYBOARD_JS = """<script>
   // Undo / Redo button is pressed once that rerun has finished. Code boxes keep their own undo.
   if (window.__netbuilderKeys) return;
   window.__netbuilderKeys = true;
-  const frame = () => new Promise((done) => requestAnimationFrame(() => done()));
   const pause = (ms) => new Promise((done) => setTimeout(done, ms));
-  async function settled() {
-    await frame();
-    await frame();
-    for (let i = 0; i < 400; i++) {
-      const app = document.querySelector('[data-testid="stApp"]');
-      if (!app || app.getAttribute('data-test-script-state') === 'notRunning') return;
-      await pause(25);
-    }
+  const state = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    return app ? app.getAttribute('data-test-script-state') : 'notRunning';
+  };
+  async function settled() {  // a blurred field that changed starts a rerun: wait it out
+    for (let i = 0; i < 25 && state() === 'notRunning'; i++) await pause(20);
+    for (let i = 0; i < 400 && state() !== 'notRunning'; i++) await pause(25);
   }
   document.addEventListener('keydown', async (event) => {
     const key = (event.key || '').toLowerCase();
@@ -75,7 +73,8 @@ KEYBOARD_JS = """<script>
       field.blur();
       await settled();
     }
-    const button = document.querySelector('.st-key-' + which + ' button');
+    const buttons = document.querySelectorAll('.st-key-' + which + ' button');
+    const button = [...buttons].find((b) => b.offsetParent !== null);  // the one on screen
     if (button && !button.disabled) button.click();
   }, true);
 })();

@@ -374,3 +374,37 @@ def test_copy_link_copies_the_full_address(server, browser):
     assert not page.locator('[data-testid="stSidebar"] [data-testid="stCode"]').count()
     assert not errors, errors
     context.close()
+
+
+def test_keyboard_undo_redo_commits_the_field_being_typed_in(server, browser):
+    """Typing 8 in a field and pressing Ctrl+Z records the 8 as an edit and undoes it (the
+    field shows 6 again, not a half-typed value); Shift+Ctrl+Z brings the 8 back."""
+    from builder import analyze
+    from builder.presets import preset
+
+    expect = playwright_api.expect
+    eight = preset()
+    eight["layers"][0]["out_channels"] = 8
+    params = f"{analyze(eight).total_params:,}"
+    page, errors = _open_page(browser, server, 1280, 800)
+    page.locator(_key("head:0")).get_by_role("button").click()
+    box = page.locator(_key("w:0:out_channels")).locator("input")
+    expect(box).to_have_value("6")
+    _settled(page)
+    box.fill("8")  # typed, not committed: no Enter, the field keeps focus
+    page.keyboard.press("Control+z")
+    metric = page.locator('[data-testid="stMetric"]').first
+    expect(page.locator(_key("redo")).get_by_role("button")).to_be_enabled()
+    expect(box).to_have_value("6")
+    expect(metric).to_contain_text("62,006")
+    _settled(page)
+    page.keyboard.press("Control+Shift+z")
+    expect(box).to_have_value("8")
+    expect(metric).to_contain_text(params)
+    _settled(page)
+    page.keyboard.press("Control+z")  # nothing typed: the last edit is undone
+    expect(box).to_have_value("6")
+    expect(metric).to_contain_text("62,006")
+    assert params != "62,006"
+    assert not errors, errors
+    page.close()
