@@ -39,6 +39,8 @@ div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
 .st-key-workbench > div:has(> .st-key-table_pane){flex:1.3 1 max-content;min-width:0}
 .st-key-header h4{padding:0}
 .st-key-keyboard{display:none}
+.st-key-import_code textarea{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;
+font-size:0.9rem}
 .nb-copy-link{font:inherit;font-size:0.95rem;line-height:1.6;padding:0.25rem 0.75rem;
 min-height:2.5rem;border-radius:0.5rem;border:1px solid rgba(128,128,128,0.45);
 background:transparent;color:inherit;cursor:pointer;white-space:nowrap}

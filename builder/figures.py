@@ -309,6 +309,103 @@ def diagram_figure(
     return fig
 
 
+def log_where_spread(figure: go.Figure | Mapping[str, Any], decades: float = 1.0) -> go.Figure:
+    """Put a y axis on a log scale where its values span ``decades`` orders of magnitude or more
+    (a loss that starts near 5,400 and ends near 0.1). An axis with a range of its own (the
+    accuracy panel's 0 to 100 %) or with values at or below 0 stays linear.
+
+    Args:
+        figure: a figure or its JSON (``to_plotly_json``), e.g. ``training_figure``'s.
+        decades: the spread (``log10(max / min)``) from which an axis goes logarithmic.
+
+    Returns:
+        The figure, with ``exponentformat="power"`` on each axis made logarithmic.
+    """
+    fig = go.Figure(figure)
+    values: dict[str, list[float]] = {}
+    for trace in fig.data:
+        axis = "yaxis" + (trace.yaxis or "y")[1:]
+        values.setdefault(axis, []).extend(
+            float(v) for v in (trace.y or ()) if v is not None and math.isfinite(float(v))
+        )
+    for axis, ys in values.items():
+        if not ys or min(ys) <= 0 or fig.layout[axis].range is not None:
+            continue
+        spread = math.log10(max(ys) / min(ys))
+        if spread >= decades:  # one label per decade, or 1-2-5 on a short range
+            fig.layout[axis].update(
+                type="log", exponentformat="power", dtick=1 if spread >= 2 else "D2"
+            )
+    return fig
+
+
+BYTE_UNITS = (("GB", 1e9), ("MB", 1e6), ("kB", 1e3), ("B", 1.0))
+
+
+def byte_unit(largest: float) -> tuple[str, float]:
+    """The decimal unit a number of bytes reads best in: ``("MB", 1e6)`` for 5.6 MB."""
+    return next(((u, size) for u, size in BYTE_UNITS if largest >= size), BYTE_UNITS[-1])
+
+
+def memory_in_units(figure: go.Figure | Mapping[str, Any], parts: Sequence[float]) -> go.Figure:
+    """``memory.memory_figure`` (drawn in GB) redrawn in the unit that fits its numbers: a
+    5.6 MB step is drawn in MB, a 40 GB one in GB. The bars take the exact byte counts; the GPU
+    lines, their labels and the axis title move with the unit.
+
+    Args:
+        figure: the memory figure or its JSON.
+        parts: the bytes of each bar, in the figure's trace order (``estimate.parts()``).
+
+    Returns:
+        The figure in the new unit.
+    """
+    fig = go.Figure(figure)
+    lines = [float(shape.x0) * 1e9 for shape in fig.layout.shapes if shape.x0 is not None]
+    unit, size = byte_unit(max([sum(parts), *lines, 1.0]))
+    for trace, value in zip(fig.data, parts):
+        trace.x = [_round_sig(value / size, 6)]
+    for shape in fig.layout.shapes:
+        shape.x0, shape.x1 = (
+            _round_sig(shape.x0 * 1e9 / size, 6),
+            _round_sig(shape.x1 * 1e9 / size, 6),
+        )
+    for note in fig.layout.annotations:
+        if note.x is not None and note.xref in (None, "x"):
+            note.x = _round_sig(note.x * 1e9 / size, 6)
+    fig.update_xaxes(title_text=unit)
+    return fig
+
+
+def legend_for_lines(figure: go.Figure | Mapping[str, Any]) -> go.Figure:
+    """Move the labels of horizontal reference lines (``add_hline``'s annotation, e.g. "image
+    height 32") into the legend, where they cannot sit on a bar's label.
+
+    Returns:
+        The figure: one legend entry drawn like each line, no line annotations.
+    """
+    fig = go.Figure(figure)
+    kept = []
+    for note in fig.layout.annotations:
+        line = next(
+            (s for s in fig.layout.shapes if s.y0 is not None and s.y0 == s.y1 == note.y), None
+        )
+        if line is None or note.yref not in (None, "y"):
+            kept.append(note)
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                name=note.text,
+                line={"color": line.line.color, "dash": line.line.dash, "width": line.line.width},
+                hoverinfo="skip",
+            )
+        )
+    fig.layout.annotations = kept
+    return fig
+
+
 def figures_json_size(figures: Iterable[go.Figure]) -> int:
     """Bytes of the figures' JSON, as the browser receives them."""
     return sum(len(fig.to_json().encode()) for fig in figures)

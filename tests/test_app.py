@@ -565,3 +565,31 @@ def test_large_counts_are_compact_with_the_exact_value_in_the_tooltip():
     number, unit = card.value.split()
     assert unit == "M" and abs(float(number) * 1e6 - total) <= 0.005 * total  # 3 digits
     assert len(number.replace(".", "")) == 3 and f"{total:,}" in card.help
+
+
+def test_training_comparison_loss_on_a_log_axis():
+    at = _open(start(), "Train")
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.selectbox(key="train_other").set_value("N(0, 1) everywhere").run()
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    figure = json.loads(charts(at)[0].proto.spec)
+    losses = [y for t in figure["data"] if t.get("yaxis", "y") == "y" for y in t["y"]]
+    assert max(losses) / min(losses) > 100  # N(0, 1) starts thousands of times higher
+    assert figure["layout"]["yaxis"]["type"] == "log"
+    assert figure["layout"]["yaxis2"].get("type", "linear") == "linear"  # accuracy, 0-100 %
+
+
+def test_memory_chart_in_the_unit_of_its_numbers():
+    from builder.memory import memory_estimate
+
+    at = _open(start(), "Sizes & memory")
+    estimate = memory_estimate(preset(), 64, "float32", "adam")
+    assert 1e6 <= estimate.total < 1e9  # megabytes, not gigabytes
+    figure = json.loads(charts(at)[1].proto.spec)
+    assert figure["layout"]["xaxis"]["title"]["text"] == "MB"
+    bars = [t["x"][0] for t in figure["data"] if t["type"] == "bar"]
+    assert sum(bars) == pytest.approx(estimate.total / 1e6, rel=1e-4)
+    receptive = json.loads(charts(at)[0].proto.spec)  # its reference line's label: the legend
+    assert not receptive["layout"].get("annotations")
+    assert any(t.get("name", "").startswith("image height") for t in receptive["data"])

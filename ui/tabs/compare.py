@@ -13,17 +13,17 @@ from builder.limits import MAX_HEAVY_PARAMS
 
 from .. import actions
 from ..cache import cached_histograms, cached_summary
-from ..format import count, esc, megabytes
+from ..format import compact, count, esc, megabytes
 from . import Context
 
 
 def _column(title: str, item: builder.Spec, show_hist: bool) -> None:
     data = cached_summary(item.to_json())
     st.markdown(f"**{esc(title)}** · {item.class_name} · input {tuple(item.input_shape)}")
-    cells = st.columns(3)
-    cells[0].metric("Parameters", f"{data['params']:,}")
-    cells[1].metric("Mult-adds", count(data["mult_adds"]))
-    cells[2].metric("Memory", megabytes(data["memory"]))
+    with st.grid("auto", min_column_width=110, gap="small", key=f"compare_metrics_{title}"):
+        st.metric("Parameters", compact(data["params"]), help=f"{data['params']:,} parameters")
+        st.metric("Mult-adds", count(data["mult_adds"]), help=f"{data['mult_adds']:,} mult-adds")
+        st.metric("Memory", megabytes(data["memory"]), help="parameters as float32")
     if data["error"]:
         st.error(esc(data["error"]))
     rows = pd.DataFrame(data["rows"]).rename(columns={"#": "no."})  # "#" reads as a heading

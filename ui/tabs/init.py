@@ -19,7 +19,7 @@ def render(ctx: Context) -> None:
         return
     st.caption(
         "One initializer per layer type, applied to every layer of that type "
-        "(a layer's own override wins). PyTorch default = the layer's reset_parameters()."
+        "(a layer's own override wins). PyTorch default = the layer's `reset_parameters()`."
     )
     plans = ctx.design.get("init", {})
     for layer_type in present:

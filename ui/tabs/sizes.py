@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from builder.figures import legend_for_lines, memory_in_units
 from builder.memory import DTYPE_BYTES, MAX_BATCH, format_bytes
 from builder.training import OPTIMIZERS
 
@@ -18,7 +19,8 @@ def render(ctx: Context) -> None:
         "Receptive field: how many input pixels can reach one unit of each layer. "
         "Feature-map size: the H of each layer's output."
     )
-    st.plotly_chart(cached_receptive(ctx.model_json), width="stretch", key="rf_chart")
+    receptive = legend_for_lines(cached_receptive(ctx.model_json))
+    st.plotly_chart(receptive, width="stretch", key="rf_chart")
     st.markdown("**Memory calculator** · one training step")
     cols = st.columns(3)
     batch = cols[0].number_input(
@@ -27,9 +29,10 @@ def render(ctx: Context) -> None:
     dtype = cols[1].selectbox("dtype", list(DTYPE_BYTES), key="mem_dtype")
     optimizer = cols[2].selectbox("Optimizer", list(OPTIMIZERS), key="mem_opt")
     data = cached_memory(ctx.model_json, int(batch), dtype, optimizer)
-    cells = st.columns(len(data["parts"]) + 1)
-    for cell, (label, value) in zip(cells, [*data["parts"].items(), ("total", data["total"])]):
-        cell.metric(label, format_bytes(value))
+    with st.grid("auto", min_column_width=120, gap="small", key="memory_parts"):
+        for label, value in [*data["parts"].items(), ("total", data["total"])]:
+            st.metric(label, format_bytes(value), help=f"{value:,} bytes")
     verdicts = [f"{gb:g} GB: {'fits' if ok else 'does not fit'}" for gb, ok in data["fits"].items()]
     st.markdown(" · ".join(verdicts))
-    st.plotly_chart(data["figure"], width="stretch", key="memory_chart")
+    figure = memory_in_units(data["figure"], list(data["parts"].values()))
+    st.plotly_chart(figure, width="stretch", key="memory_chart")

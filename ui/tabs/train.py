@@ -79,6 +79,7 @@ def _summary(labels: list[str], results: list[Any]) -> str:
 
 
 def render(ctx: Context) -> None:
+    from builder.figures import log_where_spread
     from builder.training import TrainingBusy, training_batch_limit, training_figure
 
     if not heavy_ok(ctx.analysis):
@@ -120,7 +121,7 @@ def render(ctx: Context) -> None:
         st.error(esc(exc))
         return
     progress.empty()
-    figure = training_figure(results, labels).to_plotly_json()
+    figure = log_where_spread(training_figure(results, labels)).to_plotly_json()
     summary = _summary(labels, results)
     st.session_state.train_result = {"spec": ctx.model_json, "figure": figure, "summary": summary}
     chart.plotly_chart(figure, width="stretch", key="train_chart")
