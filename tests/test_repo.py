@@ -86,3 +86,21 @@ def test_setup_files():
     assert len(commands) == 2
     assert "streamlit run streamlit_app.py" in commands[0]
     assert commands[1].split("#")[0].strip() in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_oversized_file_class_or_function_in_product_code():
+    """The house rules: a file over 800 lines, a class over 400 or a function over 100 is a
+    sign that two jobs share one place (tests/ and bench/ are exempt)."""
+    too_big = []
+    for path in PRODUCT:
+        source = path.read_text(encoding="utf-8")
+        if source.count("\n") > 800:
+            too_big.append(f"{path.relative_to(ROOT)}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            limit = {ast.ClassDef: 400, ast.FunctionDef: 100, ast.AsyncFunctionDef: 100}.get(
+                type(node)
+            )
+            if limit and node.end_lineno - node.lineno + 1 > limit:
+                size = node.end_lineno - node.lineno + 1
+                too_big.append(f"{path.relative_to(ROOT)}: {node.name} is {size} lines")
+    assert not too_big, too_big
