@@ -152,7 +152,11 @@ def _shape(shape: tuple[int | str, ...]) -> str:
 
 
 def _thousands(count: int) -> str:
-    return f"{int(literal(count)):,}"
+    """A count for a comment: digits and commas only, however large (a parameter total may pass
+    2**64 where every literal in the code stays small)."""
+    if type(count) is not int:
+        raise SpecError(f"cannot write {count!r} into a comment: not an integer")
+    return f"{count:,}"
 
 
 def call_lines(head: str, args: list[str], indent: str, tail: str = "") -> list[str]:
