@@ -37,6 +37,7 @@ div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
 [class*='st-key-head-'] [data-testid='stTooltipHoverTarget']{justify-content:flex-start !important}
 .st-key-workbench > div:has(> .st-key-stack_pane){flex:1 1 330px;min-width:300px}
 .st-key-workbench > div:has(> .st-key-table_pane){flex:1.3 1 max-content;min-width:0}
+.st-key-compare_pair > div{flex:1 1 max-content;min-width:0}
 .st-key-header h4{padding:0}
 .st-key-keyboard{display:none}
 .st-key-import_code textarea{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;
@@ -135,8 +136,9 @@ def edit_page(ctx: tabs.Context) -> None:
         with st.container(key="table_pane"):
             summary.analysis_table(ctx.spec, ctx.analysis, height=summary.TABLE_HEIGHT)
     tabs.show_tabs(ctx, tabs.edit_tabs())
-    with st.container(key="keyboard"):
+    with st.container(key="keyboard"):  # scripts only: the box is not shown
         st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
+        diagram_view.scroll_to_picked()
 
 
 def present_page(ctx: tabs.Context) -> None:

@@ -287,26 +287,38 @@ def diagram_figure(
     bottom = max((b.label_y for b in layout.blocks), default=layout.height) + 2 * LINE_HEIGHT
     scale = min(1.0, width_hint / layout.width, max_height / max(bottom - top, 1.0))
     height = round(min(max_height, max(min_height, (bottom - top) * scale)))
-    fig = go.Figure(layout={"template": DIAGRAM_TEMPLATE, "height": height})
-    fig.add_trace(_block_trace(layout, selected))
-    fig.add_trace(_arrow_trace(layout))
-    fig.add_trace(_label_trace(layout, scale * (SMALL_FONT_SIZE - 2) / font_size, font_size))
-    for block in layout.blocks:
-        if selected is not None and block.index == selected:
-            pad = 5
-            fig.add_shape(
-                type="rect",
-                x0=_r1(block.x - pad),
-                x1=_r1(block.right + pad),
-                y0=_r1(block.y - block.depth - pad),
-                y1=_r1(block.y + block.height + pad),
-                line={"color": HIGHLIGHT_COLOR, "width": 3},
-            )
-    fig.update_xaxes(range=[0, layout.width], visible=False, fixedrange=True)
-    fig.update_yaxes(
-        range=[bottom, top], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1
-    )
-    return fig
+    label_scale = scale * (SMALL_FONT_SIZE - 2) / font_size
+    traces = [
+        _block_trace(layout, selected),
+        _arrow_trace(layout),
+        _label_trace(layout, label_scale, font_size),
+    ]
+    shapes = [
+        {
+            "type": "rect",
+            "x0": _r1(block.x - 5),
+            "x1": _r1(block.right + 5),
+            "y0": _r1(block.y - block.depth - 5),
+            "y1": _r1(block.y + block.height + 5),
+            "line": {"color": HIGHLIGHT_COLOR, "width": 3},
+        }
+        for block in layout.blocks
+        if selected is not None and block.index == selected
+    ]
+    axis = {"visible": False, "fixedrange": True}
+    figure = {
+        "data": traces,
+        "layout": {
+            "template": DIAGRAM_TEMPLATE,
+            "height": height,
+            "shapes": shapes,
+            "xaxis": {**axis, "range": [0, _r1(layout.width)]},
+            "yaxis": {**axis, "range": [_r1(bottom), _r1(top)], "scaleanchor": "x"},
+        },
+    }
+    # built from plain dicts and not validated property by property (16 ms a rerun for the
+    # LeNet, more than the rest of the script): tests/test_app.py validates what it makes
+    return go.Figure(figure, _validate=False)
 
 
 def log_where_spread(figure: go.Figure | Mapping[str, Any], decades: float = 1.0) -> go.Figure:
@@ -378,7 +390,8 @@ def memory_in_units(figure: go.Figure | Mapping[str, Any], parts: Sequence[float
 
 def legend_for_lines(figure: go.Figure | Mapping[str, Any]) -> go.Figure:
     """Move the labels of horizontal reference lines (``add_hline``'s annotation, e.g. "image
-    height 32") into the legend, where they cannot sit on a bar's label.
+    height 32") into the legend, where they cannot sit on a bar's label; bar labels that would
+    need shrinking below 10 px are hidden (the hover still tells).
 
     Returns:
         The figure: one legend entry drawn like each line, no line annotations.
@@ -403,6 +416,8 @@ def legend_for_lines(figure: go.Figure | Mapping[str, Any]) -> go.Figure:
             )
         )
     fig.layout.annotations = kept
+    # a bar label that only fits squeezed below 10 px is left to the hover
+    fig.update_layout(uniformtext={"minsize": 10, "mode": "hide"})
     return fig
 
 
@@ -663,7 +678,7 @@ def _line_height(line: list[_Row]) -> float:
     return max(r.mid - r.top for r in line) + max(r.bottom - r.mid for r in line) + DIAGRAM_ROW_GAP
 
 
-def _block_trace(layout: Layout, selected: int | None) -> go.Bar:
+def _block_trace(layout: Layout, selected: int | None) -> dict[str, Any]:
     """Every sheet and tag as a bar (x: centre, base: top edge on the reversed y axis)."""
     xs, heights, bases, widths, fills, lines, texts, meta, chosen = ([] for _ in range(9))
     for block in layout.blocks:
@@ -679,26 +694,29 @@ def _block_trace(layout: Layout, selected: int | None) -> go.Bar:
             lines.append(block.stroke)
             texts.append(block.name if block.kind == "tag" and offset == 0 else "")
             meta.append([block.index, block.name, block.type, shape])
-    return go.Bar(
-        x=xs,
-        y=heights,
-        base=bases,
-        width=widths,
-        customdata=meta,
-        marker={"color": fills, "line": {"color": lines, "width": 1.5}},
-        text=texts,
-        textposition="inside",
-        insidetextanchor="middle",
-        textfont={"color": TAG_TEXT_COLOR, "size": SMALL_FONT_SIZE - 2},
-        hovertemplate="%{customdata[1]} (%{customdata[2]}) %{customdata[3]}<extra></extra>",
-        selectedpoints=chosen if selected is not None else None,
-        selected={"marker": {"opacity": 1.0}},
-        unselected={"marker": {"opacity": UNSELECTED_OPACITY}},
-        name="layers",
-    )
+    trace = {
+        "type": "bar",
+        "x": xs,
+        "y": heights,
+        "base": bases,
+        "width": widths,
+        "customdata": meta,
+        "marker": {"color": fills, "line": {"color": lines, "width": 1.5}},
+        "text": texts,
+        "textposition": "inside",
+        "insidetextanchor": "middle",
+        "textfont": {"color": TAG_TEXT_COLOR, "size": SMALL_FONT_SIZE - 2},
+        "hovertemplate": "%{customdata[1]} (%{customdata[2]}) %{customdata[3]}<extra></extra>",
+        "selected": {"marker": {"opacity": 1.0}},
+        "unselected": {"marker": {"opacity": UNSELECTED_OPACITY}},
+        "name": "layers",
+    }
+    if selected is not None:
+        trace["selectedpoints"] = chosen
+    return trace
 
 
-def _arrow_trace(layout: Layout) -> go.Scatter:
+def _arrow_trace(layout: Layout) -> dict[str, Any]:
     """All arrows as one line trace: shafts and heads separated by gaps (None)."""
     xs: list[float | None] = []
     ys: list[float | None] = []
@@ -706,12 +724,17 @@ def _arrow_trace(layout: Layout) -> go.Scatter:
         xs += [_r1(x1), _r1(x2), None, _r1(x2 - ARROW_HEAD), _r1(x2), _r1(x2 - ARROW_HEAD), None]
         head = ARROW_HEAD / 2
         ys += [_r1(y1), _r1(y2), None, _r1(y2 - head), _r1(y2), _r1(y2 + head), None]
-    return go.Scatter(
-        x=xs, y=ys, mode="lines", line={"color": ARROW_COLOR, "width": 2}, hoverinfo="skip"
-    )
+    return {
+        "type": "scatter",
+        "x": xs,
+        "y": ys,
+        "mode": "lines",
+        "line": {"color": ARROW_COLOR, "width": 2},
+        "hoverinfo": "skip",
+    }
 
 
-def _label_trace(layout: Layout, scale: float, size: int) -> go.Scatter:
+def _label_trace(layout: Layout, scale: float, size: int) -> dict[str, Any]:
     """Name and shape under each block: both where the drawing is large enough, the shape alone
     where it is small, none where even that would overlap (the hover still tells)."""
     blocks = [b for b in layout.blocks if b.kind != "tag"]
@@ -724,15 +747,16 @@ def _label_trace(layout: Layout, scale: float, size: int) -> go.Scatter:
             texts.append(_html(shape))
         else:
             texts.append("")
-    return go.Scatter(
-        x=[_r1(b.label_x) for b in blocks],
-        y=[_r1(b.label_y - FONT_SIZE_DIAGRAM) for b in blocks],
-        mode="text",
-        text=texts,
-        textposition="bottom center",
-        textfont={"size": size},
-        hoverinfo="skip",
-    )
+    return {
+        "type": "scatter",
+        "x": [_r1(b.label_x) for b in blocks],
+        "y": [_r1(b.label_y - FONT_SIZE_DIAGRAM) for b in blocks],
+        "mode": "text",
+        "text": texts,
+        "textposition": "bottom center",
+        "textfont": {"size": size},
+        "hoverinfo": "skip",
+    }
 
 
 def _html(text: str) -> str:

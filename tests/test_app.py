@@ -515,6 +515,8 @@ def test_train_tab_refuses_a_design_without_ten_outputs():
 
 
 def test_live_diagram_draws_every_layer_and_highlights_the_selected_one():
+    import plotly.graph_objects as go
+
     from builder.diagram import diagram_layout
 
     at = start()
@@ -529,6 +531,7 @@ def test_live_diagram_draws_every_layer_and_highlights_the_selected_one():
         )
     assert bars.get("selectedpoints") is None
     at.button(key="sel:3").click().run()  # conv2, the 4th layer
+    go.Figure(diagram(at))  # built without plotly's checks: every property must be valid
     bars = diagram(at)["data"][0]
     assert bars["selectedpoints"] == [k for k, m in enumerate(meta) if m[0] == 4]
     assert not at.exception

@@ -317,6 +317,18 @@ def test_clicking_a_block_selects_its_layer(server, browser):
         "document.querySelector('[class*=\"st-key-diagram_pick_4\"] .js-plotly-plot') !== null"
     )
     assert page.evaluate(POINTS_OF, 4)["selected"] == conv2
+    # clicking fc3's block opens fc3's card, brought into the stack's view
+    fc3 = page.evaluate(POINTS_OF, 12)["points"]
+    front = page.locator(f"{DIAGRAM} .barlayer .point").nth(fc3[-1]).bounding_box()
+    page.mouse.click(front["x"] + front["width"] / 2, front["y"] + front["height"] / 2)
+    out_features = page.locator(_key("w:11:out_features")).locator("input")
+    expect(out_features).to_have_value("10")
+    _settled(page)
+    assert out_features.evaluate(
+        """(el) => { const box = document.querySelector('.st-key-stack').getBoundingClientRect();
+                     const r = el.getBoundingClientRect();
+                     return r.top >= box.top && r.bottom <= box.bottom; }"""
+    )
     # the stack scrolls in a box of its own: the page does not grow with the stack
     stack = page.locator(_key("stack"))
     assert stack.evaluate("(el) => el.scrollHeight > el.clientHeight")

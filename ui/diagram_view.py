@@ -47,6 +47,27 @@ def on_pick(key: str) -> None:
         uid = uids[index - 1]
         st.session_state.selected = uid
         st.session_state[f"card:{uid}"] = True
+        st.session_state.scroll_to = uid
+        st.session_state.scroll_count = st.session_state.get("scroll_count", 0) + 1
+
+
+SCROLL_JS = """<script>
+(() => {  // request COUNT: bring the clicked layer's card into the stack's view
+  const card = document.querySelector('.st-key-layer_card_UID');
+  const box = document.querySelector('.st-key-stack');
+  if (!card || !box) return;
+  box.scrollTop += card.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+})();
+</script>"""
+
+
+def scroll_to_picked() -> None:
+    """After a click on a block, scroll the stack's box to that layer's card (once)."""
+    uid = st.session_state.pop("scroll_to", None)
+    if uid is not None:
+        count = str(st.session_state.get("scroll_count", 0))
+        body = SCROLL_JS.replace("UID", str(int(uid))).replace("COUNT", count)
+        st.html(body, unsafe_allow_javascript=True)
 
 
 def live_diagram(spec: builder.Spec, analysis: builder.Analysis, present: bool = False) -> None:

@@ -48,8 +48,11 @@ def render(ctx: Context) -> None:
     other = pinned if other_name == "the pinned design" else presets.preset(other_name)
     other_spec = builder.load_spec(other)  # a SpecError is this tab's message (tabs.guarded)
     show_hist = st.toggle("with weight histograms", key="compare_hist")
-    for column, title, item in zip(
-        st.columns(2), ("this design", other_name), (ctx.spec, other_spec)
-    ):
-        with column:
-            _column(title, item, show_hist)
+    # side by side where both tables fit, one under the other where they do not (the page's
+    # style gives each side its table's width)
+    with st.container(horizontal=True, gap="medium", key="compare_pair"):
+        for side, (title, item) in enumerate(
+            zip(("this design", other_name), (ctx.spec, other_spec))
+        ):
+            with st.container(key=f"compare_side_{side}"):
+                _column(title, item, show_hist)
