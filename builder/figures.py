@@ -258,6 +258,7 @@ def diagram_figure(
     max_height: int = 420,
     min_height: int = 150,
     font_size: int = SMALL_FONT_SIZE - 2,
+    narrowest: float | None = None,
 ) -> go.Figure:
     """The block diagram of ``diagram_layout`` as a clickable Plotly figure.
 
@@ -277,6 +278,8 @@ def diagram_figure(
         max_height: the tallest the figure may be, in pixels.
         min_height: the shortest.
         font_size: pixels of the text under the blocks (larger for a projector).
+        narrowest: the least width in pixels the figure may get (default ``width_hint``): the
+            text under the blocks is chosen to fit there without overlapping.
 
     Returns:
         The figure: one bar trace (sheets and tags, back to front), a line trace for the arrows
@@ -287,7 +290,8 @@ def diagram_figure(
     bottom = max((b.label_y for b in layout.blocks), default=layout.height) + 2 * LINE_HEIGHT
     scale = min(1.0, width_hint / layout.width, max_height / max(bottom - top, 1.0))
     height = round(min(max_height, max(min_height, (bottom - top) * scale)))
-    label_scale = scale * (SMALL_FONT_SIZE - 2) / font_size
+    least = min(1.0, (narrowest or width_hint) / layout.width, max_height / (bottom - top))
+    label_scale = least * (SMALL_FONT_SIZE - 2) / font_size
     traces = [
         _block_trace(layout, selected),
         _arrow_trace(layout),

@@ -21,6 +21,8 @@ from builder.figures import diagram_figure
 EDIT_HEIGHT = 270
 PRESENT_HEIGHT = 330
 EDIT_FONT, PRESENT_FONT = 12, 16
+NARROWEST = {False: 660, True: 940}
+"""The width the diagram gets at 1024 px (sidebar open while editing): its labels fit there."""
 KEY = "diagram_pick"
 
 
@@ -81,6 +83,7 @@ def live_diagram(spec: builder.Spec, analysis: builder.Analysis, present: bool =
         width_hint=1000 if present else 900,
         max_height=PRESENT_HEIGHT if present else EDIT_HEIGHT,
         font_size=PRESENT_FONT if present else EDIT_FONT,
+        narrowest=NARROWEST[present],
     )
     key = _key(index)
     st.plotly_chart(
