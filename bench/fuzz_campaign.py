@@ -261,13 +261,18 @@ def main() -> None:
     chosen = targets(args.targets)
     props = {k: v for k, v in strategies().items() if k in chosen}
     order = [k for k in props for _ in range(weights.get(k, 1))]
-    rng = random.Random(args.seed)
+    first = args.seed if args.seed is not None else random.randrange(2**32)
+    print(f"first round's seed: {first} (replay with --seed {first})", flush=True)
+    rng = random.Random(first)
     start = time.monotonic()
     rounds = 0
     last_report = start
     while campaign.time_left() > 0:
         prop = order[rounds % len(order)]
-        campaign.round(prop, props[prop], rng.randrange(2**32))
+        round_seed = rng.randrange(2**32)
+        # written before the round runs: a crash inside torch's C++ (SIGFPE) leaves no report
+        print(f"round {rounds}: {prop} @seed({round_seed})", file=sys.stderr, flush=True)
+        campaign.round(prop, props[prop], round_seed)
         rounds += 1
         if time.monotonic() - last_report > 60:
             last_report = time.monotonic()
