@@ -58,7 +58,6 @@ GRID_TEMPLATE.layout.yaxis.update(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
 
 HIGHLIGHT_COLOR = "#F58518"
 ARROW_COLOR = "#8a8a8a"
-TAG_TEXT_COLOR = "#222222"
 UNSELECTED_OPACITY = 0.55
 FULL_LABEL_SCALE = 0.5  # below this, the names under the blocks would overlap: shapes only
 SHAPE_LABEL_SCALE = 0.32  # below this, no text under the blocks (hover tells)
@@ -73,7 +72,6 @@ DIAGRAM_TEMPLATE = go.layout.Template(
         "clickmode": "event+select",
         "hovermode": "closest",
         "barmode": "overlay",
-        "uniformtext": {"minsize": 8, "mode": "hide"},
         "hoverlabel": {"font": {"size": SMALL_FONT_SIZE}},
     }
 )
@@ -683,8 +681,9 @@ def _line_height(line: list[_Row]) -> float:
 
 
 def _block_trace(layout: Layout, selected: int | None) -> dict[str, Any]:
-    """Every sheet and tag as a bar (x: centre, base: top edge on the reversed y axis)."""
-    xs, heights, bases, widths, fills, lines, texts, meta, chosen = ([] for _ in range(9))
+    """Every sheet and tag as a bar (x: centre, base: top edge on the reversed y axis). Tags
+    carry no text: at the sizes the page draws them their names do not fit (the hover tells)."""
+    xs, heights, bases, widths, fills, lines, meta, chosen = ([] for _ in range(8))
     for block in layout.blocks:
         shape = "" if block.kind == "tag" else shape_label(block.shape)
         for offset in _sheet_offsets(block):
@@ -696,7 +695,6 @@ def _block_trace(layout: Layout, selected: int | None) -> dict[str, Any]:
             widths.append(_r1(block.width))
             fills.append(block.fill)
             lines.append(block.stroke)
-            texts.append(block.name if block.kind == "tag" and offset == 0 else "")
             meta.append([block.index, block.name, block.type, shape])
     trace = {
         "type": "bar",
@@ -706,10 +704,6 @@ def _block_trace(layout: Layout, selected: int | None) -> dict[str, Any]:
         "width": widths,
         "customdata": meta,
         "marker": {"color": fills, "line": {"color": lines, "width": 1.5}},
-        "text": texts,
-        "textposition": "inside",
-        "insidetextanchor": "middle",
-        "textfont": {"color": TAG_TEXT_COLOR, "size": SMALL_FONT_SIZE - 2},
         "hovertemplate": "%{customdata[1]} (%{customdata[2]}) %{customdata[3]}<extra></extra>",
         "selected": {"marker": {"opacity": 1.0}},
         "unselected": {"marker": {"opacity": UNSELECTED_OPACITY}},
