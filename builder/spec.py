@@ -630,15 +630,15 @@ def _load_layer(
 def _check_dirac_groups(layers: list[Layer], init: dict[str, Any]) -> None:
     """``dirac`` with ``groups`` needs out_channels divisible by groups (torch's dirac_ rule)."""
     for i, layer in enumerate(layers):
-        if layer.type != "Conv2d":
-            continue
-        weight = layer.init.get("weight") or init.get("Conv2d", {}).get("weight")
+        if layer.type not in ("Conv1d", "Conv2d"):  # weight's first dimension is out_channels
+            continue  # (ConvTranspose2d's is in_channels, inferred: checked at build)
+        weight = layer.init.get("weight") or init.get(layer.type, {}).get("weight")
         if not weight or weight["scheme"] != "dirac":
             continue
         groups = weight.get("groups", 1)
         out = layer.args["out_channels"]
         if out % groups:
-            source = "its init" if "weight" in layer.init else "init.Conv2d"
+            source = "its init" if "weight" in layer.init else f"init.{layer.type}"
             raise SpecError(
                 f"layer {i + 1} ({layer.name}): dirac with groups={groups} ({source}) needs "
                 f"out_channels divisible by {groups}, got out_channels={out}"
