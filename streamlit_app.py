@@ -60,9 +60,14 @@ KEYBOARD_JS = """<script>
     const app = document.querySelector('[data-testid="stApp"]');
     return app ? app.getAttribute('data-test-script-state') : 'notRunning';
   };
-  async function settled() {  // a blurred field that changed starts a rerun: wait it out
-    for (let i = 0; i < 25 && state() === 'notRunning'; i++) await pause(20);
-    for (let i = 0; i < 400 && state() !== 'notRunning'; i++) await pause(25);
+  async function settled(wait) {  // a blurred field that changed starts a rerun: wait it out
+    for (let t = 0; t < wait && state() === 'notRunning'; t += 20) await pause(20);
+    for (let t = 0; t < 10000 && state() !== 'notRunning'; t += 25) await pause(25);
+  }
+  function dirty(field) {  // a number box says "Press Enter to apply" while its value is new
+    const box = field.closest('[data-testid="stNumberInput"]');
+    const notes = box ? box.querySelectorAll('[data-testid="InputInstructions"]') : [];
+    return [...notes].some((note) => /enter/i.test(note.textContent));
   }
   document.addEventListener('keydown', async (event) => {
     const key = (event.key || '').toLowerCase();
@@ -73,12 +78,18 @@ KEYBOARD_JS = """<script>
     event.stopImmediatePropagation();
     const which = event.shiftKey || key === 'y' ? 'redo' : 'undo';
     if (field && field.tagName === 'INPUT') {
+      const changed = dirty(field);
       field.blur();
-      await settled();
+      await settled(changed ? 5000 : 600);  // a text box does not say: give it 0.6 s to start
     }
-    const buttons = document.querySelectorAll('.st-key-' + which + ' button');
-    const button = [...buttons].find((b) => b.offsetParent !== null);  // the one on screen
-    if (button && !button.disabled) button.click();
+    const onScreen = () => [...document.querySelectorAll('.st-key-' + which + ' button')].find(
+      (b) => b.offsetParent !== null && !b.disabled);
+    let button = onScreen();
+    for (let t = 0; !button && field && field.tagName === 'INPUT' && t < 1000; t += 25) {
+      await pause(25);  // the edit just committed enables Undo as its run's page is drawn
+      button = onScreen();
+    }
+    if (button) button.click();
   }, true);
 })();
 </script>"""
