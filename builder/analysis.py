@@ -8,13 +8,13 @@ count once per output position for convolutions, once for every other layer with
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import SpecError
 from .formatting import shape_text
 from .layers import LayerProblem
-from .spec import Spec, load_spec
+from .spec import INPUT, Spec, load_spec
 
 BYTES_PER_PARAM = 4  # float32
 MB = 1e6
@@ -44,6 +44,10 @@ class LayerAnalysis:
         torch_fails: whether torch itself would raise at this layer.
         inferred: the value of the type's ``in_key`` (``in_channels`` ...) as the input gives it
             (LayerNorm: the normalized shape, a tuple), or None.
+        inputs: the names of the layers it reads (``("input",)``: the network's input).
+        input_shapes: the shape of each input (a merge has several; ``input_shape`` is the
+            first), or () where one is unknown.
+        used_by: the names of the later layers that read its output.
     """
 
     index: int
@@ -66,6 +70,9 @@ class LayerAnalysis:
     fix_action: dict[str, Any] | None = None
     torch_fails: bool = True
     inferred: Any = None
+    inputs: tuple[str, ...] = ()
+    input_shapes: tuple[tuple[int, ...], ...] = ()
+    used_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,16 @@ class Analysis:
         return self.error is None
 
     @property
+    def is_graph(self) -> bool:
+        """Whether some layer reads other than the one before it (a skip, a branch, a merge)."""
+        previous = INPUT
+        for row in self.layers:
+            if row.inputs != (previous,):
+                return True
+            previous = row.name
+        return False
+
+    @property
     def output_shape(self) -> tuple[int, ...] | None:
         if not self.ok:
             return None
@@ -103,6 +120,7 @@ class Analysis:
             {
                 "#": row.index + 1,
                 "name": row.name,
+                "inputs": ", ".join(row.inputs),
                 "type": row.type,
                 "output shape": shape_text(row.output_shape),
                 "params": row.params,
@@ -116,6 +134,7 @@ class Analysis:
         columns = [
             "#",
             "name",
+            "inputs",
             "type",
             "output shape",
             "params",
@@ -148,53 +167,25 @@ def analyze(spec: Any) -> Analysis:
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
-    shape: tuple[int, ...] | None = spec.input_shape
+    shapes: dict[str, tuple[int, ...] | None] = {INPUT: spec.input_shape}
+    used_by = _consumers(spec)
     rows: list[LayerAnalysis] = []
-    error: str | None = None
-    error_index: int | None = None
     for index, layer in enumerate(spec.layers):
-        entry = layer.entry
-        args = layer.resolved()
-        given_in = args.get(entry.in_key) if entry.in_key else None
-        # without an input shape, the count is known only where the layer's own arguments fix it
-        # (PReLU's, with no inferred argument, always are)
-        fixed = given_in is not None or not entry.in_key or not entry.tensors(args, 1)
-        if shape is None:
-            tensors = entry.tensors(args, given_in) if fixed else []
-            rows.append(_row(index, layer, None, None, tensors, [], "", fixed))
-            continue
-        try:
-            out_shape, formula = entry.rule(shape, args)
-        except LayerProblem as problem:
-            where = f"layer {index + 1} ({layer.name})"
-            error = f"{where}: {problem.message}" + (f". Fix: {problem.fix}" if problem.fix else "")
-            error_index = index
-            action = dict(problem.action, index=index) if problem.action else None
-            tensors = entry.tensors(args, given_in) if fixed else []
-            rows.append(
-                _row(
-                    index,
-                    layer,
-                    shape,
-                    None,
-                    tensors,
-                    [],
-                    "",
-                    fixed,
-                    problem=problem,
-                    action=action,
-                    error=error,
-                )
-            )
-            shape = None
-            continue
-        in_dim = entry.infer(shape, args) if entry.in_key else None
-        tensors = entry.tensors(args, in_dim)
-        buffers = entry.buffers(args, in_dim)
-        rows.append(
-            _row(index, layer, shape, out_shape, tensors, buffers, formula, True, inferred=in_dim)
-        )
-        shape = out_shape
+        in_shapes = [shapes[name] for name in layer.inputs]
+        known = all(s is not None for s in in_shapes)
+        row = _analyze_layer(index, layer, tuple(in_shapes) if known else None)
+        if (
+            row.output_shape is not None
+            and not used_by[layer.name]
+            and index < len(spec.layers) - 1
+        ):
+            row = _unused(row, spec)
+        row = replace(row, inputs=layer.inputs, used_by=used_by[layer.name])
+        rows.append(row)
+        shapes[layer.name] = row.output_shape if row.error is None else None
+    first = next((row for row in rows if row.error), None)
+    error = first.error if first else None
+    error_index = first.index if first else None
     params = [r.params or 0 for r in rows]
     trainable = sum(p for p, r in zip(params, rows) if r.trainable)
     total = sum(params)
@@ -211,6 +202,82 @@ def analyze(spec: Any) -> Analysis:
         activation_memory_mb=activations * BYTES_PER_PARAM / MB,
         error=error,
         error_index=error_index,
+    )
+
+
+def _consumers(spec: Spec) -> dict[str, tuple[str, ...]]:
+    """Per layer name, the later layers that read its output, in order."""
+    readers: dict[str, list[str]] = {layer.name: [] for layer in spec.layers}
+    for layer in spec.layers:
+        for name in dict.fromkeys(layer.inputs):
+            if name != INPUT:
+                readers[name].append(layer.name)
+    return {name: tuple(names) for name, names in readers.items()}
+
+
+def _analyze_layer(
+    index: int, layer: Any, in_shapes: tuple[tuple[int, ...], ...] | None
+) -> LayerAnalysis:
+    """One row: the layer's shape rule on its inputs' shapes (None: an input is unknown)."""
+    entry = layer.entry
+    args = layer.resolved()
+    given_in = args.get(entry.in_key) if entry.in_key else None
+    # without an input shape, the count is known only where the layer's own arguments fix it
+    # (PReLU's, with no inferred argument, always are)
+    fixed = given_in is not None or not entry.in_key or not entry.tensors(args, 1)
+    if in_shapes is None:
+        tensors = entry.tensors(args, given_in) if fixed else []
+        return _row(index, layer, None, None, tensors, [], "", fixed)
+    shape = in_shapes[0]
+    try:
+        if entry.merge_rule is not None:
+            out_shape, formula = entry.merge_rule(in_shapes, args)
+        else:
+            out_shape, formula = entry.rule(shape, args)
+    except LayerProblem as problem:
+        where = f"layer {index + 1} ({layer.name})"
+        error = f"{where}: {problem.message}" + (f". Fix: {problem.fix}" if problem.fix else "")
+        action = _located(problem.action, index, layer.inputs)
+        tensors = entry.tensors(args, given_in) if fixed else []
+        row = _row(index, layer, shape, None, tensors, [], "", fixed, problem, action, error)
+        return replace(row, input_shapes=in_shapes)
+    in_dim = entry.infer(shape, args) if entry.in_key else None
+    tensors = entry.tensors(args, in_dim)
+    buffers = entry.buffers(args, in_dim)
+    row = _row(index, layer, shape, out_shape, tensors, buffers, formula, True, inferred=in_dim)
+    return replace(row, input_shapes=in_shapes)
+
+
+def _located(
+    action: dict[str, Any] | None, index: int, inputs: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """A rule's fix as an edit of this layer: its index, and for a fix on one of a merge's
+    inputs (``slot``) that input's name."""
+    if not action:
+        return None
+    out = dict(action, index=index)
+    if "slot" in out:
+        out["input"] = inputs[out.pop("slot")]
+    return out
+
+
+def _unused(row: LayerAnalysis, spec: Spec) -> LayerAnalysis:
+    """The error of a layer whose output nothing reads (SPEC.md "Graphs"), with its fixes."""
+    last = spec.layers[-1].name
+    where = f"layer {row.index + 1} ({row.name})"
+    fix = (
+        f"delete it, or feed it into a merge (an Add or Concat that also reads {last}, "
+        "or a later layer's inputs)"
+    )
+    message = "its output is never used: no later layer reads it, and it is not the last layer"
+    problem = LayerProblem("inputs", message, fix, torch_fails=False)
+    return replace(
+        row,
+        error=f"{where}: {message}. Fix: {fix}",
+        error_field="inputs",
+        fix=fix,
+        fix_action={"op": "delete", "index": row.index},
+        torch_fails=problem.torch_fails,
     )
 
 

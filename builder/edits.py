@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from .layers import REGISTRY
+from .spec import INPUT, default_names
 
 
 def _copy(design: dict[str, Any]) -> dict[str, Any]:
@@ -21,28 +22,111 @@ def new_layer(layer_type: str) -> dict[str, Any]:
     return {"type": layer_type, **REGISTRY[layer_type].new_args()}
 
 
+def _names(layers: list[dict[str, Any]]) -> list[str]:
+    """Each layer's name as ``load_spec`` gives it (explicit, or the default for its place)."""
+    types = [layer.get("type") for layer in layers]
+    if not all(isinstance(t, str) and t in REGISTRY for t in types):
+        return [str(layer.get("name", "")) for layer in layers]
+    explicit = [n if isinstance(n := layer.get("name"), str) else None for layer in layers]
+    return default_names(types, explicit)
+
+
+def _restructured(design: dict[str, Any], order: list[int | dict[str, Any]]) -> dict[str, Any]:
+    """A new design whose layers are ``order``: an int keeps that old layer, a dict is a new
+    one. Default names follow their places (``conv2`` may become ``conv3``), so every ``inputs``
+    that named a kept layer is rewritten to its new name, and one that named a removed layer
+    reads what that layer read (a plain stack has no ``inputs`` and is untouched)."""
+    out = _copy(design)
+    old = out.get("layers", [])
+    old_names = _names(old)
+    layers = [
+        copy.deepcopy(old[item]) if isinstance(item, int) else copy.deepcopy(item) for item in order
+    ]
+    if not any("inputs" in layer for layer in layers):
+        out["layers"] = layers
+        return out
+    new_names = _names(layers)
+    renamed = {INPUT: INPUT}
+    for item, name in zip(order, new_names):
+        if isinstance(item, int):
+            renamed[old_names[item]] = name
+    bypass = {}
+    for i, layer in enumerate(old):  # a removed layer's readers read its (first) input
+        if old_names[i] not in renamed:
+            given = layer.get("inputs")
+            bypass[old_names[i]] = (
+                given[0]
+                if isinstance(given, list) and given
+                else (old_names[i - 1] if i else INPUT)
+            )
+
+    def follow(name: Any) -> Any:
+        seen = 0
+        while name in bypass and seen <= len(old):
+            name, seen = bypass[name], seen + 1
+        return renamed.get(name, name)
+
+    for item, layer in zip(order, layers):
+        if isinstance(item, int) and isinstance(layer.get("inputs"), list):
+            layer["inputs"] = [follow(name) for name in layer["inputs"]]
+    out["layers"] = layers
+    return out
+
+
 def insert_layer(design: dict[str, Any], index: int, layer: dict[str, Any]) -> dict[str, Any]:
     """Insert ``layer`` so that it becomes ``layers[index]`` (clamped to the stack)."""
-    out = _copy(design)
-    layers = out.setdefault("layers", [])
-    layers.insert(max(0, min(index, len(layers))), copy.deepcopy(layer))
-    return out
+    count = len(design.get("layers", []))
+    index = max(0, min(index, count))
+    order: list[int | dict[str, Any]] = list(range(count))
+    order.insert(index, layer)
+    return _restructured(design, order)
+
+
+def insert_group(design: dict[str, Any], index: int, group: list[dict[str, Any]]) -> dict[str, Any]:
+    """Insert a wired group of layers (a template) at ``index`` as one edit.
+
+    The group's ``inputs`` name layers of the group by their ``"@k"`` place in it (``"@0"`` is
+    its first layer), ``"@in"`` for what the group reads (the layer before ``index``, or the
+    network's input), or real names; a group layer without ``inputs`` reads the one before it.
+    """
+    count = len(design.get("layers", []))
+    index = max(0, min(index, count))
+    order: list[int | dict[str, Any]] = list(range(count))
+    order[index:index] = [copy.deepcopy(layer) for layer in group]
+    names = _names([design["layers"][o] if isinstance(o, int) else o for o in order])
+    before = names[index - 1] if index else INPUT
+    for layer in order[index : index + len(group)]:
+        assert isinstance(layer, dict)
+        given = layer.get("inputs")
+        if isinstance(given, list):
+            layer["inputs"] = [
+                before if n == "@in" else names[index + int(n[1:])] if n.startswith("@") else n
+                for n in given
+            ]
+    return _restructured(design, order)
 
 
 def delete_layer(design: dict[str, Any], index: int) -> dict[str, Any]:
-    out = _copy(design)
-    del out["layers"][index]
-    return out
+    """Remove a layer; whatever read it reads what it read."""
+    order: list[int | dict[str, Any]] = [
+        i for i in range(len(design.get("layers", []))) if i != index
+    ]
+    return _restructured(design, order)
 
 
 def move_layer(design: dict[str, Any], index: int, offset: int) -> dict[str, Any]:
     """Move a layer up (``offset=-1``) or down (``+1``); a move past either end does nothing."""
-    out = _copy(design)
-    layers = out["layers"]
+    count = len(design.get("layers", []))
     target = index + offset
-    if 0 <= target < len(layers):
-        layers[index], layers[target] = layers[target], layers[index]
-    return out
+    order: list[int | dict[str, Any]] = list(range(count))
+    if 0 <= target < count:
+        order[index], order[target] = order[target], order[index]
+    return _restructured(design, order)
+
+
+def reorder_layers(design: dict[str, Any], order: list[int]) -> dict[str, Any]:
+    """The layers in a new order (a drag): ``order`` lists every old index once."""
+    return _restructured(design, list(order))
 
 
 def duplicate_layer(design: dict[str, Any], index: int) -> dict[str, Any]:
@@ -50,6 +134,48 @@ def duplicate_layer(design: dict[str, Any], index: int) -> dict[str, Any]:
     layer = copy.deepcopy(design["layers"][index])
     layer.pop("name", None)
     return insert_layer(design, index + 1, layer)
+
+
+def rename_layer(design: dict[str, Any], index: int, name: str | None) -> dict[str, Any]:
+    """Give a layer an explicit name (None: its default); ``inputs`` that named it follow."""
+    old_names = _names(design.get("layers", []))
+    out = _copy(design)
+    layer = out["layers"][index]
+    if name:
+        layer["name"] = name
+    else:
+        layer.pop("name", None)
+    new_names = _names(out["layers"])
+    renamed = dict(zip(old_names, new_names))
+    for other in out["layers"]:
+        if isinstance(other.get("inputs"), list):
+            other["inputs"] = [renamed.get(n, n) for n in other["inputs"]]
+    return out
+
+
+def branch_from(design: dict[str, Any], index: int, layer_type: str = "Conv2d") -> dict[str, Any]:
+    """Start a parallel path: a new layer at the end that reads layer ``index``."""
+    names = _names(design.get("layers", []))
+    layer = new_layer(layer_type)
+    layer["inputs"] = [names[index]]
+    return insert_layer(design, len(names), layer)
+
+
+def on_input(
+    design: dict[str, Any], index: int, input_name: str, group: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Put ``group`` (a chain) on the path from ``input_name`` into layer ``index`` (a merge):
+    inserted just before it, the first reading ``input_name``, and the merge reading the last
+    in its place (a projection shortcut, the pool that aligns a Concat)."""
+    chain = [copy.deepcopy(layer) for layer in group]
+    chain[0]["inputs"] = [input_name]
+    out = insert_group(design, index, chain)
+    names = _names(out["layers"])
+    merge = out["layers"][index + len(chain)]
+    merge["inputs"] = [
+        names[index + len(chain) - 1] if n == input_name else n for n in merge["inputs"]
+    ]
+    return out
 
 
 def set_arg(design: dict[str, Any], index: int, key: str, value: Any) -> dict[str, Any]:
@@ -99,9 +225,14 @@ def set_type_init(
 
 
 def apply_fix(design: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
-    """Apply an analysis ``fix_action`` (``{"op": "insert" | "set", "index": i, ...}``)."""
+    """Apply an analysis ``fix_action`` (``{"op": "insert" | "set" | "delete" | "on_input",
+    "index": i, ...}``)."""
     if action["op"] == "insert":
         return insert_layer(design, action["index"], action["layer"])
+    if action["op"] == "delete":
+        return delete_layer(design, action["index"])
+    if action["op"] == "on_input":
+        return on_input(design, action["index"], action["input"], action["layers"])
     if action["op"] == "set":
         return set_arg(design, action["index"], action["field"], action["value"])
     raise ValueError(f"unknown fix {action['op']!r}")

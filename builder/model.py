@@ -17,25 +17,60 @@ from .errors import SpecError
 from .initializers import SLOW_SCHEMES, apply_init, init_seconds
 from .limits import MAX_BUILD_PARAMS, MAX_INIT_SECONDS
 from .rng import seeded
-from .spec import Layer, Spec, load_spec
+from .spec import INPUT, Layer, Spec, load_spec
 
 
 class BuiltNet(nn.Module):
-    """A network whose direct children are the spec's named layers, applied in order."""
+    """A network whose direct children are the spec's named layers (merges included: they hold
+    no state), applied in order, each to the outputs its ``inputs`` name (SPEC.md "Graphs")."""
 
     def __init__(self, class_name: str = "Net") -> None:
         super().__init__()
         self._class_name = class_name
         self.spec: Spec | None = None
         self.init_plan: dict[str, dict[str, Any]] = {}
+        self._wiring: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] | None = None
 
     def _get_name(self) -> str:
         return self._class_name
 
+    def wire(self, spec: Spec) -> None:
+        """Follow the spec's graph in ``forward``: per layer, its inputs and the values that
+        are read for the last time there (freed as soon as they are); a plain stack stays a
+        plain loop."""
+        previous = INPUT
+        chain = True
+        last_use: dict[str, str] = {}
+        for layer in spec.layers:
+            chain = chain and layer.inputs == (previous,)
+            previous = layer.name
+            for name in layer.inputs:
+                last_use[name] = layer.name
+        if chain:
+            self._wiring = None
+            return
+        self._wiring = tuple(
+            (
+                layer.name,
+                layer.inputs,
+                tuple(n for n in dict.fromkeys(layer.inputs) if last_use[n] == layer.name),
+            )
+            for layer in spec.layers
+        )
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.children():
-            x = layer(x)
-        return x
+        if self._wiring is None:
+            for layer in self.children():
+                x = layer(x)
+            return x
+        values = {INPUT: x}
+        modules = dict(self.named_children())
+        name = INPUT
+        for name, inputs, done in self._wiring:
+            values[name] = modules[name](*(values[n] for n in inputs))
+            for finished in done:
+                del values[finished]
+        return values[name]
 
 
 def constructor_kwargs(layer: Layer, in_dim: int | None) -> dict[str, Any]:
@@ -84,6 +119,7 @@ def build_model(spec: Any) -> BuiltNet:
     with seeded(spec.seed):  # alone on torch's global generator: see builder/rng.py
         for layer, row in zip(spec.layers, analysis.layers):
             net.add_module(layer.name, layer.entry.cls(**constructor_kwargs(layer, row.inferred)))
+        net.wire(spec)
         for index, layer in enumerate(spec.layers):
             module = net.get_submodule(layer.name)
             for tensor_name, tensor in module.named_parameters(recurse=False):

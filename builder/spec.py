@@ -24,11 +24,13 @@ from torch import nn
 from .errors import SpecError
 from .initializers import SCHEMES, InitArg
 from .layers import MAX_INT, PARAM_TYPES, REGISTRY, TENSOR_NDIM, Arg, ArgKind, LayerType
+from .layers.merge import MAX_MERGE_INPUTS
 from .limits import MAX_INPUT_ELEMENTS, MAX_LAYERS
 
 VERSION = 1
 TOP_KEYS = ("version", "name", "input_shape", "seed", "layers", "init")
-LAYER_META_KEYS = ("type", "name", "init", "trainable")
+LAYER_META_KEYS = ("type", "name", "init", "trainable", "inputs")
+INPUT = "input"  # the network's input, as a layer's ``inputs`` names it (a reserved name)
 TENSORS = ("weight", "bias")
 MAX_NAME = 64
 MAX_SPEC_NAME = 80
@@ -46,7 +48,7 @@ INIT_RANGES: dict[str, tuple[float, float, bool, bool]] = {
 OPEN_END = 1e-6  # how far inside an open end a widget stops
 TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self"}
+RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self", INPUT}
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Layer:
         init: the per-layer override ``{"weight": INIT, "bias": INIT}`` (possibly empty).
         trainable: False freezes the layer's parameters (``requires_grad_(False)``).
         explicit_name: whether the spec named it.
+        extra: meta keys written back as given (``trainable``, ``inputs``).
+        inputs: the names of the layers it reads (``"input"``: the network's input), resolved:
+            the previous layer where the spec gives no ``inputs``.
     """
 
     type: str
@@ -69,6 +74,7 @@ class Layer:
     trainable: bool = True
     explicit_name: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ()
 
     @property
     def entry(self) -> LayerType:
@@ -567,7 +573,7 @@ def load_spec(obj: Any) -> Spec:
     names = default_names(types, explicit)
 
     layers = [
-        _load_layer(i, raw, layer_type, layer_name, explicit[i] is not None)
+        _load_layer(i, raw, layer_type, layer_name, explicit[i] is not None, names)
         for i, (raw, layer_type, layer_name) in enumerate(zip(raw_layers, types, names))
     ]
 
@@ -587,10 +593,55 @@ def load_spec(obj: Any) -> Spec:
     return Spec(input_shape, tuple(layers), init, seed, name, version)
 
 
+def _load_inputs(
+    where: str, index: int, raw: Mapping[str, Any], entry: LayerType, names: list[str]
+) -> tuple[str, ...]:
+    """A layer's ``inputs``, resolved (SPEC.md "Graphs"): names of earlier layers or ``input``;
+    a merge takes 2 to ``MAX_MERGE_INPUTS``, any other layer exactly one."""
+    if "inputs" not in raw:
+        if entry.merge:
+            raise SpecError(
+                f"{where}: inputs: {entry.name} joins 2 or more inputs; name them, e.g. "
+                f"{[names[index - 1] if index else INPUT, INPUT]}"
+            )
+        return (names[index - 1] if index else INPUT,)
+    given = raw["inputs"]
+    if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
+        raise SpecError(
+            f'{where}: inputs must be a list of layer names (or "input"), got {_show(given)}'
+        )
+    low, high = (2, MAX_MERGE_INPUTS) if entry.merge else (1, 1)
+    if not low <= len(given) <= high:
+        wanted = f"2 to {MAX_MERGE_INPUTS} inputs" if entry.merge else "exactly one input"
+        extra = "" if entry.merge else " (join branches with an Add or Concat layer)"
+        raise SpecError(f"{where}: inputs: {entry.name} takes {wanted}, got {len(given)}{extra}")
+    earlier = {name: i for i, name in enumerate(names[:index])}
+    for name in given:
+        if name == INPUT or name in earlier:
+            continue
+        if name == names[index]:
+            raise SpecError(f"{where}: inputs: a layer cannot take its own output")
+        if name in names:
+            later = names.index(name)
+            raise SpecError(
+                f"{where}: inputs: {name} is layer {later + 1}, after this one; a layer reads "
+                "only earlier layers (move it below its inputs)"
+            )
+        extra = _hint(name, [INPUT, *earlier])
+        raise SpecError(f"{where}: inputs: no earlier layer is named {_show(name)}{extra}")
+    return tuple(given)
+
+
 def _load_layer(
-    index: int, raw: Mapping[str, Any], layer_type: str, layer_name: str, explicit: bool
+    index: int,
+    raw: Mapping[str, Any],
+    layer_type: str,
+    layer_name: str,
+    explicit: bool,
+    names: list[str],
 ) -> Layer:
-    """Validate one layer's arguments, its own ``init`` and ``trainable`` (``load_spec``)."""
+    """Validate one layer's arguments, its own ``init``, ``trainable`` and ``inputs``
+    (``load_spec``)."""
     where = f"layer {index + 1} ({layer_name})"
     entry = REGISTRY[layer_type]
     args: dict[str, Any] = {}
@@ -623,8 +674,11 @@ def _load_layer(
     trainable = raw.get("trainable", True)
     if not isinstance(trainable, bool):
         raise SpecError(f"{where}: trainable must be true or false, got {_show(trainable)}")
-    extra = {"trainable": trainable} if "trainable" in raw else {}
-    return Layer(layer_type, layer_name, args, layer_init, trainable, explicit, extra)
+    extra: dict[str, Any] = {"trainable": trainable} if "trainable" in raw else {}
+    inputs = _load_inputs(where, index, raw, entry, names)
+    if "inputs" in raw:
+        extra["inputs"] = list(inputs)
+    return Layer(layer_type, layer_name, args, layer_init, trainable, explicit, extra, inputs)
 
 
 def _check_dirac_groups(layers: list[Layer], init: dict[str, Any]) -> None:

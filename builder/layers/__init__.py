@@ -11,7 +11,7 @@ plus one row in the shared test table (``tests/cases.py``).
 
 from __future__ import annotations
 
-from . import activation, conv, core, norm, pool, resample  # noqa: F401  (each registers its family)
+from . import activation, conv, core, merge, norm, pool, resample  # noqa: F401  (each registers its family)
 from .base import (
     CATEGORIES,
     MAX_INT,

@@ -228,6 +228,8 @@ class LayerType:
             ``"fan_in_uniform"`` (convolutions, Linear: ``kaiming_uniform_(a=√5)`` weight and a
             ``U(±1/√fan_in)`` bias, fan_in as torch computes it from the weight) or
             ``"constant"`` (normalization ones and zeros, PReLU's 0.25).
+        merge_rule: for a merge (a layer of two or more inputs), ``(input shapes, args) ->
+            (output_shape, formula)`` raising ``LayerProblem``; None for every other layer.
     """
 
     name: str
@@ -254,6 +256,12 @@ class LayerType:
     twin: str | None = None
     footprint: Callable[[dict[str, Any], Shape, Shape], tuple[Footprint, ...]] | None = None
     default_init: str = "constant"
+    merge_rule: Callable[[tuple[Shape, ...], dict[str, Any]], tuple[Shape, str]] | None = None
+
+    @property
+    def merge(self) -> bool:
+        """Whether the layer joins two or more inputs (``Add``, ``Concat``: SPEC.md "Graphs")."""
+        return self.merge_rule is not None
 
     @property
     def tensor_names(self) -> tuple[str, ...]:
@@ -291,6 +299,7 @@ CATEGORIES = (
     "activation",
     "reshape",
     "dropout",
+    "merge",
 )
 """Palette groups, in the order the palette shows them."""
 
