@@ -22,6 +22,36 @@ def new_layer(layer_type: str) -> dict[str, Any]:
     return {"type": layer_type, **REGISTRY[layer_type].new_args()}
 
 
+def loose_ends(design: dict[str, Any]) -> list[str]:
+    """The names of the layers nothing reads yet, most recent first (where a merge joins)."""
+    layers = design.get("layers", [])
+    names = _names(layers)
+    read = set()
+    for i, layer in enumerate(layers):
+        given = layer.get("inputs")
+        read.update(given if isinstance(given, list) else [names[i - 1] if i else INPUT])
+    return [name for name in reversed(names) if name not in read]
+
+
+def new_merge(design: dict[str, Any], layer_type: str, index: int | None = None) -> dict[str, Any]:
+    """A new ``Add`` / ``Concat`` for place ``index`` (default: the end), reading the two most
+    recent loose ends before it (a branch and the main path), else the layer before it and the
+    one it reads from further back, else the network's input."""
+    layers = design.get("layers", [])
+    index = len(layers) if index is None else index
+    before = {"layers": layers[:index]}
+    names = _names(before["layers"])
+    picks = loose_ends(before)[:2]
+    for fallback in [*(reversed(names[: max(0, len(names) - 1)])), INPUT]:
+        if len(picks) >= 2:
+            break
+        if fallback not in picks:
+            picks.append(fallback)
+    if len(picks) < 2:
+        picks.append(INPUT)
+    return {**new_layer(layer_type), "inputs": list(reversed(picks[:2]))}
+
+
 def _names(layers: list[dict[str, Any]]) -> list[str]:
     """Each layer's name as ``load_spec`` gives it (explicit, or the default for its place)."""
     types = [layer.get("type") for layer in layers]

@@ -33,6 +33,9 @@ def test_edits_never_mutate_their_input():
 def test_every_new_layer_is_valid_somewhere():
     for layer_type in REGISTRY:
         layer = edits.new_layer(layer_type)
+        if REGISTRY[layer_type].merge:  # a merge joins the input with itself in a bare design
+            layer = edits.new_merge({"layers": []}, layer_type)
+            assert layer["inputs"] == ["input", "input"]
         ranks = REGISTRY[layer_type].ranks or (3,)
         shape = {1: [16], 2: [3, 16], 3: [3, 8, 8]}[3 if 3 in ranks else ranks[0]]
         analysis = builder.analyze({"input_shape": shape, "layers": [layer]})

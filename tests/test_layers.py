@@ -75,8 +75,11 @@ def test_default_init_is_plain_torch(case):
 def test_table_covers_every_type_and_argument():
     types = {case[2]["type"] for case in CASES}
     assert set(REQUIRED_TYPES) <= types
-    assert types == set(REGISTRY)
+    # merges join several inputs: tests/test_graphs.py covers them against hand-written torch
+    assert types == {name for name, entry in REGISTRY.items() if not entry.merge}
     for type_name, entry in REGISTRY.items():
+        if entry.merge:
+            continue
         given = {k for case in CASES if case[2]["type"] == type_name for k in case[2]}
         for arg in entry.args:
             assert arg.name in given, f"no case sets {type_name}.{arg.name}"
