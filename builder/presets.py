@@ -1,9 +1,21 @@
-"""Ready-made designs: the article's LeNet (the default), an AlexNet-like, a VGG block, an MLP."""
+"""Ready-made designs: the article's LeNet (the default), an AlexNet-like, a VGG block, an MLP,
+and graphs: ResNet-18 / ResNet-50 (torchvision's layout), a CIFAR ResNet-20, a small U-Net and an
+Inception-style network, built from ``builder.templates``' blocks."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from .templates import (
+    Group,
+    append_group,
+    basic_block,
+    bottleneck_block,
+    inception_module,
+    unet_down,
+    unet_up,
+)
 
 ARTICLE_INIT: dict[str, Any] = {
     "Conv2d": {"weight": {"scheme": "xavier_normal"}, "bias": {"scheme": "zeros"}},
@@ -18,6 +30,99 @@ def _conv(out: int, k: int, **kw: Any) -> dict[str, Any]:
 
 def _layers(*items: Any) -> list[dict[str, Any]]:
     return [{"type": i} if isinstance(i, str) else i for i in items]
+
+
+def _chain(*groups: Group) -> Group:
+    """The groups one after another, each reading the one before (``"@k"`` resolved)."""
+    layers: Group = []
+    for group in groups:
+        layers = append_group(layers, group)
+    return layers
+
+
+def _head(classes: int) -> Group:
+    """torchvision's classifier head: global average pool, flatten, ``fc``."""
+    return [
+        {"type": "AdaptiveAvgPool2d", "name": "avgpool", "output_size": 1},
+        {"type": "Flatten", "name": "flatten"},
+        {"type": "Linear", "name": "fc", "out_features": classes},
+    ]
+
+
+def resnet_layers(
+    blocks: tuple[int, ...], bottleneck: bool = False, cifar: bool = False, classes: int = 1000
+) -> Group:
+    """A ResNet in torchvision's layout (``layer1_0_conv1`` for ``layer1.0.conv1``).
+
+    Args:
+        blocks: blocks per stage (ResNet-18: ``(2, 2, 2, 2)``; ResNet-50: ``(3, 4, 6, 3)``).
+        bottleneck: Bottleneck blocks (×4 expansion) instead of BasicBlocks.
+        cifar: the CIFAR stem (one 3×3 conv, no max-pool) and widths 16, 32, 64 (He et al.
+            2016, section 4.2); the ImageNet stem (7×7/2 conv, 3/2 max-pool) and 64..512 else.
+        classes: outputs of ``fc``.
+    """
+    width = 16 if cifar else 64
+    stem: Group = [
+        _conv(width, 3 if cifar else 7, stride=1 if cifar else 2, padding=1 if cifar else 3),
+        {"type": "BatchNorm2d", "name": "bn1"},
+        {"type": "ReLU", "name": "relu"},
+    ]
+    stem[0].update(name="conv1", bias=False)
+    if not cifar:
+        stem.append({"type": "MaxPool2d", "name": "maxpool", "kernel_size": 3, "stride": 2})
+        stem[-1]["padding"] = 1
+    groups, channels = [stem], width
+    for stage, count in enumerate(blocks):
+        planes = width * 2**stage
+        for k in range(count):
+            stride = 2 if stage and not k else 1
+            prefix = f"layer{stage + 1}_{k}"
+            if bottleneck:
+                groups.append(bottleneck_block(channels, planes, stride, prefix))
+                channels = planes * 4
+            else:
+                groups.append(basic_block(channels, planes, stride, prefix))
+                channels = planes
+    return _chain(*groups, _head(classes))
+
+
+def _unet_small(classes: int = 2) -> Group:
+    """Two encoder levels (16, 32 channels), a 64-channel bottleneck, two decoder levels that
+    join the matching skips, and a 1×1 head: one score per class per pixel."""
+    bottom: Group = [
+        _conv(64, 3, padding=1, name="bottom_conv1"),
+        {"type": "ReLU", "name": "bottom_relu1"},
+        _conv(64, 3, padding=1, name="bottom_conv2"),
+        {"type": "ReLU", "name": "bottom_relu2"},
+    ]
+    return _chain(
+        unet_down(16, "down1"),
+        unet_down(32, "down2"),
+        bottom,
+        unet_up("down2_relu2", 32, "up2"),
+        unet_up("down1_relu2", 16, "up1"),
+        [_conv(classes, 1, name="head")],
+    )
+
+
+def _inception_style(classes: int = 10) -> Group:
+    """GoogLeNet's stem (without its LRNs) and inception modules 3a, 3b, then the head."""
+    stem: Group = [
+        _conv(64, 7, stride=2, padding=3, name="conv1"),
+        {"type": "ReLU", "name": "relu1"},
+        {"type": "MaxPool2d", "name": "maxpool1", "kernel_size": 3, "stride": 2, "padding": 1},
+        _conv(64, 1, name="conv2"),
+        {"type": "ReLU", "name": "relu2"},
+        _conv(192, 3, padding=1, name="conv3"),
+        {"type": "ReLU", "name": "relu3"},
+        {"type": "MaxPool2d", "name": "maxpool2", "kernel_size": 3, "stride": 2, "padding": 1},
+    ]
+    return _chain(
+        stem,
+        inception_module(192, prefix="inception3a"),
+        inception_module(256, 128, 128, 192, 32, 96, 64, prefix="inception3b"),
+        _head(classes),
+    )
 
 
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -100,6 +205,29 @@ _PRESETS: dict[str, dict[str, Any]] = {
             "ReLU",
             {"type": "Linear", "out_features": 10},
         ),
+    },
+    "ResNet-18": {
+        "name": "ResNet18",
+        "input_shape": [3, 224, 224],
+        "layers": resnet_layers((2, 2, 2, 2)),
+    },
+    "ResNet-50": {
+        "name": "ResNet50",
+        "input_shape": [3, 224, 224],
+        "layers": resnet_layers((3, 4, 6, 3), bottleneck=True),
+    },
+    # He et al.'s CIFAR ResNet-20 with the projection shortcut (1×1 conv + BN, their option B)
+    # where the shape changes, not the paper's zero-padding option A: torch has no layer for it.
+    "ResNet-20 (CIFAR)": {
+        "name": "ResNet20",
+        "input_shape": [3, 32, 32],
+        "layers": resnet_layers((3, 3, 3), cifar=True, classes=10),
+    },
+    "U-Net (small)": {"name": "UNet", "input_shape": [1, 64, 64], "layers": _unet_small()},
+    "Inception-style": {
+        "name": "InceptionNet",
+        "input_shape": [3, 96, 96],
+        "layers": _inception_style(),
     },
     "empty": {"name": "Net", "input_shape": [3, 32, 32], "layers": []},
 }

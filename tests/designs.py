@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from builder.presets import resnet_layers
+
 VGG16_CONFIG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M"]
 VGG16_CONFIG += [512, 512, 512, "M"]
 
@@ -19,3 +21,15 @@ def vgg16_features(relu: bool = True) -> list[dict[str, Any]]:
             if relu:
                 layers.append({"type": "ReLU"})
     return layers
+
+
+def resnet50(input_shape: tuple[int, ...] = (3, 224, 224)) -> dict[str, Any]:
+    """torchvision's ResNet-50 (Bottleneck blocks 3, 4, 6, 3; 25,557,032 parameters)."""
+    layers = resnet_layers((3, 4, 6, 3), bottleneck=True)
+    return {"name": "ResNet50", "input_shape": list(input_shape), "layers": layers}
+
+
+def resnet152(input_shape: tuple[int, ...] = (3, 224, 224)) -> dict[str, Any]:
+    """torchvision's ResNet-152 (Bottleneck blocks 3, 8, 36, 3), flattened into one design."""
+    layers = resnet_layers((3, 8, 36, 3), bottleneck=True)
+    return {"name": "ResNet152", "input_shape": list(input_shape), "layers": layers}
