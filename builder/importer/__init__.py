@@ -34,16 +34,30 @@ from .classes import read_module
 from .dataflow import read_forward
 from .emit import Design, emit_spec
 from .initcalls import InitChecks
-from .messages import MAX_PROBLEMS, MAX_SNIPPET, Problems, SourceText
+from .interp import MAX_WORK, Budget
+from .messages import MAX_PROBLEMS, MAX_SNIPPET, CodeImportWarning, Problems, SourceText
 from .plan import MAX_INIT_WORK, InitPlan, resolve
 from .recipe import read_recipe
 from .tree import evaluate_init
 from .usage import read_usage
 
-__all__ = ["MAX_INIT_WORK", "MAX_PROBLEMS", "MAX_SNIPPET", "spec_from_code"]
+__all__ = [
+    "MAX_INIT_WORK",
+    "MAX_PROBLEMS",
+    "MAX_SNIPPET",
+    "MAX_WORK",
+    "CodeImportWarning",
+    "spec_from_code",
+]
 
 
-def spec_from_code(source: str, input_shape: Sequence[int], *, name: str | None = None) -> Spec:
+def spec_from_code(
+    source: str,
+    input_shape: Sequence[int],
+    *,
+    name: str | None = None,
+    entry: str | None = None,
+) -> Spec:
     """Read a PyTorch module class, written like the article's ``Net``, as a spec.
 
     The source is parsed with ``ast`` and never executed. The class's attribute names become the
@@ -58,6 +72,8 @@ def spec_from_code(source: str, input_shape: Sequence[int], *, name: str | None 
         source: the Python text (at most ``MAX_CODE_CHARS`` characters).
         input_shape: one sample's shape, ``[C, H, W]``, ``[C, L]`` or ``[F]``.
         name: the spec's name; default: the class name.
+        entry: the network to read, by name (a class, a factory function or a module-level
+            variable), where the code makes several.
 
     Returns:
         The validated ``Spec``.
@@ -80,20 +96,23 @@ def spec_from_code(source: str, input_shape: Sequence[int], *, name: str | None 
     load_spec({"input_shape": shape, "layers": []})  # a bad shape is reported first, on its own
     tree = _parse(source)
     try:
-        return _read(tree, SourceText(source), shape, name)
+        return _read(tree, SourceText(source), shape, name, entry)
     except RecursionError:
         raise SpecError("the code is nested too deeply to read") from None
     except MemoryError:
         raise SpecError("the code is too large to read") from None
 
 
-def _read(tree: ast.Module, text: SourceText, shape: list[int], name: str | None) -> Spec:
+def _read(
+    tree: ast.Module, text: SourceText, shape: list[int], name: str | None, entry: str | None
+) -> Spec:
     """The passes, in order."""
     problems = Problems(text)
     checks = InitChecks(problems)
-    module = read_module(tree, problems)
-    model = evaluate_init(module, shape, checks, problems)
-    flow = read_forward(module, model, shape, problems)
+    budget = Budget()
+    module = read_module(tree, problems, entry)
+    model = evaluate_init(module, shape, checks, problems, budget)
+    flow = read_forward(module, model, shape, problems, budget)
     recipe = read_recipe(module, model, checks, problems)
     usage = read_usage(module, model, checks, problems)
     steps = resolve([*model.steps, *usage.steps], recipe, problems)

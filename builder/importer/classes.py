@@ -13,17 +13,18 @@ import ast
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ..errors import SpecError
+from .entry import Entry, choose_entry, is_factory
 from .messages import (
     ClassDecorated,
-    ExtraClass,
     MissingMethod,
     Problems,
     Refusal,
     UnknownFunction,
     UnknownMethod,
 )
+from .modules import BlockClass
 from .names import Constant, Evaluator, Scope, is_name
 
 _MODULE = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
@@ -59,40 +60,45 @@ class InitFunction:
 
 @dataclass(frozen=True)
 class ModuleSource:
-    """The module sorted for the later passes."""
+    """The module sorted for the later passes.
+
+    ``net`` is the class whose ``__init__`` and ``forward`` are the network's (None for a
+    module-level ``model = nn.Sequential(...)``); ``entry`` says how the network is made.
+    """
 
     scope: Scope
-    net: ast.ClassDef
+    net: ast.ClassDef | None
     init: ast.FunctionDef | None
     forward: ast.FunctionDef | None
     init_methods: Mapping[str, InitMethod]
     walk_methods: Mapping[str, WalkMethod]
     functions: Mapping[str, InitFunction]
     usage: tuple[ast.stmt, ...]
+    classes: Mapping[str, BlockClass]
+    entry: Entry
 
     @property
     def class_name(self) -> str:
-        return self.net.name
+        return self.entry.name
 
 
-def read_module(tree: ast.Module, problems: Problems) -> ModuleSource:
-    """Sort the module's statements; a module without a network class is a ``SpecError``."""
+def read_module(tree: ast.Module, problems: Problems, entry: str | None = None) -> ModuleSource:
+    """Sort the module's statements; a module without a network is a ``SpecError``."""
     scope = _module_scope(tree)
-    classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
-    nets = [c for c in classes if any(scope.dotted(b) in _MODULE for b in c.bases)]
-    if not nets:
-        raise SpecError(
-            "no network class found: paste a class that subclasses nn.Module "
-            "(class Net(nn.Module): ...)"
-        )
-    net = nets[-1]  # blocks come first; the network that uses them last
-    for other in classes:
-        if other is not net:
-            problems.add(ExtraClass(other.lineno, other.name))
+    classes = {
+        c.name: block_class(c, scope)
+        for c in tree.body
+        if isinstance(c, ast.ClassDef) and any(scope.dotted(b) in _MODULE for b in c.bases)
+    }
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    methods = _methods(net, problems)
+    chosen = choose_entry(tree, scope, classes, entry)
+    net = classes[chosen.cls].node if chosen.cls else None
+    methods = _methods(net, problems) if net is not None else {}
     init_methods, walk_methods = _init_methods(methods, _applied_names(tree), problems)
-    skipped = {id(net), *map(id, functions)}
+    factories = {f.name for f in functions if is_factory(f)}
+    skipped = {*map(id, functions)}
+    if chosen.kind == "model":
+        skipped.add(id(chosen.node))
     return ModuleSource(
         scope=scope,
         net=net,
@@ -100,9 +106,29 @@ def read_module(tree: ast.Module, problems: Problems) -> ModuleSource:
         forward=methods.get("forward"),
         init_methods=init_methods,
         walk_methods=walk_methods,
-        functions=_init_functions(functions, problems),
+        functions=_init_functions([f for f in functions if f.name not in factories], problems),
         usage=tuple(_usage_statements(tree.body, skipped)),
+        classes=classes,
+        entry=chosen,
     )
+
+
+def block_class(node: ast.ClassDef, scope: Scope) -> BlockClass:
+    """A class's methods (the first of a name) and class constants (``expansion = 1``)."""
+    methods: dict[str, ast.FunctionDef] = {}
+    constants: dict[str, Any] = {}
+    evaluator = Evaluator(scope)
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef):
+            methods.setdefault(item.name, item)
+        elif (
+            isinstance(item, ast.Assign)
+            and len(item.targets) == 1
+            and isinstance(item.targets[0], ast.Name)
+        ):
+            with contextlib.suppress(Refusal):
+                constants[item.targets[0].id] = evaluator.value(item.value, constants)
+    return BlockClass(node.name, node, methods, constants)
 
 
 def _module_scope(tree: ast.Module) -> Scope:
@@ -133,7 +159,7 @@ def _methods(net: ast.ClassDef, problems: Problems) -> dict[str, ast.FunctionDef
     for node in net.body:
         if isinstance(node, ast.FunctionDef) and node.name not in methods:
             methods[node.name] = node
-        elif not (is_docstring(node) or isinstance(node, ast.Pass)):
+        elif not (is_docstring(node) or isinstance(node, ast.Pass) or _is_constant(node)):
             why = "the class body is read as __init__, forward and init methods"
             problems.refused(node, Refusal(node, why))
     for method in _READ_AS:
@@ -148,8 +174,9 @@ def _init_methods(
     """The methods besides ``__init__`` and ``forward``: init methods and walk methods."""
     init_methods: dict[str, InitMethod] = {}
     walk_methods: dict[str, WalkMethod] = {}
+    helpers = helper_methods(methods)
     for name, node in methods.items():
-        if name in _READ_AS:
+        if name in _READ_AS or name in helpers:
             continue
         params = parameters(node)
         plain = not (
@@ -166,6 +193,39 @@ def _init_methods(
         else:
             problems.add(UnknownMethod(node.lineno, name))
     return init_methods, walk_methods
+
+
+def helper_methods(methods: Mapping[str, ast.FunctionDef]) -> set[str]:
+    """Methods ``__init__`` calls (or a helper calls) that take arguments or return a value
+    (``self._make_layer(block, 64, 2)``): evaluated where called, not init methods."""
+    helpers: set[str] = set()
+    todo = [methods["__init__"]] if "__init__" in methods else []
+    while todo:
+        for node in ast.walk(todo.pop()):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and is_name(node.func.value, "self")
+                and node.func.attr in methods
+                and node.func.attr not in helpers
+                and node.func.attr not in _READ_AS
+            ):
+                method = methods[node.func.attr]
+                returns = any(
+                    isinstance(n, ast.Return) and n.value is not None for n in ast.walk(method)
+                )
+                if node.args or node.keywords or returns:
+                    helpers.add(node.func.attr)
+                    todo.append(method)
+    return helpers
+
+
+def _is_constant(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    )
 
 
 def _init_functions(

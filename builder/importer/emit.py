@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +14,12 @@ from typing import Any
 from ..analysis import analyze
 from ..errors import SpecError
 from ..layers import REGISTRY
-from ..spec import Spec, load_spec
+from ..spec import INPUT, Spec, default_names, load_spec
 from .dataflow import Dataflow
-from .messages import AppliedTwice, Problems, UnusedLayer, ViewMismatch
+from .messages import AppliedTwice, CodeImportWarning, Problems, ViewMismatch
+from .order import live, schedule, sources
 from .plan import InitPlan
-from .steps import Freeze, LayerDef, NewLayer, Operation
+from .steps import ApplyLayer, Freeze, LayerDef, NewLayer, Operation
 
 
 @dataclass(frozen=True)
@@ -43,33 +45,64 @@ def emit_spec(design: Design, name: str | None, problems: Problems) -> Spec:
 
 
 def _layer_list(design: Design, problems: Problems) -> list[tuple[dict[str, Any], Operation]]:
-    """forward's operations as spec layers.
+    """forward's operations that reach its output as spec layers, with their ``inputs``.
 
     A layer with weights is used once. A layer without (an activation, a pool, a dropout) may
-    be applied again: each repeat becomes a layer of its own, with a default name.
+    be applied again: each repeat becomes a layer of its own, with a default name. Layers
+    ``__init__`` defines that forward leaves unused are left out, with a ``CodeImportWarning``.
     """
+    operations = design.flow.operations
+    keep = live(operations, design.flow.output)
+    registered = {name: index for index, name in enumerate(design.layers)}
+    order = schedule(operations, keep, registered)
     trainable = {freeze.layer: freeze.trainable for freeze in design.freezes}
     uses: dict[str, int] = {}  # layer -> the line it is first applied on
     layers = []
-    for op in design.flow.operations:
-        if isinstance(op, NewLayer):
+    for index in order:
+        op = operations[index]
+        if not isinstance(op, ApplyLayer):
             layers.append((dict(op.layer), op))
             continue
         layer = design.layers[op.name]
         if op.name in uses and REGISTRY[layer.type].tensor_names:
             problems.add(AppliedTwice(op.line, op.name, uses[op.name]))
-        elif op.name in uses:
+        elif op.name in uses or not layer.explicit:
             layers.append(({"type": layer.type, **layer.args}, op))
         else:
             item = {"type": layer.type, "name": layer.name, **layer.args}
             if not trainable.get(op.name, True):
                 item["trainable"] = False
             layers.append((item, op))
-            uses[op.name] = op.line
-    for layer in design.layers.values():
-        if layer.name not in uses and layer.name not in design.flow.mentioned:
-            problems.add(UnusedLayer(layer.line, layer.name))  # else reported already
+        uses.setdefault(op.name, op.line)
+    _wire(layers, order)
+    if not problems:
+        _note_unused(design, uses)
     return layers
+
+
+def _wire(layers: list[tuple[dict[str, Any], Operation]], order: list[int]) -> None:
+    """Write each layer's ``inputs`` where it is not simply the previous layer."""
+    names = default_names(
+        [item["type"] for item, _ in layers], [item.get("name") for item, _ in layers]
+    )
+    made = {index + 1: position for position, index in enumerate(order)}  # value -> layer
+    for position, (item, op) in enumerate(layers):
+        reads = [made.get(v, -1) if v > 0 else -1 for v in sources(op)]
+        if len(reads) == 1 and reads[0] == position - 1:
+            continue
+        item["inputs"] = [names[r] if r >= 0 else INPUT for r in reads]
+
+
+def _note_unused(design: Design, uses: Mapping[str, int]) -> None:
+    for layer in design.layers.values():
+        if layer.name not in uses:
+            warnings.warn(
+                CodeImportWarning(
+                    f"line {layer.line}: {layer.name} ({layer.type}) is defined but forward "
+                    "never uses it: it is left out"
+                ),
+                stacklevel=4,
+            )
 
 
 def _assemble(

@@ -161,6 +161,10 @@ class ViewMismatch(Problem):
     )
 
 
+class CodeImportWarning(UserWarning):
+    """Something the import left out or changed, which the code had (an unused layer)."""
+
+
 # --- refusing one statement ---------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ class LayerDef:
     type: str
     args: Mapping[str, Any]
     line: int
+    explicit: bool = True  # False: a model's positional layer, left to its default name
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,16 @@ class NewLayer:
     text: str = ""
 
 
-Operation = ApplyLayer | NewLayer
+@dataclass(frozen=True)
+class Merge:
+    """Values merged: ``a + b``, ``out += y`` (``Add``); ``torch.cat([a, b], 1)`` (``Concat``)."""
+
+    line: int
+    sources: tuple[int, ...]
+    layer: Mapping[str, Any]
+
+
+Operation = ApplyLayer | NewLayer | Merge
 
 
 # --- tests on the module an init walk visits ----------------------------------------------------
