@@ -1,5 +1,7 @@
 """Analysis speed: builder.analyze vs torchinfo.summary on the same networks, in one run.
 
+The presets (ResNet-18 and ResNet-50 among them, torchvision's layouts), VGG16 and ResNet-152.
+
 Run: python bench/bench_analyze.py
 """
 
@@ -16,6 +18,7 @@ import torchinfo
 
 import builder
 from builder.presets import PRESET_NAMES, preset
+from tests.designs import resnet152
 
 
 def vgg16() -> dict:
@@ -46,6 +49,7 @@ def best_of(fn, repeat: int) -> float:
 def main() -> None:
     nets = {name: preset(name) for name in PRESET_NAMES if name != "empty"}
     nets["VGG16"] = vgg16()
+    nets["ResNet-152"] = resnet152()
     print(f"{'network':28} {'params':>13} {'analyze ms':>11} {'torchinfo ms':>13} {'speed-up':>9}")
     for name, data in nets.items():
         spec = builder.load_spec(data)
