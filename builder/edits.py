@@ -183,12 +183,28 @@ def rename_layer(design: dict[str, Any], index: int, name: str | None) -> dict[s
     return out
 
 
-def branch_from(design: dict[str, Any], index: int, layer_type: str = "Conv2d") -> dict[str, Any]:
-    """Start a parallel path: a new layer at the end that reads layer ``index``."""
+def set_inputs(design: dict[str, Any], index: int, inputs: list[str]) -> dict[str, Any]:
+    """Rewire a layer: it reads ``inputs``. A single input that is simply the layer before it
+    is written as no ``inputs`` at all (a plain stack stays plain)."""
+    out = _copy(design)
+    layer = out["layers"][index]
+    previous = _names(out["layers"])[index - 1] if index else INPUT
+    if not REGISTRY[layer["type"]].merge and list(inputs) == [previous]:
+        layer.pop("inputs", None)
+    else:
+        layer["inputs"] = list(inputs)
+    return out
+
+
+def branch_from(
+    design: dict[str, Any], index: int, layer: str | dict[str, Any] = "Conv2d"
+) -> dict[str, Any]:
+    """Start a parallel path: a new layer (a type's starter, or the layer given) at the end,
+    reading layer ``index``."""
     names = _names(design.get("layers", []))
-    layer = new_layer(layer_type)
-    layer["inputs"] = [names[index]]
-    return insert_layer(design, len(names), layer)
+    fresh = new_layer(layer) if isinstance(layer, str) else copy.deepcopy(layer)
+    fresh["inputs"] = [names[index]]
+    return insert_layer(design, len(names), fresh)
 
 
 def on_input(

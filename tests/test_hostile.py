@@ -931,12 +931,13 @@ CROSS_FIELD = ("must divide", "needs stride 1", "at most half of kernel_size")
 
 def test_every_layer_widget_offers_only_values_the_spec_accepts():
     """Each argument widget's min and max (and each choice) loads as that layer."""
-    from builder.edits import new_layer
+    from builder.edits import new_layer, new_merge
     from builder.layers import REGISTRY
 
     at = start()
     for layer_type in REGISTRY:
-        data = {"input_shape": [4, 16, 16], "layers": [new_layer(layer_type)]}
+        fresh = new_merge({}, layer_type) if REGISTRY[layer_type].merge else new_layer(layer_type)
+        data = {"input_shape": [4, 16, 16], "layers": [fresh]}
         if layer_type in ("Linear", "BatchNorm1d"):
             data["input_shape"] = [16]
         at = start({"d": encode_design(data)})

@@ -43,9 +43,94 @@ def on_add(layer_type: str) -> None:
         index = uids.index(selected) + 1
     uid = fresh_uids(1)[0]
     uids.insert(index, uid)
-    design = edits.insert_layer(st.session_state.design, index, edits.new_layer(layer_type))
-    if commit(design, uids, False):
+    design = st.session_state.design
+    if REGISTRY[layer_type].merge:
+        layer = edits.new_merge(design, layer_type, index)
+    else:
+        layer = edits.new_layer(layer_type)
+    if commit(edits.insert_layer(design, index, layer), uids, False):
         _focus(uid)
+
+
+def on_template(name: str) -> None:
+    """Insert a palette template (a wired group: a residual block, an Inception module ...) as
+    one undoable edit, at the end or after the selected layer. The U-Net up level joins the
+    latest earlier output of twice the H×W it receives (the matching encoder level)."""
+    from builder.templates import template
+
+    uids = list(st.session_state.uids)
+    selected = st.session_state.get("selected")
+    index = len(uids)
+    if st.session_state.get("palette_where") == "after the selected layer" and selected in uids:
+        index = uids.index(selected) + 1
+    design = st.session_state.design
+    try:
+        analysis = builder.analyze(design)
+    except builder.SpecError:
+        return
+    shape = analysis.layers[index - 1].output_shape if index else analysis.input_shape
+    params: dict[str, Any] = {}
+    if shape and len(shape) == 3:
+        params["in_channels"] = shape[0]
+    if "(up)" in name:
+        skip = _matching_skip(analysis, index, shape)
+        if skip is None:
+            flash(
+                "warning",
+                "The U-Net up level joins an earlier output of twice this H×W: "
+                "add a U-Net down level (or a pool) first.",
+            )
+            return
+        params.update(skip=skip.name, channels=skip.output_shape[0])
+    group = template(name, **params)
+    new = fresh_uids(len(group))
+    uids[index:index] = new
+    if commit(edits.insert_group(design, index, group), uids, False):
+        _focus(new[-1])
+
+
+def _matching_skip(analysis: Any, index: int, shape: Any) -> Any:
+    """The latest layer before ``index`` whose output has twice ``shape``'s H×W."""
+    if not shape or len(shape) != 3:
+        return None
+    wanted = (2 * shape[1], 2 * shape[2])
+    for row in reversed(analysis.layers[:index]):
+        if row.output_shape and len(row.output_shape) == 3 and row.output_shape[1:] == wanted:
+            return row
+    return None
+
+
+def on_branch(uid: int) -> None:
+    """Start a parallel path from this layer: a new layer at the end reading it, keeping its
+    shape (a 3×3 convolution with padding 1 and the same channels on an image), so that an
+    Add can join it back at once."""
+    index = index_of(uid)
+    shape = _output_shape(index)
+    layer: dict[str, Any] = {"type": "Identity"}
+    if shape and len(shape) == 3:
+        layer = {"type": "Conv2d", "out_channels": shape[0], "kernel_size": 3, "padding": 1}
+    elif shape and len(shape) == 2:
+        layer = {"type": "Conv1d", "out_channels": shape[0], "kernel_size": 3, "padding": 1}
+    elif shape:
+        layer = {"type": "Linear", "out_features": shape[0]}
+    uids = [*st.session_state.uids, fresh_uids(1)[0]]
+    if commit(edits.branch_from(st.session_state.design, index, layer), uids, False):
+        _focus(uids[-1])
+
+
+def _output_shape(index: int) -> tuple[int, ...] | None:
+    try:
+        return builder.analyze(st.session_state.design).layers[index].output_shape
+    except builder.SpecError:
+        return None
+
+
+def on_inputs(uid: int, key: str) -> None:
+    """A layer's inputs picker (widget ``key``) changed: rewire it (one undoable edit)."""
+    chosen = st.session_state[key]
+    inputs = list(chosen) if isinstance(chosen, (list, tuple)) else [chosen]
+    design = edits.set_inputs(st.session_state.design, index_of(uid), inputs)
+    commit(design, list(st.session_state.uids), False)
 
 
 def _focus(uid: int) -> None:
@@ -147,15 +232,20 @@ def on_square(uid: int) -> None:
 
 
 def on_name(uid: int) -> None:
+    """Rename a layer; the inputs that named it follow."""
     text = st.session_state[f"{W}{uid}:name"].strip()
-    design = edits.set_arg(st.session_state.design, index_of(uid), "name", text or None)
-    commit(design, list(st.session_state.uids), False)
+    design = edits.rename_layer(st.session_state.design, index_of(uid), text or None)
+    commit(design, list(st.session_state.uids))
 
 
 def on_fix(action: dict[str, Any]) -> None:
     uids = list(st.session_state.uids)
     if action["op"] == "insert":
         uids.insert(action["index"], fresh_uids(1)[0])
+    elif action["op"] == "on_input":
+        uids[action["index"] : action["index"]] = fresh_uids(len(action["layers"]))
+    elif action["op"] == "delete":
+        del uids[action["index"]]
     commit(edits.apply_fix(st.session_state.design, action), uids)
 
 

@@ -92,6 +92,7 @@ def cached_summary(spec_json: str) -> dict[str, Any]:
         {
             "#": r.index + 1,
             "name": r.name,
+            "inputs": ", ".join(r.inputs),
             "type": r.type,
             "output shape": shape_text(r.output_shape),
             "params": "" if r.params is None else f"{r.params:,}",

@@ -57,4 +57,9 @@ def fix_label(action: dict[str, Any], layer_name: str) -> str:
         return f"add a {action['layer']['type']} before {layer_name}"
     if action.get("op") == "set":
         return f"set {action['field']} to {action['value']} in {layer_name}"
+    if action.get("op") == "delete":
+        return f"delete {layer_name}"
+    if action.get("op") == "on_input":
+        chain = " + ".join(layer["type"] for layer in action["layers"])
+        return f"add {chain} on the path from {action['input']} into {layer_name}"
     return "apply the suggested fix"

@@ -25,8 +25,9 @@ def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
     with box:
         if not design["layers"]:
             st.info("The stack is empty: pick a layer type above and press Add layer.")
+        names = [row.name for row in analysis.layers]
         for index, (uid, layer) in enumerate(zip(st.session_state.uids, design["layers"])):
-            layer_card(uid, index, layer, analysis.layers[index])
+            layer_card(uid, index, layer, analysis.layers[index], names)
 
 
 def palette() -> None:
@@ -57,6 +58,28 @@ def palette() -> None:
                         args=(layer_type,),
                         help=REGISTRY[layer_type].summary,
                     )
+        _templates(allowed)
+
+
+def _templates(allowed: Any) -> None:
+    """Wired groups (a residual block, an Inception module ...), each one undoable edit."""
+    from builder.templates import TEMPLATES, template
+
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        st.caption("blocks", width=110)
+        for name, description in TEMPLATES.items():
+            sample = template(name, skip="input") if "(up)" in name else template(name)
+            types = {layer["type"] for layer in sample}
+            if allowed is not None and not types <= set(allowed):
+                continue
+            st.button(
+                name,
+                key=f"tpl:{name}",
+                icon=":material/account_tree:",
+                on_click=actions.on_template,
+                args=(name,),
+                help=description,
+            )
 
 
 def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> None:
@@ -84,6 +107,14 @@ def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> Non
                 index == last,
             ),
             (f"dup:{uid}", "content_copy", "duplicate", actions.on_duplicate, (uid,), False),
+            (
+                f"branch:{uid}",
+                "call_split",
+                "branch from here: a new layer at the end reads this one",
+                actions.on_branch,
+                (uid,),
+                False,
+            ),
             (f"del:{uid}", "delete", "delete", actions.on_delete, (uid,), False),
         ):
             st.button(
@@ -106,13 +137,59 @@ def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> Non
         )
 
 
-def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
+def _wired(index: int, row: Any, names: list[str]) -> str:
+    """`` ← bn2 + input`` where a layer reads other than the one before it, else ``""``."""
+    if row is None or not row.inputs:
+        return ""
+    previous = names[index - 1] if index else "input"
+    if row.inputs == (previous,):
+        return ""
+    joiner = " ‖ " if row.type == "Concat" else " + " if row.type == "Add" else ", "
+    return " ← " + joiner.join(row.inputs)
+
+
+def inputs_picker(uid: int, index: int, layer: dict[str, Any], row: Any, names: list[str]) -> None:
+    """Where the layer's input comes from: one earlier layer (or the network's input), or for
+    a merge the layers it joins. Keyed by the current wiring, so the picker always shows it."""
+    if row is None:
+        return
+    earlier = ["input", *names[:index]]
+    current = list(row.inputs)
+    key = f"{W}{uid}:inputs:{'|'.join(current)}"
+    if REGISTRY[layer["type"]].merge:
+        seed_widget(key, [n for n in dict.fromkeys(current) if n in earlier])
+        st.multiselect(
+            "inputs (joined, in order)",
+            earlier,
+            key=key,
+            on_change=actions.on_inputs,
+            args=(uid, key),
+            help="the earlier layers this merge joins; 2 or more",
+        )
+        return
+    seed_widget(key, current[0])
+    st.selectbox(
+        "input from",
+        earlier,
+        key=key,
+        on_change=actions.on_inputs,
+        args=(uid, key),
+        help="the layer whose output this one reads (the one above it by default)",
+        width=260,
+    )
+
+
+def layer_card(
+    uid: int, index: int, layer: dict[str, Any], row: Any, names: list[str] | None = None
+) -> None:
     entry = REGISTRY[layer["type"]]
+    names = names or []
     name = row.name if row is not None else layer.get("name", "?")
     shape = "—" if row is None else shape_text(row.output_shape)
     params = "" if row is None or not row.params else f" · {row.params:,} params"
     marker = "✖ " if row is not None and row.error else ""
-    label = f"{marker}{index + 1}. **{name}** · {layer['type']} → {shape}{params}"
+    wired = esc(_wired(index, row, names))
+    label = f"{marker}{index + 1}. **{name}**{wired} · {layer['type']} → {shape}{params}"
     # Open / closed is server state (``card:<uid>``), toggled by the card's header: a closed
     # card draws no widgets, so a rerun costs little even for deep stacks.
     is_open = st.session_state.get(f"card:{uid}", bool(marker))  # a failing layer starts open
@@ -133,6 +210,8 @@ def layer_card(uid: int, index: int, layer: dict[str, Any], row: Any) -> None:
         _card_toolbar(uid, index, name, layer)
         if row is not None and row.error:
             st.error(esc(row.error))
+        if names:
+            inputs_picker(uid, index, layer, row, names)
         hint = edits.keep_size_hint(st.session_state.design, row) if row is not None else None
         if hint is not None:
             st.button(

@@ -59,6 +59,7 @@ def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
         {
             "no.": r.index + 1,
             "name": r.name,
+            "inputs": " + ".join(r.inputs) if r.type == "Add" else ", ".join(r.inputs),
             "type": r.type,
             "output shape": shape_text(r.output_shape),
             "params": "" if r.params is None else f"{r.params:,}",
@@ -70,6 +71,7 @@ def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
     first = {
         "no.": 0,
         "name": "input",
+        "inputs": "",
         "type": "",
         "output shape": shape_text(spec.input_shape),
         "params": "",
@@ -77,6 +79,8 @@ def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
         "status": "",
     }
     frame = pd.DataFrame([first, *rows])
+    if not analysis.is_graph:  # a plain stack: every layer reads the one above it
+        frame = frame.drop(columns="inputs")
     return frame.drop(columns="status") if analysis.ok else frame
 
 
@@ -185,6 +189,11 @@ def shape_walk(analysis: builder.Analysis) -> None:
     lines = []
     if row.error:
         lines.append(row.error)
+    if analysis.is_graph:
+        sources = [
+            f"{name} {shape_text(shape)}" for name, shape in zip(row.inputs, row.input_shapes)
+        ] or list(row.inputs)
+        lines.append(f"reads: {', '.join(sources)}")
     if row.shape_formula:
         lines.append(f"output size: {row.shape_formula}")
     if row.param_formula:
