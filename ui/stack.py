@@ -16,18 +16,47 @@ from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
 
 STACK_HEIGHT = {False: 300, True: 420}
 """Pixels of the stack's own scrolling box (a short page, a tall one)."""
+PAGE = 40
+"""Cards drawn at once: a ResNet-152 (515 layers) shows them a page at a time, so an edit
+reruns in milliseconds, not seconds; the page follows the selected layer."""
+
+
+def _page_bounds(count: int) -> tuple[int, int]:
+    """The first and one-past-last index of the cards drawn (all of them up to ``PAGE``)."""
+    if count <= PAGE:
+        return 0, count
+    pages = [f"layers {p + 1}–{min(p + PAGE, count)}" for p in range(0, count, PAGE)]
+    uids = st.session_state.uids
+    selected = st.session_state.get("selected")
+    follow = uids.index(selected) // PAGE if selected in uids else 0
+    if st.session_state.get("stack_page_for") != selected:  # a new selection: show its page
+        st.session_state.stack_page_for = selected
+        st.session_state.stack_page = pages[follow]
+    if st.session_state.get("stack_page") not in pages:
+        st.session_state.stack_page = pages[follow]
+    choice = st.selectbox(
+        f"{count} layers, {PAGE} at a time",
+        pages,
+        key="stack_page",
+        help="a click on a block of the diagram opens its page",
+    )
+    start = pages.index(choice) * PAGE
+    return start, min(start + PAGE, count)
 
 
 def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
-    """The palette, then every layer's card in a scrolling box of its own."""
+    """The palette, then the layers' cards (a page of them in a deep network) in a scrolling
+    box of its own."""
     palette()
+    start, stop = _page_bounds(len(design["layers"]))
     box = st.container(height=STACK_HEIGHT[tall], key="stack", border=True)
     with box:
         if not design["layers"]:
             st.info("The stack is empty: pick a layer type above and press Add layer.")
         names = [row.name for row in analysis.layers]
-        for index, (uid, layer) in enumerate(zip(st.session_state.uids, design["layers"])):
-            layer_card(uid, index, layer, analysis.layers[index], names)
+        uids = st.session_state.uids
+        for index in range(start, stop):
+            layer_card(uids[index], index, design["layers"][index], analysis.layers[index], names)
 
 
 def palette() -> None:

@@ -26,6 +26,9 @@ FAILED_ROW = "background-color: #fde2e1; color: #8a1c12; font-weight: 600"
 METRIC_WIDTH = {False: 118, True: 200}
 """The narrowest a metric card gets before the grid puts fewer in a row (edit, presenting)."""
 TABLE_HEIGHT = 262
+BIG_TABLE = 120
+"""Rows above which the table is a virtualized grid (a static table of a ResNet-152's 515
+rows costs seconds per rerun)."""
 
 
 def _metric_values(analysis: builder.Analysis) -> list[tuple[str, str]]:
@@ -140,6 +143,10 @@ def analysis_table(
     """
     frame = _rows(spec, analysis)
     bad = analysis.error_index
+    if len(frame) > BIG_TABLE:  # a deep network: a scrolling grid draws only the rows in view
+        st.dataframe(frame, hide_index=True, height=height or 420, key="table_grid")
+        _explain(analysis)
+        return
 
     def highlight(row: pd.Series) -> list[str]:
         return [FAILED_ROW if row["no."] == bad + 1 else ""] * len(row)
