@@ -13,6 +13,7 @@ from .templates import (
     basic_block,
     bottleneck_block,
     inception_module,
+    layer_names,
     unet_down,
     unet_up,
 )
@@ -62,15 +63,18 @@ def resnet_layers(
         classes: outputs of ``fc``.
     """
     width = 16 if cifar else 64
+    if cifar:
+        first = _conv(width, 3, padding=1, bias=False)
+    else:
+        first = _conv(width, 7, stride=2, padding=3, bias=False)
     stem: Group = [
-        _conv(width, 3 if cifar else 7, stride=1 if cifar else 2, padding=1 if cifar else 3),
+        {**first, "name": "conv1"},
         {"type": "BatchNorm2d", "name": "bn1"},
-        {"type": "ReLU", "name": "relu"},
+        {"type": "ReLU"},
     ]
-    stem[0].update(name="conv1", bias=False)
     if not cifar:
-        stem.append({"type": "MaxPool2d", "name": "maxpool", "kernel_size": 3, "stride": 2})
-        stem[-1]["padding"] = 1
+        maxpool = {"type": "MaxPool2d", "name": "maxpool", "kernel_size": 3, "stride": 2}
+        stem.append({**maxpool, "padding": 1})
     groups, channels = [stem], width
     for stage, count in enumerate(blocks):
         planes = width * 2**stage
@@ -91,30 +95,28 @@ def _unet_small(classes: int = 2) -> Group:
     join the matching skips, and a 1×1 head: one score per class per pixel."""
     bottom: Group = [
         _conv(64, 3, padding=1, name="bottom_conv1"),
-        {"type": "ReLU", "name": "bottom_relu1"},
+        {"type": "ReLU"},
         _conv(64, 3, padding=1, name="bottom_conv2"),
-        {"type": "ReLU", "name": "bottom_relu2"},
+        {"type": "ReLU"},
     ]
-    return _chain(
-        unet_down(16, "down1"),
-        unet_down(32, "down2"),
-        bottom,
-        unet_up("down2_relu2", 32, "up2"),
-        unet_up("down1_relu2", 16, "up1"),
-        [_conv(classes, 1, name="head")],
-    )
+    layers = append_group([], unet_down(16, "down1"))
+    skip1 = layer_names(layers)[-2]  # the last ReLU before the pool
+    layers = append_group(layers, unet_down(32, "down2"))
+    skip2 = layer_names(layers)[-2]
+    layers = _chain(layers, bottom, unet_up(skip2, 32, "up2"), unet_up(skip1, 16, "up1"))
+    return append_group(layers, [_conv(classes, 1, name="head")])
 
 
 def _inception_style(classes: int = 10) -> Group:
     """GoogLeNet's stem (without its LRNs) and inception modules 3a, 3b, then the head."""
     stem: Group = [
         _conv(64, 7, stride=2, padding=3, name="conv1"),
-        {"type": "ReLU", "name": "relu1"},
+        {"type": "ReLU"},
         {"type": "MaxPool2d", "name": "maxpool1", "kernel_size": 3, "stride": 2, "padding": 1},
         _conv(64, 1, name="conv2"),
-        {"type": "ReLU", "name": "relu2"},
+        {"type": "ReLU"},
         _conv(192, 3, padding=1, name="conv3"),
-        {"type": "ReLU", "name": "relu3"},
+        {"type": "ReLU"},
         {"type": "MaxPool2d", "name": "maxpool2", "kernel_size": 3, "stride": 2, "padding": 1},
     ]
     return _chain(

@@ -17,18 +17,37 @@ from typing import Any
 from .spec import INPUT, default_names
 
 Group = list[dict[str, Any]]
+_UNNAMED = {"Add", "Concat", "ReLU"}  # see ``_named``
 
 
-def _conv(out: int, k: int, **kw: Any) -> dict[str, Any]:
-    return {"type": "Conv2d", "out_channels": out, "kernel_size": k, **kw}
+def _conv(out: int, k: int, stride: int = 1, **kw: Any) -> dict[str, Any]:
+    """A Conv2d dict; torch's defaults (stride 1) are left out, as an export leaves them out."""
+    layer = {"type": "Conv2d", "out_channels": out, "kernel_size": k, **kw}
+    if stride != 1:
+        layer["stride"] = stride
+    return layer
 
 
 def _named(group: Group, prefix: str | None, parts: list[str]) -> Group:
-    """Give the group's layers the names ``{prefix}_{part}`` (nothing without a prefix)."""
+    """Give the group's layers the names ``{prefix}_{part}`` (nothing without a prefix).
+
+    Merges and activations keep their default names (``add1``, ``relu3``): an export writes
+    merges as expressions in ``forward`` (``a + b``, ``torch.cat``) and may write activations
+    as ``F.relu``, so no name of theirs would survive an export and re-import. The layers
+    with weights, whose names are the ``state_dict`` keys, are the ones worth naming.
+    """
     if prefix:
         for layer, part in zip(group, parts, strict=True):
-            layer["name"] = f"{prefix}_{part}"
+            if layer["type"] not in _UNNAMED:
+                layer["name"] = f"{prefix}_{part}"
     return group
+
+
+def layer_names(layers: Group) -> list[str]:
+    """Each layer's name as ``load_spec`` gives it (explicit, or its default)."""
+    return default_names(
+        [layer["type"] for layer in layers], [layer.get("name") for layer in layers]
+    )
 
 
 def basic_block(
@@ -139,8 +158,8 @@ def _conv_pair(channels: int) -> Group:
 
 
 def unet_down(channels: int = 64, prefix: str | None = None) -> Group:
-    """A U-Net encoder level: 3×3 conv, ReLU, 3×3 conv, ReLU (the skip: ``{prefix}_relu2``,
-    the group's ``"@3"``), then a 2×2 max-pool that halves H×W."""
+    """A U-Net encoder level: 3×3 conv, ReLU, 3×3 conv, ReLU (the skip: the group's ``"@3"``),
+    then a 2×2 max-pool that halves H×W."""
     group = [*_conv_pair(channels), {"type": "MaxPool2d", "kernel_size": 2}]
     return _named(group, prefix, ["conv1", "relu1", "conv2", "relu2", "pool"])
 
@@ -230,10 +249,7 @@ def append_group(layers: Group, group: Group) -> Group:
     """``layers`` followed by ``group`` with its ``"@k"`` / ``"@in"`` resolved to layer names
     (explicit, or the defaults ``load_spec`` gives), as ``insert_group`` does at the end."""
     out = layers + [dict(layer) for layer in group]
-    names = default_names(
-        [layer["type"] for layer in out],
-        [layer.get("name") for layer in out],
-    )
+    names = layer_names(out)
     start = len(layers)
     before = names[start - 1] if start else INPUT
 
