@@ -790,7 +790,7 @@ UNREADABLE = [
     ("frozen_tensor", {"init": "self.fc1.weight.requires_grad_(False)"}, 12, "freezing one tensor is not supported"),
     ("exec_in_init", {"init": "__import__('os').system('echo hi')"}, 12, "cannot read \"__import__('os').system('echo hi')\": __init__ and init methods are read as"),
     ("product", {"forward": "x = x * F.relu(x)"}, 17, "(a + b, torch.cat): no other arithmetic"),
-    ("branch", {"forward": "if x.sum() > 0: x = F.relu(x)"}, 17, "no branches, loops"),
+    ("branch", {"forward": "if x.sum() > 0: x = F.relu(x)"}, 17, "no branches on tensors"),
     ("unknown_value", {"forward": "x = F.relu(z)"}, 17, "'z' is not a value forward has made before this line"),
     ("used_twice", {"forward": "x = self.conv1(x)"}, 17, "self.conv1 is applied a second time (first on line 15)"),
     ("undefined_layer", {"forward": "x = self.fc9(x)"}, 17, "self.fc9 is not a layer defined in __init__"),

@@ -69,6 +69,37 @@ def test_the_cifar_resnet_imports_exactly():
     assert sum(1 for layer in spec.layers if layer.type == "Add") == 8
 
 
+def test_the_resnet_with_the_same_seed_has_the_same_weights_and_recipe():
+    """Registration order is construction order here: the spec draws the original's weights,
+    and its init loop, init call and frozen Sequential are kept."""
+    source = RESNET.replace(
+        "        self.linear = nn.Linear(512*block.expansion, num_classes)\n",
+        "        self.linear = nn.Linear(512*block.expansion, num_classes)\n"
+        "        for m in self.modules():\n"
+        "            if isinstance(m, nn.Conv2d):\n"
+        "                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')\n"
+        "        nn.init.zeros_(self.linear.bias)\n"
+        "        for p in self.layer1.parameters():\n"
+        "            p.requires_grad = False\n",
+    )
+    spec = spec_from_code(source, [3, 32, 32])
+    torch.manual_seed(0)
+    original = _oracle(source, "ResNet18")
+    model = build_model(spec)
+    for theirs, ours in zip(original.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(theirs, ours)
+    frozen = [p.requires_grad for p in original.parameters()]
+    assert [p.requires_grad for p in model.parameters()] == frozen
+
+
+def test_torchvision_style_blocks_with_a_downsample_argument():
+    source = (FIXTURES / "torchvision_style.txt").read_text(encoding="utf-8")
+    spec = _same_network(source, [3, 16, 16], "Net")
+    names = _names(spec)
+    assert names.index("layer2_0_bn2") < names.index("layer2_0_downsample_0")
+    assert "layer1_0_downsample_0" not in names  # downsample=None: the if is not taken
+
+
 def test_the_resnet_with_several_factories_needs_an_entry():
     source = RESNET + "\n\ndef ResNet34():\n    return ResNet(BasicBlock, [3, 4, 6, 3])\n"
     with pytest.raises(SpecError, match=r"several networks \(ResNet18, ResNet34\).*entry="):

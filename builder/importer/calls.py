@@ -42,6 +42,9 @@ def evaluate_call(
     dotted = interp.scope.dotted(func)
     if dotted in _ORDERED or (isinstance(func, ast.Name) and func.id == "OrderedDict"):
         return _ordered(interp, node, env, owner, nesting, depth)
+    if isinstance(func, ast.Name) and func.id in interp.functions and func.id not in env:
+        args, kwargs = _arguments(interp, node, env, owner, nesting, depth)
+        return interp.call_function(func.id, args, kwargs, node, nesting)
     if isinstance(func, ast.Name) and func.id in _BUILTINS and func.id not in env:
         args, kwargs = _arguments(interp, node, env, owner, nesting, depth)
         return _builtin(interp, node, func.id, args, kwargs)

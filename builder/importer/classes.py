@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .entry import Entry, choose_entry, is_factory
+from .entry import Entry, choose_entry
 from .messages import (
     ClassDecorated,
     MissingMethod,
@@ -76,6 +76,7 @@ class ModuleSource:
     usage: tuple[ast.stmt, ...]
     classes: Mapping[str, BlockClass]
     entry: Entry
+    helpers: Mapping[str, ast.FunctionDef]  # functions returning a value: def conv3x3(...)
 
     @property
     def class_name(self) -> str:
@@ -95,7 +96,7 @@ def read_module(tree: ast.Module, problems: Problems, entry: str | None = None) 
     net = classes[chosen.cls].node if chosen.cls else None
     methods = _methods(net, problems) if net is not None else {}
     init_methods, walk_methods = _init_methods(methods, _applied_names(tree), problems)
-    factories = {f.name for f in functions if is_factory(f)}
+    helpers = {f.name: f for f in functions if _returns(f)}
     skipped = {*map(id, functions)}
     if chosen.kind == "model":
         skipped.add(id(chosen.node))
@@ -106,10 +107,11 @@ def read_module(tree: ast.Module, problems: Problems, entry: str | None = None) 
         forward=methods.get("forward"),
         init_methods=init_methods,
         walk_methods=walk_methods,
-        functions=_init_functions([f for f in functions if f.name not in factories], problems),
+        functions=_init_functions([f for f in functions if f.name not in helpers], problems),
         usage=tuple(_usage_statements(tree.body, skipped)),
         classes=classes,
         entry=chosen,
+        helpers=helpers,
     )
 
 
@@ -218,6 +220,10 @@ def helper_methods(methods: Mapping[str, ast.FunctionDef]) -> set[str]:
                     helpers.add(node.func.attr)
                     todo.append(method)
     return helpers
+
+
+def _returns(node: ast.FunctionDef) -> bool:
+    return any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(node))
 
 
 def _is_constant(node: ast.stmt) -> bool:

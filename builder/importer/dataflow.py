@@ -19,9 +19,9 @@ from typing import Any
 from .arguments import check_layer
 from .classes import ModuleSource, is_docstring, parameters
 from .functional import ADDS, CATS, Made, cat_dim, function_layer, method_layer
-from .interp import Budget
+from .interp import Budget, Interpreter
 from .messages import ForwardInputs, NoReturn, Problems, Refusal, Unreadable, line_of
-from .modules import Block, Leaf, Module, Seq
+from .modules import Block, BlockClass, Leaf, Module, Seq
 from .names import MAX_DEPTH, Evaluator, is_name
 from .steps import ApplyLayer, Merge, NewLayer, Operation
 from .tree import ModuleTree
@@ -90,6 +90,12 @@ class _ForwardReader:
         self.budget = budget
         self.operations: list[Operation] = []
         self.snippet = problems.text.snippet
+        self.interp = Interpreter(
+            module.scope, module.classes, list(input_shape), budget, module.helpers
+        )
+        cls = module.classes.get(module.entry.cls or "")
+        cls = cls or BlockClass(module.class_name, ast.ClassDef(), {}, {})
+        self.top = Block(cls, 0, dict(tree.modules), dict(tree.members))
 
     def read(self, node: ast.FunctionDef) -> Dataflow:
         params = parameters(node)
@@ -152,7 +158,21 @@ class _ForwardReader:
                 raise Refusal(node, "forward must return its result")
             frame.result = self.tensor(node.value, frame, 0)
             return
+        elif isinstance(node, ast.If):  # if self.downsample is not None: on __init__'s values
+            for statement in node.body if self.static(node.test, frame) else node.orelse:
+                self.statement(statement, frame)
+            return
         raise Refusal(node, _NOT_A_STEP)
+
+    def static(self, node: ast.expr, frame: _Frame) -> Any:
+        """A test on what ``__init__`` set (``self.downsample is not None``), never on tensors."""
+        why = "forward's if is read on values __init__ sets (if self.downsample is not None:)"
+        if any(isinstance(n, ast.Name) and n.id in frame.values for n in ast.walk(node)):
+            raise Refusal(node, f"{why}: no branches on tensors")
+        try:
+            return self.interp.expr(node, {}, frame.owner or self.top, 0)
+        except Refusal as refusal:
+            raise Refusal(refusal.node, f"{why}: {refusal.why}") from None
 
     # --- modules applied ------------------------------------------------------------------------
 

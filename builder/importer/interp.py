@@ -94,9 +94,11 @@ class Interpreter:
         classes: Mapping[str, BlockClass],
         input_shape: list[int],
         budget: Budget,
+        functions: Mapping[str, ast.FunctionDef] = NO_LOCALS,
     ) -> None:
         self.scope = scope
         self.classes = classes
+        self.functions = functions  # module-level helpers: def conv3x3(cin, cout, stride=1)
         self.input_shape = input_shape
         self.budget = budget
 
@@ -172,11 +174,15 @@ class Interpreter:
 
     # --- statements -----------------------------------------------------------------------------
 
-    def run(self, body: list[ast.stmt], env: dict[str, Any], owner: Block, nesting: int) -> None:
+    def run(
+        self, body: list[ast.stmt], env: dict[str, Any], owner: Block | None, nesting: int
+    ) -> None:
         for node in body:
             self.statement(node, env, owner, nesting)
 
-    def statement(self, node: ast.stmt, env: dict[str, Any], owner: Block, nesting: int) -> None:
+    def statement(
+        self, node: ast.stmt, env: dict[str, Any], owner: Block | None, nesting: int
+    ) -> None:
         self.budget.spend(node)
         if is_docstring(node) or isinstance(node, ast.Pass) or is_super_init(node):
             return
@@ -212,10 +218,10 @@ class Interpreter:
                 "and range, and if on constants",
             )
 
-    def store(self, target: ast.expr, value: Any, env: dict[str, Any], owner: Block) -> None:
+    def store(self, target: ast.expr, value: Any, env: dict[str, Any], owner: Block | None) -> None:
         if isinstance(target, ast.Name):
             env[target.id] = value
-        elif isinstance(target, ast.Attribute) and is_name(target.value, "self"):
+        elif isinstance(target, ast.Attribute) and is_name(target.value, "self") and owner:
             set_member(owner, target.attr, value)
         elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (list, tuple)):
             if len(target.elts) != len(value):
@@ -226,7 +232,7 @@ class Interpreter:
             raise Refusal(target, "values are assigned to names and to self.<name>")
 
     def call_statement(
-        self, call: ast.Call, env: dict[str, Any], owner: Block, nesting: int
+        self, call: ast.Call, env: dict[str, Any], owner: Block | None, nesting: int
     ) -> None:
         """``layers.append(block(...))``, ``layers.extend(...)`` or ``self._build()``."""
         func = call.func
@@ -359,8 +365,9 @@ class Interpreter:
         left = self.expr(node.left, env, owner, nesting, depth)
         for op, item in zip(node.ops, node.comparators):
             right = self.expr(item, env, owner, nesting, depth)
-            if is_module(left) or is_module(right):
-                raise Refusal(node, "modules are not compared")
+            identity = isinstance(op, (ast.Is, ast.IsNot))
+            if not identity and (is_module(left) or is_module(right)):
+                raise Refusal(node, "modules are compared with 'is None' only")
             try:
                 if not _COMPARE[type(op)](left, right):
                     return False

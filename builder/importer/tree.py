@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..layers import REGISTRY
 from ..limits import MAX_LAYERS
 from .classes import ModuleSource, is_docstring, parameters
 from .initcalls import InitChecks
@@ -91,7 +92,9 @@ class _InitReader:
         self.env: dict[str, Any] = {}  # __init__'s locals
         self.steps: list[Step] = []
         self.evaluator = Evaluator(module.scope, self.members)
-        self.interp = Interpreter(module.scope, module.classes, list(input_shape), budget)
+        self.interp = Interpreter(
+            module.scope, module.classes, list(input_shape), budget, module.helpers
+        )
         net = module.classes.get(module.entry.cls or "")
         cls = net or BlockClass(module.class_name, ast.ClassDef(), {}, {})
         self.top = Block(cls, 0, self.modules, self.members)
@@ -240,7 +243,7 @@ class _InitReader:
             and not node.orelse
         ):
             return False
-        layer = self.code.layers.ref(it.func.value, "self")
+        names = self.frozen_layers(it.func.value)
         var = node.target.id
         body = node.body[0]
         flag = None
@@ -260,8 +263,21 @@ class _InitReader:
             flag = self.evaluator.value(body.value.args[0]) if body.value.args else True
         if not isinstance(flag, bool):
             raise Refusal(body, "only p.requires_grad = False (or True) is read here")
-        self.code.frozen(layer.name, flag, node.lineno)
+        for name in names:
+            self.code.frozen(name, flag, node.lineno)
         return True
+
+    def frozen_layers(self, node: ast.expr) -> list[str]:
+        """``self.fc1`` or ``self.layer1`` (a Sequential or block: each layer with weights)."""
+        if isinstance(node, ast.Attribute) and is_name(node.value, "self"):
+            module = self.modules.get(node.attr)
+            if module is not None and not isinstance(module, Leaf):
+                return [
+                    leaf.name
+                    for leaf in leaves(module)
+                    if leaf.name and REGISTRY[leaf.type].tensor_names
+                ]
+        return [self.code.layers.ref(node, "self").name]
 
 
 def _builds(node: ast.stmt) -> bool:
