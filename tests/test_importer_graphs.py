@@ -318,15 +318,34 @@ def test_the_article_style_with_functional_pooling():
 # --- re-import ----------------------------------------------------------------------------------
 
 
-def test_reimporting_the_spec_as_code_gives_the_same_design():
+@pytest.mark.parametrize(
+    ("source", "shape"),
+    [
+        pytest.param(RESNET, [3, 32, 32], id="cifar_resnet"),
+        pytest.param(INCEPTION, [3, 16, 16], id="inception_cat"),
+        pytest.param(SHORTCUT_FIRST, [4, 8, 8], id="shortcut_first"),
+        pytest.param(LOOP_BUILT, [3, 8, 8], id="sequential_built_in_a_loop"),
+        pytest.param(MODULE_LEVEL, [1, 28, 28], id="module_level"),
+    ],
+)
+@pytest.mark.parametrize("functional", [False, True])
+def test_reimporting_the_exported_code_gives_the_same_design(source, shape, functional):
     from builder.codegen import generate_code
 
-    spec = spec_from_code(RESNET, [3, 32, 32])
-    code = generate_code(spec)
+    spec = spec_from_code(source, shape)
+    code = generate_code(spec, functional_activations=functional)
     if "nn.Add()" in code:
         pytest.xfail("the exported code does not write graphs yet (codegen)")
-    again = spec_from_code(code, [3, 32, 32])
-    assert again.to_dict()["layers"] == spec.to_dict()["layers"]
+    again = spec_from_code(code, shape)
+    layers = [{k: v for k, v in layer.items() if k != "name"} for layer in spec.to_dict()["layers"]]
+    assert [
+        {k: v for k, v in layer.items() if k != "name"} for layer in again.to_dict()["layers"]
+    ] == layers
+    if not functional:
+        assert _names(again) == _names(spec)
+    expected, got = build_model(spec).state_dict(), build_model(again).state_dict()
+    assert list(got) == list(expected)
+    assert all(torch.equal(got[key], expected[key]) for key in expected)
 
 
 # --- errors and bounds --------------------------------------------------------------------------
