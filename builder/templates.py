@@ -125,7 +125,8 @@ def inception_module(
 ) -> Group:
     """GoogLeNet's Inception module (defaults: inception 3a): four branches on one input, a 1×1,
     a 1×1 then 3×3, a 1×1 then 5×5, a 3×3 max-pool then 1×1 (each conv with a ReLU), joined by a
-    Concat along channels: ``c1 + c3 + c5 + pool_proj`` channels out, H×W kept."""
+    Concat along channels: ``c1 + c3 + c5 + pool_proj`` channels out, H×W kept.
+    ``in_channels`` is only taken for ``template``'s uniform call: the layers infer theirs."""
     relu = {"type": "ReLU"}
     group: Group = [
         _conv(c1, 1),
@@ -183,7 +184,8 @@ def dense_block(
 ) -> Group:
     """A DenseNet block: ``count`` layers of BN, ReLU, 3×3 conv to ``growth`` channels, each
     reading the concatenation of the block's input and every earlier layer's output; the block
-    ends with that concatenation of all of them (``in_channels + count × growth`` channels)."""
+    ends with that concatenation of all of them (``in_channels + count × growth`` channels).
+    ``in_channels`` is only taken for ``template``'s uniform call: the layers infer theirs."""
     group: Group = []
     parts: list[str] = []
     outputs = ["@in"]
