@@ -1,25 +1,33 @@
-"""PyTorch source -> spec: read a module class written like the article's ``Net``, never run it.
+"""PyTorch source -> spec: read the network a pasted module means, never run it.
 
 ``spec_from_code`` is the reverse of ``generate_code``. The text is ``ast.parse``'d and read in
 passes, each handing typed, frozen data to the next (``steps``), each collecting its problems
 with their lines (``messages``):
 
-1. ``classes``: imports, module constants, the network class and its methods, usage lines;
-2. ``tree``: ``__init__`` evaluated into a module tree: named ``torch.nn`` layers
-   (``self.conv1 = nn.Conv2d(3, 6, 5)``), arguments positional in torch's order or by keyword,
-   as literals or constant arithmetic (``16 * 5 * 5``), freezing, and init code;
-3. ``dataflow``: ``forward`` as operations on one running value: layers applied, calls nested
-   or one per statement, functional forms of any registered layer type (``F.relu(x)``,
-   ``F.max_pool2d(x, 2)``, ``torch.tanh(x)``) and flattening (``x.view(-1, 16 * 5 * 5)``);
+1. ``classes``: imports, module constants, the ``nn.Module`` classes (blocks included), helper
+   functions, the network meant (``entry``: the zero-argument class, factory function or
+   module-level ``model = nn.Sequential(...)`` nothing else uses; ``entry=`` names it), its
+   methods, usage lines;
+2. ``tree``: ``__init__`` evaluated into a module tree (``interp``, ``calls``: constants,
+   arithmetic, lists, ``for`` over lists and ``range``, ``if`` on constants, helper methods,
+   ``nn.Sequential`` and instances of the source's block classes, all within one ``Budget``);
+   each layer named by its flattened attribute path (``modules``: ``layer1_0_conv1``), in
+   registration order; freezing and init code;
+3. ``dataflow``: ``forward`` (and each block's) as a graph of operations: layers applied,
+   ``nn.Sequential`` in turn, functional forms of any registered layer type (``functional``:
+   ``F.relu(x)``, ``F.max_pool2d(x, 2)``, ``x.view(x.size(0), -1)``), merges (``a + b``,
+   ``out += self.shortcut(x)``, ``torch.cat([a, b], 1)``);
 4. ``recipe``: the init methods (``for m in self.modules():`` with ``isinstance`` and ``m is
    self.conv2`` tests, ``self.apply(fn)``, ``nn.init.*_`` and ``m.weight.data.fill_(1)``
    forms), walk methods, init functions and the usage lines (``net.apply(init)``);
-5. ``emit``: the spec, the init plan (``plan``: what the last statement to touch a tensor sets
-   is its scheme, as when run) and the checks that need the whole design.
+5. ``emit``: the operations that reach the output, in construction order where the data allows
+   (``order``), with their ``inputs``; the init plan (``plan``: what the last statement to
+   touch a tensor sets is its scheme, as when run) and the checks that need the whole design.
 
 Nothing in the text is executed, compiled to run, or imported. What torch's callables are
 called and take comes from the layer registry (``vocabulary``). Anything else is a
-``SpecError`` naming the line and what was not understood, one line per problem.
+``SpecError`` naming the line and what was not understood, one line per problem. What the
+import leaves out (a layer forward never uses) is a ``CodeImportWarning``.
 """
 
 from __future__ import annotations
@@ -58,10 +66,12 @@ def spec_from_code(
     name: str | None = None,
     entry: str | None = None,
 ) -> Spec:
-    """Read a PyTorch module class, written like the article's ``Net``, as a spec.
+    """Read the PyTorch network a source means as a spec (a graph where forward has skips).
 
-    The source is parsed with ``ast`` and never executed. The class's attribute names become the
-    layers' names; the layers follow ``forward``'s order; activations applied functionally
+    The source is parsed with ``ast`` and never executed. The attribute paths become the
+    layers' names (``self.layer1[0].conv1`` -> ``layer1_0_conv1``); the layers follow
+    construction order where forward's data allows, with ``inputs`` where a layer does not read
+    the previous one (``out += self.shortcut(x)`` is an ``Add``); activations applied functionally
     (``F.relu(x)``) become layers with default names; ``x.view(-1, n)`` and ``torch.flatten(x,
     1)`` become a ``Flatten``; the initialization recipe becomes the spec's per-type ``init`` and
     per-layer overrides. ``in_channels`` / ``in_features`` / ``num_features`` equal to what the

@@ -35,11 +35,9 @@ _FAILED = -1  # a variable whose statement could not be read: its uses are not r
 
 @dataclass(frozen=True)
 class Dataflow:
-    """Pass 3's result: forward's operations, the value it returns, and every ``self.X`` it
-    mentions."""
+    """Pass 3's result: forward's operations and the value it returns (0: none read)."""
 
     operations: tuple[Operation, ...]
-    mentioned: frozenset[str]
     output: int = 0
 
 
@@ -65,11 +63,11 @@ def read_forward(
             output = reader.apply(tree.root, 0, module.entry.node, 0)
         except Refusal as refusal:
             problems.refused(module.entry.node, refusal)
-            return Dataflow((), frozenset())
-        return Dataflow(tuple(reader.operations), frozenset(), output)
+            return Dataflow(())
+        return Dataflow(tuple(reader.operations), output)
     node = module.forward
     if node is None:  # already reported
-        return Dataflow((), frozenset())
+        return Dataflow(())
     return reader.read(node)
 
 
@@ -103,19 +101,14 @@ class _ForwardReader:
         if len(params) != 2 or args.vararg or args.kwarg or args.kwonlyargs:
             self.problems.add(ForwardInputs(node.lineno))
         if len(params) < 2:
-            return Dataflow((), frozenset())
-        mentioned = frozenset(
-            n.attr
-            for n in ast.walk(node)
-            if isinstance(n, ast.Attribute) and is_name(n.value, "self")
-        )
+            return Dataflow(())
         frame = _Frame(None, {params[1]: 0})
         self.problems.each(node.body, lambda statement: self.top_statement(statement, frame))
         if frame.result is None:
             if not any(isinstance(s, ast.Return) for s in node.body):
                 self.problems.add(NoReturn(node.lineno))
-            return Dataflow(tuple(self.operations), mentioned)
-        return Dataflow(tuple(self.operations), mentioned, frame.result)
+            return Dataflow(tuple(self.operations))
+        return Dataflow(tuple(self.operations), frame.result)
 
     def top_statement(self, node: ast.stmt, frame: _Frame) -> None:
         """A statement of the network's forward: on a refusal, its operations are dropped."""

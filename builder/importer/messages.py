@@ -55,15 +55,6 @@ class Refused(Problem):
 
 
 @dataclass(frozen=True)
-class ExtraClass(Problem):
-    name: str
-    template: ClassVar[str] = (
-        "line {line}: cannot read class {name!r}: only one network class is read (blocks used "
-        "inside another class are not supported)"
-    )
-
-
-@dataclass(frozen=True)
 class ClassDecorated(Problem):
     name: str
     template: ClassVar[str] = (
@@ -135,15 +126,6 @@ class AppliedTwice(Problem):
     template: ClassVar[str] = (
         "line {line}: self.{name} is applied a second time (first on line {first}): a design uses "
         "a layer with weights once; define another layer"
-    )
-
-
-@dataclass(frozen=True)
-class UnusedLayer(Problem):
-    name: str
-    template: ClassVar[str] = (
-        "line {line}: self.{name} is defined but forward never uses it: apply it in forward, or "
-        "remove it"
     )
 
 
