@@ -45,6 +45,9 @@ TAG_GAP = 4
 ARROW_HEAD = 8
 MAX_PNG_PIXELS = 8_000_000  # e.g. 2,000 × 4,000: drawn in well under a second on a busy core
 MAX_SCALE = 4.0
+GRAPH_FONT = 11  # the names under a graph's blocks
+EDGE_FONT = 10  # the shapes on a graph's edges
+MERGE_SYMBOLS = {"Add": "⊕", "Concat": "cat"}
 
 SIDE_PER_SQRT, SIDE_MIN, SIDE_MAX = 14.0, 14.0, 170.0
 DEPTH_PER_SQRT, DEPTH_MAX, MAX_SHEETS = 5.0, 60.0, 8
@@ -64,6 +67,7 @@ COLORS = {  # category: (fill, stroke)
     "normalization": ("#E5D4EC", "#7E5A8E"),
     "activation": ("#F9D0CF", "#A8413F"),
     "dropout": ("#EEEEEE", "#8A8A8A"),
+    "merge": ("#FFF3BF", "#9C7A00"),
     "unknown": ("#F4F4F4", "#9A9A9A"),
 }
 
@@ -118,6 +122,21 @@ class Layout:
     title: str
     blocks: tuple[Block, ...]
     arrows: tuple[tuple[float, float, float, float], ...]
+    edges: tuple[Edge, ...] = ()  # a graph's connections (then ``arrows`` is empty)
+    bands: tuple[tuple[float, float, float], ...] = ()  # a graph's bands: top, bottom, right
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A graph's connection from the block of ``source`` (0: the input) to that of ``target``:
+    a polyline ending at the arrow's tip, and the tensor's shape as a label ("" for none)."""
+
+    source: int
+    target: int
+    points: tuple[tuple[float, float], ...]
+    label: str
+    label_x: float
+    label_y: float
 
 
 def side(n: int) -> float:
@@ -187,6 +206,10 @@ def diagram_layout(spec: Any) -> Layout:
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     analysis = analyze(spec)
+    if analysis.is_graph:
+        from .diagram_figure import graph_layout  # the DAG geometry lives with its live figure
+
+        return graph_layout(spec, analysis, _title(spec, analysis))
     sized = [_sized(column) for column in _columns(spec.input_shape, analysis.layers)]
     # split into rows of about equal width, each column taking its incoming gap (arrow, tags)
     rows = _balanced_rows(sized, MAX_ROW_WIDTH - 2 * MARGIN)
@@ -243,11 +266,14 @@ def diagram_layout(spec: Any) -> Layout:
         width = max(width, x + MARGIN)
         top = label_y + (3 - 1) * LINE_HEIGHT + ROW_GAP
     blocks.sort(key=lambda b: b.index)
-    title = spec.name or spec.class_name
-    params = f"{analysis.total_params:,} parameters" if analysis.ok else "analysis error"
-    title = f"{title} · input {shape_label(spec.input_shape)} · {params}"
+    title = _title(spec, analysis)
     width = max(width, text_width(title, TITLE_SIZE) + 2 * MARGIN)
     return Layout(_r(width), _r(top - ROW_GAP + MARGIN), title, tuple(blocks), tuple(arrows))
+
+
+def _title(spec: Spec, analysis: Any) -> str:
+    params = f"{analysis.total_params:,} parameters" if analysis.ok else "analysis error"
+    return f"{spec.name or spec.class_name} · input {shape_label(spec.input_shape)} · {params}"
 
 
 def _columns(input_shape: tuple[int, ...], rows: Any) -> list[_Column]:
@@ -372,7 +398,21 @@ def diagram_svg(spec: Any) -> str:
             f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2 - ARROW_HEAD)}" y2="{_n(y2)}"/>'
             f'<polygon points="{_points(_arrow_head(x2, y2))}" stroke="none"/>'
         )
+    for edge in layout.edges:
+        out.append(
+            f'<g class="edge" data-source="{edge.source}" data-target="{edge.target}">'
+            f'<polyline points="{_points(list(edge.points))}" fill="none" stroke-width="1.5"/>'
+            f'<polygon points="{_points(_arrow_head(*edge.points[-1]))}" stroke="none"/>'
+        )
+        if edge.label:
+            out.append(
+                f'<text class="edge-label" x="{_n(edge.label_x)}" y="{_n(edge.label_y)}" '
+                f'text-anchor="middle" font-size="{EDGE_FONT}" stroke="none" fill="#555">'
+                f"{escape(edge.label)}</text>"
+            )
+        out.append("</g>")
     out.append("</g>")
+    label_size = GRAPH_FONT if layout.edges else FONT_SIZE
     for block in layout.blocks:
         css = "input" if block.index == 0 else "layer"
         out.append(
@@ -389,9 +429,18 @@ def diagram_svg(spec: Any) -> str:
                 f'<text x="{_n(block.label_x)}" y="{_n(block.label_y)}" text-anchor="middle" '
                 f'font-size="{FONT_SIZE - 2}" fill="#222">{escape(block.labels[0])}</text>'
             )
-        else:
+        elif block.kind == "merge":
+            r, cx, cy = block.width / 2, block.x + block.width / 2, block.y + block.height / 2
+            out.append(
+                f'<circle cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(r)}" fill="{block.fill}" '
+                f'stroke="{block.stroke}" stroke-width="1.5"/>'
+                f'<text class="symbol" x="{_n(cx)}" y="{_n(cy + 4)}" text-anchor="middle" '
+                f'font-size="{FONT_SIZE - 2}" fill="#222">'
+                f"{escape(MERGE_SYMBOLS.get(block.type, block.type))}</text>"
+            )
+        if block.kind != "tag":
             dash = ' stroke-dasharray="5 4"' if block.kind == "unknown" else ""
-            for offset in _sheet_offsets(block):
+            for offset in _sheet_offsets(block) if block.kind != "merge" else ():
                 front = ' class="front"' if offset == 0 else ""
                 out.append(
                     f'<rect{front} x="{_n(block.x + offset)}" y="{_n(block.y - offset)}" '
@@ -403,7 +452,7 @@ def diagram_svg(spec: Any) -> str:
                 colour = "#222" if line != 1 else "#666"
                 out.append(
                     f'<text x="{_n(block.label_x)}" y="{_n(block.label_y + line * LINE_HEIGHT)}" '
-                    f'text-anchor="middle" font-size="{FONT_SIZE}" fill="{colour}"{weight}>'
+                    f'text-anchor="middle" font-size="{label_size}" fill="{colour}"{weight}>'
                     f"{escape(text)}</text>"
                 )
         out.append("</g>")
@@ -501,7 +550,21 @@ def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
     for x1, y1, x2, y2 in layout.arrows:
         draw.line([x1 * s, y1 * s, (x2 - ARROW_HEAD) * s, y2 * s], fill="#555555", width=line)
         draw.polygon([(px * s, py * s) for px, py in _arrow_head(x2, y2)], fill="#555555")
+    for edge in layout.edges:
+        draw.line([(px * s, py * s) for px, py in edge.points], fill="#555555", width=line)
+        draw.polygon([(px * s, py * s) for px, py in _arrow_head(*edge.points[-1])], fill="#555")
+        if edge.label:
+            text((edge.label_x, edge.label_y), edge.label, EDGE_FONT, fill="#555", anchor="ms")
+    label_size = GRAPH_FONT if layout.edges else FONT_SIZE
     for block in layout.blocks:
+        if block.kind == "merge":
+            draw.ellipse(box(block.x, block.y, block.width, block.height), fill=block.fill,
+                         outline=block.stroke, width=line)  # fmt: skip
+            symbol = MERGE_SYMBOLS.get(block.type, block.type)
+            if getattr(font(FONT_SIZE - 2), "fallback", False):
+                symbol = symbol.replace("⊕", "+")
+            centre = (block.x + block.width / 2, block.y + block.height / 2)
+            text(centre, symbol, FONT_SIZE - 2, fill="#222", anchor="mm")
         if block.kind == "tag":
             draw.rounded_rectangle(
                 box(block.x, block.y, block.width, block.height),
@@ -518,7 +581,7 @@ def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
                 anchor="ms",
             )
             continue
-        for offset in _sheet_offsets(block):
+        for offset in _sheet_offsets(block) if block.kind != "merge" else ():
             draw.rectangle(
                 box(block.x + offset, block.y - offset, block.width, block.height),
                 fill=block.fill,
@@ -529,7 +592,7 @@ def diagram_png(spec: Any, scale: float = 1.0) -> bytes:
             text(
                 (block.label_x, block.label_y + k * LINE_HEIGHT),
                 label,
-                FONT_SIZE,
+                label_size,
                 fill="#666" if k == 1 else "#222",
                 anchor="ms",
                 bold=k == 0,

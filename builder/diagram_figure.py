@@ -9,15 +9,37 @@ included) is bars of the first trace with the layer index first in its ``customd
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import plotly.graph_objects as go
 
-from .diagram import ARROW_HEAD, LINE_HEIGHT, Block, Layout, _sheet_offsets, shape_label, text_width
+from .diagram import (
+    ARROW_HEAD,
+    COLORS,
+    EDGE_FONT,
+    GRAPH_FONT,
+    LINE_HEIGHT,
+    MARGIN,
+    MAX_ROW_WIDTH,
+    MERGE_SYMBOLS,
+    PASS_THROUGH,
+    TITLE_HEIGHT,
+    UNKNOWN_SIDE,
+    Block,
+    Edge,
+    Layout,
+    _balanced_rows,
+    _sheet_offsets,
+    block_size,
+    shape_label,
+    text_width,
+)
 from .diagram import FONT_SIZE as FONT_SIZE_DIAGRAM
 from .diagram import MARGIN as DIAGRAM_MARGIN
 from .diagram import ROW_GAP as DIAGRAM_ROW_GAP
+from .layers import REGISTRY
 
 SMALL_FONT_SIZE = 14
 HIGHLIGHT_COLOR = "#F58518"
@@ -71,22 +93,35 @@ def diagram_figure(
         narrowest: the least width in pixels the figure may get (default ``width_hint``): the
             text under the blocks is chosen to fit there without overlapping.
 
+    A graph (``layout.edges``) is drawn as laid out (no ``reflow``): its edges are one line
+    trace with the arrow heads, then a text trace for the names under the blocks and the merges'
+    symbols, and one for the shapes on the edges; names and shapes show only where the drawing
+    is large enough for them not to overlap.
+
     Returns:
         The figure: one bar trace (sheets and tags, back to front), a line trace for the arrows
         and a text trace for the labels under the blocks.
     """
-    layout = reflow(layout, width_hint, max_height)
+    graph = bool(layout.edges)
+    layout = (reflow_graph if graph else reflow)(layout, width_hint, max_height)
     top = min((b.y - b.depth for b in layout.blocks), default=0.0) - 12
     bottom = max((b.label_y for b in layout.blocks), default=layout.height) + 2 * LINE_HEIGHT
+    if graph:
+        ys = [y for edge in layout.edges for _, y in edge.points]
+        top = min(top, min(ys) - 12)
+        bottom = max(ys + [b.label_y + 6 for b in layout.blocks])
     scale = min(1.0, width_hint / layout.width, max_height / max(bottom - top, 1.0))
     height = round(min(max_height, max(min_height, (bottom - top) * scale)))
     least = min(1.0, (narrowest or width_hint) / layout.width, max_height / (bottom - top))
     label_scale = least * (SMALL_FONT_SIZE - 2) / font_size
-    traces = [
-        _block_trace(layout, selected),
-        _arrow_trace(layout),
-        _label_trace(layout, label_scale, font_size),
-    ]
+    if graph:
+        traces = [_block_trace(layout, selected), *_graph_traces(layout, least, font_size)]
+    else:
+        traces = [
+            _block_trace(layout, selected),
+            _arrow_trace(layout),
+            _label_trace(layout, label_scale, font_size),
+        ]
     shapes = [
         {
             "type": "rect",
@@ -300,6 +335,129 @@ def _label_trace(layout: Layout, scale: float, size: int) -> dict[str, Any]:
     }
 
 
+def reflow_graph(layout: Layout, width_hint: float, max_height: float) -> Layout:
+    """A graph's bands put side by side, so many to a line as draws it largest in a
+    ``width_hint`` × ``max_height`` box; the edges from one band into the next are routed anew.
+
+    Returns:
+        ``layout`` itself when one band per line is already the largest.
+    """
+    spans = layout.bands
+    best, best_scale = 1, 0.0
+    for per_line in range(1, len(spans) + 1):
+        lines = [spans[i : i + per_line] for i in range(0, len(spans), per_line)]
+        width = max(sum(s[2] - DIAGRAM_MARGIN for s in line) for line in lines) + DIAGRAM_MARGIN
+        height = sum(max(s[1] - s[0] for s in line) + DIAGRAM_ROW_GAP for line in lines)
+        scale = min(1.0, width_hint / width, max_height / height)
+        if scale > best_scale * 1.02:  # a clearly larger drawing, else fewer bands per line
+            best, best_scale = per_line, scale
+    if best == 1:
+        return layout
+    shift, line_bottom, new_spans = [], [], []
+    y, width = spans[0][0], 0.0
+    for start in range(0, len(spans), best):
+        line = spans[start : start + best]
+        x = 0.0
+        for top, bottom, right in line:
+            shift.append((x, y - top))
+            new_spans.append((y, y + bottom - top, x + right))
+            x += right - DIAGRAM_MARGIN
+        width = max(width, x + DIAGRAM_MARGIN)
+        y += max(s[1] - s[0] for s in line)
+        line_bottom += [y] * len(line)
+        y += DIAGRAM_ROW_GAP
+
+    def band(block: Block) -> int:
+        centre = block.y + block.height / 2
+        return next(k for k, s in enumerate(spans) if centre <= s[1] + 1e-6)
+
+    band_of = {b.index: band(b) for b in layout.blocks}
+    blocks = [
+        replace(b, x=b.x + shift[k][0], y=b.y + shift[k][1], label_x=b.label_x + shift[k][0],
+                label_y=b.label_y + shift[k][1])
+        for b in layout.blocks
+        for k in [band_of[b.index]]
+    ]  # fmt: skip
+    edges = []
+    for edge in layout.edges:
+        (dx, dy), (tx_, ty_) = shift[band_of[edge.source]], shift[band_of[edge.target]]
+        points = [(x + dx, y + dy) for x, y in edge.points]
+        if band_of[edge.source] != band_of[edge.target]:
+            (sx, sy), (tx, ty) = points[0], (edge.points[-1][0] + tx_, edge.points[-1][1] + ty_)
+            turn = tx - CORNER - 4
+            if line_bottom[band_of[edge.source]] == line_bottom[band_of[edge.target]]:
+                path = [(sx, sy), (turn, sy), (turn, ty), (tx, ty)]
+            else:
+                down = line_bottom[band_of[edge.source]] + DIAGRAM_ROW_GAP / 2
+                path = [(sx, sy), (sx + 10, sy), (sx + 10, down), (turn, down), (turn, ty)]
+                path.append((tx, ty))
+            points = _rounded(path)
+        edges.append(
+            replace(edge, points=tuple((_r1(x), _r1(y)) for x, y in points),
+                    label_x=_r1(edge.label_x + dx), label_y=_r1(edge.label_y + dy))
+        )  # fmt: skip
+    blocks.sort(key=lambda b: b.index)
+    return Layout(width, y - DIAGRAM_ROW_GAP + DIAGRAM_MARGIN, layout.title, tuple(blocks), (),
+                  tuple(edges), tuple(new_spans))  # fmt: skip
+
+
+def _graph_traces(layout: Layout, least: float, size: int) -> list[dict[str, Any]]:
+    """A graph's edges (one line trace, heads included), the names under its blocks with the
+    merges' symbols, and the shapes on its edges."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    head = ARROW_HEAD * 0.75
+    for edge in layout.edges:
+        xs += [p[0] for p in edge.points] + [None]
+        ys += [p[1] for p in edge.points] + [None]
+        x2, y2 = edge.points[-1]
+        xs += [_r1(x2 - head), x2, _r1(x2 - head), None]
+        ys += [_r1(y2 - head / 2), y2, _r1(y2 + head / 2), None]
+    lines = {
+        "type": "scatter",
+        "x": xs,
+        "y": ys,
+        "mode": "lines",
+        "line": {"color": ARROW_COLOR, "width": 1.5},
+        "hoverinfo": "skip",
+    }
+    names = least * GRAPH_FONT / size >= GRAPH_LABEL_SCALE
+    texts, tx, ty, where = [], [], [], []
+    for block in layout.blocks:
+        if block.kind == "merge":
+            texts.append(MERGE_SYMBOLS.get(block.type, _html(block.type)))
+            tx.append(_r1(block.x + block.width / 2))
+            ty.append(_r1(block.y + block.height / 2))
+            where.append("middle center")
+        if names:
+            texts.append(_html(block.name))
+            tx.append(_r1(block.label_x))
+            ty.append(_r1(block.label_y - GRAPH_FONT))
+            where.append("bottom center")
+    text = {
+        "type": "scatter",
+        "x": tx,
+        "y": ty,
+        "mode": "text",
+        "text": texts,
+        "textposition": where,
+        "textfont": {"size": size},
+        "hoverinfo": "skip",
+    }
+    shown = [e for e in layout.edges if e.label and least * EDGE_FONT / size >= GRAPH_LABEL_SCALE]
+    shapes = {
+        "type": "scatter",
+        "x": [e.label_x for e in shown],
+        "y": [e.label_y for e in shown],
+        "mode": "text",
+        "text": [e.label for e in shown],
+        "textposition": "top center",
+        "textfont": {"size": max(8, size - 2), "color": "#555"},
+        "hoverinfo": "skip",
+    }
+    return [lines, text, shapes]
+
+
 def _html(text: str) -> str:
     """User text made inert in Plotly's HTML-like labels."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -307,3 +465,234 @@ def _html(text: str) -> str:
 
 def _r1(x: float) -> float:
     return round(x, 1)
+
+
+# --- a graph's layout (SPEC.md "Graphs"), shared by this figure and the SVG/PNG export -----------
+
+GRAPH_SCALE = 0.5  # blocks at half the stack's size: a ResNet-18 stays legible
+PASS_WIDTH, PASS_HEIGHT = 10.0, 30.0  # a shape-keeping layer: a thin upright pill
+MERGE_SIZE = 22.0
+GRAPH_GAP = 26.0  # the least gap between columns
+ARCH = 22.0  # the room above a lane for the skip connections arched over it
+LANE_GAP = 12.0
+CORNER = 8.0  # the radius an edge turns with
+GRAPH_LABEL_SCALE = 0.6  # below this (drawn size of a name over its size at scale 1): no names
+
+
+@dataclass
+class _Node:
+    index: int
+    name: str
+    type: str
+    shape: tuple[int, ...] | None
+    category: str
+    inputs: list[int]
+    kind: str = ""
+    size: tuple[float, float, float, int] = (0.0, 0.0, 0.0, 1)  # width, height, depth, sheets
+    column: int = 0
+    lane: int = 0
+    band: int = 0
+    x: float = 0.0  # the left of the front sheet
+    mid: float = 0.0  # the front sheet's vertical centre
+
+    @property
+    def right(self) -> float:
+        return self.x + self.size[0] + self.size[2]
+
+
+def dims(shape: tuple[int, ...] | None) -> str:
+    """A shape as an edge's label: ``16×32×32``."""
+    return "×".join(str(s) for s in shape) if shape else "?"
+
+
+def graph_layout(spec: Any, analysis: Any, title: str) -> Layout:
+    """A graph drawn as a DAG: column = the longest path from the input, the main path (the
+    longest way to the last layer) in lane 0 and each branch in a lane of its own below, merges
+    as small nodes, edges that turn only in the gaps between columns (skips arch over the
+    lanes), and long graphs wrapped into bands where a single edge passes."""
+    nodes = _graph_nodes(spec, analysis)
+    taken = _place_lanes(nodes)
+    edges = [(s, t) for t in nodes for s in dict.fromkeys(t.inputs)]
+    labels = {(s, t.index): _edge_label(nodes, nodes[s], t) for s, t in edges}
+    columns = max(n.column for n in nodes) + 1
+    gaps = [GRAPH_GAP] * (columns + 1)
+    for (s, _), text in labels.items():
+        c = nodes[s].column + 1
+        gaps[c] = max(gaps[c], text_width(text, EDGE_FONT) + 2 * CORNER + 10)
+    widths = [0.0] * columns
+    for n in nodes:
+        body = n.size[0] + n.size[2]
+        widths[n.column] = max(widths[n.column], body, text_width(n.name, GRAPH_FONT) + 4)
+    bands = _bands(nodes, edges, columns, [gaps[c] + widths[c] for c in range(columns)])
+    col_left, band_of = [0.0] * columns, [0] * columns
+    lane_top: dict[tuple[int, int], float] = {}
+    band_bottom: list[float] = []
+    spans: list[tuple[float, float, float]] = []
+    blocks, y, width = [], MARGIN + TITLE_HEIGHT, 0.0
+    for b, band in enumerate(bands):
+        x, band_top = MARGIN, y
+        for c in band:
+            col_left[c], band_of[c] = x + gaps[c], b
+            x += gaps[c] + widths[c]
+        width = max(width, x + MARGIN)
+        members = [n for n in nodes if band_of[n.column] == b and n.column in band]
+        for lane in sorted({n.lane for n in members}):
+            row = [n for n in members if n.lane == lane]
+            above = max(n.size[1] / 2 + n.size[2] for n in row)
+            below = max(n.size[1] / 2 for n in row)
+            lane_top[b, lane] = y + ARCH
+            mid = y + ARCH + above
+            for n in row:
+                centre = col_left[n.column] + widths[n.column] / 2
+                n.band, n.x, n.mid = b, centre - (n.size[0] + n.size[2]) / 2, mid
+                blocks.append(_graph_block(n, centre, mid + below + 4 + GRAPH_FONT))
+            y = mid + below + 8 + GRAPH_FONT + LANE_GAP
+        band_bottom.append(y)
+        spans.append((band_top, y, x + MARGIN))
+        y += DIAGRAM_ROW_GAP
+    geometry = (col_left, lane_top, band_bottom, taken)
+    drawn = tuple(_edge(nodes[s], t, labels[s, t.index], geometry) for s, t in edges)
+    blocks.sort(key=lambda block: block.index)
+    width = max(width, text_width(title, 18) + 2 * DIAGRAM_MARGIN)
+    height = float(int(band_bottom[-1] + MARGIN))
+    return Layout(float(int(width) + 1), height, title, tuple(blocks), (), drawn, tuple(spans))
+
+
+def _graph_nodes(spec: Any, analysis: Any) -> list[_Node]:
+    """The input and every layer as a node, sized and in its column (inputs: node indices)."""
+    nodes = [_Node(0, "input", "Input", tuple(spec.input_shape), "input", [])]
+    index_of = {"input": 0} | {layer.name: k + 1 for k, layer in enumerate(spec.layers)}
+    for k, layer in enumerate(spec.layers):
+        shape = analysis.layers[k].output_shape if k < len(analysis.layers) else None
+        category = REGISTRY[layer.type].category
+        inputs = [index_of[n] for n in layer.inputs if index_of.get(n, k + 1) <= k]
+        nodes.append(_Node(k + 1, layer.name, layer.type, shape, category, inputs))
+    for n in nodes:
+        n.column = 1 + max((nodes[i].column for i in n.inputs), default=-1 if n.index == 0 else 0)
+        if n.category == "merge":
+            n.kind, n.size = "merge", (MERGE_SIZE, MERGE_SIZE, 0.0, 1)
+        elif n.shape is None:
+            side_ = UNKNOWN_SIDE * GRAPH_SCALE
+            n.kind, n.category, n.size = "unknown", "unknown", (side_, side_, 0.0, 1)
+        elif n.category in PASS_THROUGH or n.type == "Identity":
+            n.kind, n.size = "pass", (PASS_WIDTH, PASS_HEIGHT, 0.0, 1)
+        else:
+            kind, w, h, deep, sheets = block_size(n.shape)
+            s = GRAPH_SCALE
+            n.kind, n.size = kind, (max(6.0, w * s), max(6.0, h * s), deep * s, min(sheets, 4))
+    return nodes
+
+
+def _place_lanes(nodes: list[_Node]) -> set[tuple[int, int]]:
+    """Lane 0 for the main path; another node takes its deepest input's lane where that lane is
+    free up to its column, else the first free lane below. Returns the taken (lane, column)."""
+    main, k = set(), len(nodes) - 1
+    while True:
+        main.add(k)
+        if not nodes[k].inputs:
+            break
+        k = max(nodes[k].inputs, key=lambda i: nodes[i].column)
+    taken = {(0, nodes[i].column) for i in main}
+    for n in nodes:
+        if n.index in main:
+            continue
+        lane = None
+        if n.inputs:
+            src = nodes[max(n.inputs, key=lambda i: nodes[i].column)]
+            cells = ((src.lane, c) for c in range(src.column + 1, n.column + 1))
+            if src.lane > 0 and not any(cell in taken for cell in cells):
+                lane = src.lane
+        if lane is None:
+            lane = 1
+            while (lane, n.column) in taken:
+                lane += 1
+        n.lane = lane
+        taken.add((lane, n.column))
+    return taken
+
+
+def _edge_label(nodes: list[_Node], source: _Node, target: _Node) -> str:
+    """The shape on an edge into a merge, out of the input, or out of a layer that changed it."""
+    if source.shape is None:
+        return ""
+    before = nodes[source.inputs[0]].shape if source.inputs else None
+    changed = source.index == 0 or source.shape != before
+    return dims(source.shape) if target.category == "merge" or changed else ""
+
+
+def _bands(nodes: list[_Node], edges: list, columns: int, widths: list[float]) -> list[list[int]]:
+    """The columns cut into bands about equally wide (under ``MAX_ROW_WIDTH``), cut only before a
+    column of one node that a single edge enters from the left."""
+    crossing = [0] * (columns + 1)
+    for s, t in edges:
+        crossing[nodes[s].column + 1] += 1
+        crossing[t.column + 1] -= 1
+    count = [0] * columns
+    for n in nodes:
+        count[n.column] += 1
+    segments: list[list[int]] = [[0]]
+    running = crossing[0]
+    for c in range(1, columns):
+        running += crossing[c]
+        if count[c] == 1 and running == 1:
+            segments.append([])
+        segments[-1].append(c)
+    sized = [(seg, 0.0, sum(widths[c] for c in seg)) for seg in segments]
+    rows = _balanced_rows(sized, MAX_ROW_WIDTH - 2 * DIAGRAM_MARGIN)
+    return [[c for seg, _, _ in row for c in seg] for row in rows]
+
+
+def _graph_block(n: _Node, centre: float, label_y: float) -> Block:
+    w, h, deep, sheets = n.size
+    fill, stroke = COLORS[n.category]
+    return Block(n.index, n.name, n.type, n.shape, n.kind, n.x, n.mid - h / 2, w, h, deep,
+                 sheets, fill, stroke, (n.name,), centre, label_y)  # fmt: skip
+
+
+def _edge(s: _Node, t: _Node, label: str, geometry: tuple) -> Edge:
+    """One edge, orthogonal with rounded corners, turning only in the gaps between columns."""
+    col_left, lane_top, band_bottom, taken = geometry
+    sx, sy, tx, ty = s.right + 2, s.mid, t.x - 2, t.mid
+    label_x, label_y = sx + 4 + text_width(label, EDGE_FONT) / 2, sy - 4
+    if s.band != t.band:  # out of the band's end, back under it, into the next one
+        down = band_bottom[s.band] + DIAGRAM_ROW_GAP / 2
+        path = [(sx, sy), (sx + 10, sy), (sx + 10, down), (DIAGRAM_MARGIN / 2, down)]
+        path += [(DIAGRAM_MARGIN / 2, ty), (tx, ty)]
+    else:
+        between = range(s.column + 1, t.column)
+        exit_x = col_left[s.column + 1] - CORNER
+        entry_x = col_left[t.column] - CORNER
+        if not any((s.lane, c) in taken for c in between):
+            path = [(sx, sy), (entry_x, sy), (entry_x, ty), (tx, ty)]
+        elif not any((t.lane, c) in taken for c in between):
+            path = [(sx, sy), (exit_x, sy), (exit_x, ty), (tx, ty)]
+        else:  # over every lane between
+            arch = lane_top[s.band, min(s.lane, t.lane)] - ARCH / 2
+            path = [(sx, sy), (exit_x, sy), (exit_x, arch), (entry_x, arch), (entry_x, ty)]
+            path.append((tx, ty))
+    points = tuple((round(x, 1), round(y, 1)) for x, y in _rounded(path))
+    return Edge(s.index, t.index, points, label, round(label_x, 1), round(label_y, 1))
+
+
+def _rounded(path: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The polyline with each corner turned as a quadratic curve of radius up to ``CORNER``."""
+    clean = [path[0]]
+    for p in path[1:]:
+        if abs(p[0] - clean[-1][0]) + abs(p[1] - clean[-1][1]) > 0.05:
+            clean.append(p)
+    out = [clean[0]]
+    for a, b, c in zip(clean, clean[1:], clean[2:], strict=False):
+        la, lc = math.dist(a, b), math.dist(b, c)
+        r = min(CORNER, la / 2, lc / 2)
+        p = (b[0] + (a[0] - b[0]) * r / la, b[1] + (a[1] - b[1]) * r / la)
+        q = (b[0] + (c[0] - b[0]) * r / lc, b[1] + (c[1] - b[1]) * r / lc)
+        for k in range(4):
+            u = k / 3
+            out.append(
+                (
+                    (1 - u) ** 2 * p[0] + 2 * u * (1 - u) * b[0] + u * u * q[0],
+                    (1 - u) ** 2 * p[1] + 2 * u * (1 - u) * b[1] + u * u * q[1],
+                )
+            )
+    out.append(clean[-1])
+    return out
