@@ -173,14 +173,13 @@ def analyze(spec: Any) -> Analysis:
     for index, layer in enumerate(spec.layers):
         in_shapes = [shapes[name] for name in layer.inputs]
         known = all(s is not None for s in in_shapes)
-        row = _analyze_layer(index, layer, tuple(in_shapes) if known else None)
+        row = _analyze_layer(index, layer, tuple(in_shapes) if known else None, used_by[layer.name])
         if (
             row.output_shape is not None
             and not used_by[layer.name]
             and index < len(spec.layers) - 1
         ):
             row = _unused(row, spec)
-        row = replace(row, inputs=layer.inputs, used_by=used_by[layer.name])
         rows.append(row)
         shapes[layer.name] = row.output_shape if row.error is None else None
     first = next((row for row in rows if row.error), None)
@@ -216,7 +215,10 @@ def _consumers(spec: Spec) -> dict[str, tuple[str, ...]]:
 
 
 def _analyze_layer(
-    index: int, layer: Any, in_shapes: tuple[tuple[int, ...], ...] | None
+    index: int,
+    layer: Any,
+    in_shapes: tuple[tuple[int, ...], ...] | None,
+    used_by: tuple[str, ...],
 ) -> LayerAnalysis:
     """One row: the layer's shape rule on its inputs' shapes (None: an input is unknown)."""
     entry = layer.entry
@@ -227,7 +229,7 @@ def _analyze_layer(
     fixed = given_in is not None or not entry.in_key or not entry.tensors(args, 1)
     if in_shapes is None:
         tensors = entry.tensors(args, given_in) if fixed else []
-        return _row(index, layer, None, None, tensors, [], "", fixed)
+        return _row(index, layer, None, None, tensors, [], "", fixed, links=(used_by, ()))
     shape = in_shapes[0]
     try:
         if entry.merge_rule is not None:
@@ -239,13 +241,26 @@ def _analyze_layer(
         error = f"{where}: {problem.message}" + (f". Fix: {problem.fix}" if problem.fix else "")
         action = _located(problem.action, index, layer.inputs)
         tensors = entry.tensors(args, given_in) if fixed else []
-        row = _row(index, layer, shape, None, tensors, [], "", fixed, problem, action, error)
-        return replace(row, input_shapes=in_shapes)
+        links = (used_by, in_shapes)
+        return _row(
+            index, layer, shape, None, tensors, [], "", fixed, problem, action, error, links=links
+        )
     in_dim = entry.infer(shape, args) if entry.in_key else None
     tensors = entry.tensors(args, in_dim)
     buffers = entry.buffers(args, in_dim)
-    row = _row(index, layer, shape, out_shape, tensors, buffers, formula, True, inferred=in_dim)
-    return replace(row, input_shapes=in_shapes)
+    links = (used_by, in_shapes)
+    return _row(
+        index,
+        layer,
+        shape,
+        out_shape,
+        tensors,
+        buffers,
+        formula,
+        True,
+        inferred=in_dim,
+        links=links,
+    )
 
 
 def _located(
@@ -294,7 +309,9 @@ def _row(
     action: dict[str, Any] | None = None,
     error: str | None = None,
     inferred: Any = None,
+    links: tuple[tuple[str, ...], tuple[tuple[int, ...], ...]] = ((), ()),
 ) -> LayerAnalysis:
+    """The row (``links``: the layers that read it, and its inputs' shapes)."""
     params = sum(math.prod(s) for _, s in tensors) if known else None
     mult_adds = 0
     if out_shape is not None and params:
@@ -320,6 +337,9 @@ def _row(
         fix_action=action,
         torch_fails=problem.torch_fails if problem else True,
         inferred=inferred,
+        inputs=layer.inputs,
+        input_shapes=links[1],
+        used_by=links[0],
     )
 
 
