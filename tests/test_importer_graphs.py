@@ -286,6 +286,28 @@ def test_a_module_level_sequential_is_the_network():
     torch.testing.assert_close(model(x), original(x))
 
 
+def test_a_module_level_model_takes_its_usage_lines():
+    head = "import torch\nimport torch.nn as nn\n\ntorch.manual_seed(3)\n"
+    source = MODULE_LEVEL.replace("import torch.nn as nn\n", head)
+    source += textwrap.dedent(
+        """
+        def init(m):
+            if isinstance(m, nn.Linear):
+                nn.init.zeros_(m.bias)
+
+        model.apply(init)
+        """
+    )
+    spec = spec_from_code(source, [1, 28, 28])
+    assert spec.seed == 3
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<fixture>", "exec"), namespace)  # seeds, makes and initializes
+    for theirs, ours in zip(
+        namespace["model"].state_dict().values(), build_model(spec).state_dict().values()
+    ):
+        assert torch.equal(theirs, ours)
+
+
 def test_the_article_style_with_functional_pooling():
     source = textwrap.dedent(
         """\

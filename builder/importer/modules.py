@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..spec import RESERVED_NAMES
+from ..spec import MAX_NAME, RESERVED_NAMES
 from .messages import Refusal
 
 _VALID = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -127,8 +127,10 @@ def spec_name(text: str, used: set[str]) -> str:
         name = f"layer_{name}"
     if keyword.iskeyword(name) or name in RESERVED_NAMES:
         name = f"{name}_layer"
-    base, number = name, 2
+    base, number = name[:MAX_NAME], 2
+    name = base
     while name in used:
-        name = f"{base}_{number}"
+        suffix = f"_{number}"
+        name = base[: MAX_NAME - len(suffix)] + suffix
         number += 1
     return name

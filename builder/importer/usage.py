@@ -60,7 +60,10 @@ class _UsageReader:
         self.problems = problems
         self.steps: list[Step] = []
         self.seed: int | None = None
-        self.nets: set[str] = set()  # names bound to Net()
+        entry = module.entry
+        # names bound to Net() (a module-level model is the net itself)
+        self.nets: set[str] = {entry.name} if entry.kind == "model" else set()
+        self.defined = {*module.classes, *module.helpers}  # other classes and factories
         self.names: set[str] = set()  # other names bound by usage lines
 
     def statement(self, node: ast.stmt) -> None:
@@ -139,7 +142,7 @@ class _UsageReader:
             raise Refusal(node, "the expression is nested too deeply")
         if isinstance(node, ast.Name):
             known = self.bound(node.id) or node.id in self.scope.imports
-            known = known or node.id in self.scope.constants
+            known = known or node.id in self.scope.constants or node.id in self.defined
             if not known and node.id not in (self.class_name, *_BUILTINS):
                 raise Refusal(node, f"{node.id!r} is not read outside the class")
         elif isinstance(node, ast.Attribute):
@@ -151,6 +154,7 @@ class _UsageReader:
             ok = (self.scope.dotted(func) or "").split(".")[0] == "torch"
             ok = ok or self.bound(_root_name(func))
             ok = ok or any(is_name(func, name) for name in (self.class_name, *_BUILTINS))
+            ok = ok or (isinstance(func, ast.Name) and func.id in self.defined)
             if not ok:
                 raise Refusal(
                     node, "outside the class only calls of torch, print and the net are read"
