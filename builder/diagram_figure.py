@@ -382,16 +382,17 @@ def reflow_graph(layout: Layout, width_hint: float, max_height: float) -> Layout
     for edge in layout.edges:
         (dx, dy), (tx_, ty_) = shift[band_of[edge.source]], shift[band_of[edge.target]]
         points = [(x + dx, y + dy) for x, y in edge.points]
-        if band_of[edge.source] != band_of[edge.target]:
+        if band_of[edge.source] != band_of[edge.target]:  # its label sits where it enters
             (sx, sy), (tx, ty) = points[0], (edge.points[-1][0] + tx_, edge.points[-1][1] + ty_)
-            turn = tx - CORNER - 4
-            if line_bottom[band_of[edge.source]] == line_bottom[band_of[edge.target]]:
-                path = [(sx, sy), (turn, sy), (turn, ty), (tx, ty)]
-            else:
+            path = [(sx, sy), (sx + 10, sy)]
+            if line_bottom[band_of[edge.source]] != line_bottom[band_of[edge.target]]:
                 down = line_bottom[band_of[edge.source]] + DIAGRAM_ROW_GAP / 2
-                path = [(sx, sy), (sx + 10, sy), (sx + 10, down), (turn, down), (turn, ty)]
-                path.append((tx, ty))
-            points = _rounded(path)
+                path += [(sx + 10, down), (tx_ + DIAGRAM_MARGIN / 2, down)]
+                path.append((tx_ + DIAGRAM_MARGIN / 2, ty))
+            else:
+                path.append((sx + 10, ty))
+            points = _rounded([*path, (tx, ty)])
+            dx, dy = tx_, ty_
         edges.append(
             replace(edge, points=tuple((_r1(x), _r1(y)) for x, y in points),
                     label_x=_r1(edge.label_x + dx), label_y=_r1(edge.label_y + dy))
@@ -658,6 +659,7 @@ def _edge(s: _Node, t: _Node, label: str, geometry: tuple) -> Edge:
         down = band_bottom[s.band] + DIAGRAM_ROW_GAP / 2
         path = [(sx, sy), (sx + 10, sy), (sx + 10, down), (DIAGRAM_MARGIN / 2, down)]
         path += [(DIAGRAM_MARGIN / 2, ty), (tx, ty)]
+        label_x, label_y = (DIAGRAM_MARGIN / 2 + tx) / 2, ty - 4  # in the gap it enters by
     else:
         between = range(s.column + 1, t.column)
         exit_x = col_left[s.column + 1] - CORNER
