@@ -12,6 +12,12 @@ gets a block labelled with its name, type and output shape (``6@28×28`` for 6 m
 (activations, BatchNorm, Dropout, Identity) are small tags on the arrow into the next block. A
 long stack wraps onto further rows. Layers after an analysis error are dashed grey boxes.
 
+A graph (SPEC.md "Graphs") is laid out by ``builder.diagram_figure.graph_layout`` instead:
+columns by the longest path from the input, parallel branches in lanes of their own, blocks at
+half size, shape-keeping layers as thin pills, merges as small discs (⊕ for ``Add``, "cat" for
+``Concat``), and ``Layout.edges`` from each input to its reader with the tensor shape on the edges
+into merges and where the shape changed; skips arch over the lanes, long graphs wrap into bands.
+
 Every layer is one SVG group ``<g class="layer" data-index=... data-name=...>``; all text is
 XML-escaped. The PNG is drawn with Pillow (no browser, no network) with its built-in font.
 """

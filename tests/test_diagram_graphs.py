@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 
+import plotly.graph_objects as go
 import pytest
 import torch
 from PIL import Image
@@ -292,3 +293,13 @@ def test_a_200_layer_graph_draws_quickly():
         best_layout = min(best_layout, middle - start)
         best_figure = min(best_figure, time.perf_counter() - middle)
     assert best_layout + best_figure < 0.1 * 3  # under 100 ms; room for a busy shared core
+
+
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_graph_figure_passes_plotly_validation(name):
+    fig = diagram_figure(diagram_layout(GRAPHS[name]), selected=2, width_hint=900, max_height=270)
+    checked = go.Figure(fig.to_dict())  # built unvalidated: every property must be valid
+    assert [t.type for t in checked.data] == ["bar", "scatter", "scatter", "scatter"]
+    symbols = [t for t in checked.data[2].text if t in ("⊕", "cat")]
+    merges = [layer for layer in GRAPHS[name]["layers"] if layer["type"] in ("Add", "Concat")]
+    assert len(symbols) == len(merges)
