@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import nn
 
+from builder.analysis import analyze
 from builder.errors import SpecError
 from builder.importer import CodeImportWarning, spec_from_code
 from builder.model import build_model
@@ -47,7 +48,11 @@ def _same_network(source: str, shape: list[int], entry: str, choose: bool = Fals
     model.load_state_dict(dict(zip(ours, theirs.values())))
     x = torch.randn(2, *shape)
     with torch.no_grad():
-        torch.testing.assert_close(model(x), original(x), rtol=1e-5, atol=1e-5)
+        want = original(x)
+        torch.testing.assert_close(model(x), want, rtol=1e-5, atol=1e-5)
+    rows = analyze(spec).layers
+    assert all(row.error is None for row in rows)
+    assert tuple(rows[-1].output_shape) == tuple(want.shape[1:])
     return spec
 
 
@@ -423,8 +428,10 @@ def test_a_block_error_names_the_block_line():
         "for i in range(10**6):\n            for j in range(10**6):\n                n = i * j",
         # a list that doubles 60 times
         "n = [1]\n        for i in range(60):\n            n = n + n",
+        # a Sequential nested ten thousand deep
+        "s = nn.ReLU()\n        for i in range(10000):\n            s = nn.Sequential(s)",
     ],
-    ids=["recursive_block", "nested_loops", "doubling_list"],
+    ids=["recursive_block", "nested_loops", "doubling_list", "deep_sequential"],
 )
 def test_hostile_evaluation_is_bounded(init):
     source = NET.replace("        FORWARD\n", "").replace(
@@ -437,3 +444,4 @@ def test_hostile_evaluation_is_bounded(init):
     message = str(info.value)
     assert message.startswith(("line 10: ", "line 11: ", "line 12: ")), message
     assert "more than 200,000 steps" in message or "nested too deeply" in message, message
+    assert len(message.splitlines()) <= 3, message

@@ -20,7 +20,18 @@ from ..layers import REGISTRY
 from .arguments import check_layer, read_arguments
 from .classes import is_docstring, parameters
 from .messages import Refusal, line_of
-from .modules import Block, BlockClass, ClassRef, Leaf, Ordered, Seq, is_module, spec_name
+from .modules import (
+    MAX_CONTAINERS,
+    Block,
+    BlockClass,
+    ClassRef,
+    Leaf,
+    Ordered,
+    Seq,
+    depth,
+    is_module,
+    spec_name,
+)
 from .names import NO_LOCALS, Evaluator, Scope, checked_number, is_name, is_number
 from .vocabulary import CONSTRUCTORS, CONTAINERS
 
@@ -222,7 +233,7 @@ class Interpreter:
         if isinstance(target, ast.Name):
             env[target.id] = value
         elif isinstance(target, ast.Attribute) and is_name(target.value, "self") and owner:
-            set_member(owner, target.attr, value)
+            set_member(owner, target.attr, value, target)
         elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (list, tuple)):
             if len(target.elts) != len(value):
                 raise Refusal(target, f"cannot unpack {len(value)} values into {len(target.elts)}")
@@ -432,7 +443,10 @@ class Interpreter:
         for _, item in pairs:
             if not is_module(item):
                 raise Refusal(node, "nn.Sequential holds layers and blocks only")
-        return Seq(pairs, node.lineno)
+        nested = 1 + max((depth(item) for _, item in pairs), default=0)
+        if nested > MAX_CONTAINERS:
+            raise Refusal(node, "Sequentials and blocks are nested too deeply")
+        return Seq(pairs, node.lineno, nested)
 
 
 def _plain(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -454,9 +468,12 @@ def get_member(owner: Block, attr: str, node: ast.AST) -> Any:
     )
 
 
-def set_member(owner: Block, attr: str, value: Any) -> None:
+def set_member(owner: Block, attr: str, value: Any, node: ast.AST | None = None) -> None:
     """torch keeps a submodule assigned again at its first place (``_modules[attr] = value``)."""
     if is_module(value):
+        owner.depth = max(owner.depth, depth(value) + 1)
+        if owner.depth > MAX_CONTAINERS:
+            raise Refusal(node, "Sequentials and blocks are nested too deeply")
         owner.members.pop(attr, None)
         owner.modules[attr] = value
     else:

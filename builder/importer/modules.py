@@ -55,6 +55,7 @@ class Seq:
 
     children: list[tuple[str, Module]]
     line: int
+    depth: int = 1  # containers nested in it, itself included
 
 
 @dataclass(eq=False)
@@ -65,6 +66,7 @@ class Block:
     line: int
     modules: dict[str, Module] = field(default_factory=dict)
     members: dict[str, Any] = field(default_factory=dict)
+    depth: int = 1
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,13 @@ class Ordered:
 
 
 Module = Leaf | Seq | Block
+
+
+MAX_CONTAINERS = 32  # Sequentials and blocks nested inside each other
+
+
+def depth(module: Module) -> int:
+    return 0 if isinstance(module, Leaf) else module.depth
 
 
 def is_module(value: Any) -> bool:
