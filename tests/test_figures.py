@@ -282,3 +282,10 @@ def test_builder_never_imports_streamlit():
         "assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=".")
+
+
+def test_the_live_diagram_stays_importable_from_figures():
+    from builder import diagram_figure, figures
+
+    for name in ("diagram_figure", "reflow", "DIAGRAM_TEMPLATE", "HIGHLIGHT_COLOR"):
+        assert getattr(figures, name) is getattr(diagram_figure, name)
