@@ -30,8 +30,11 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
   ``[(o + p − d·(k − 1)) / s, (o + p) / s]``: ``jump_out = jump_in / s``, ``rf_out = rf_in +
   d·(k − 1)/s · jump_in``, ``start_out = start_in + (p − d·(k − 1)/2)/s · jump_in``. The ends
   fall between pixels; the pixels seen are the whole ones inside. Exact with dilation 1 and
-  ``k >= s``; otherwise some units fall between the taps and the interval is an upper bound
-  (``exact`` False). The registry's ``footprint`` holds these per-axis numbers.
+  ``k >= s``, on an input whose units are at most a pixel apart (``jump_in <= 1``) or with
+  stride 1; otherwise some units fall between the taps, or the ends between input units map
+  onto pixels no unit reaches (a pool, then an upsampling ``ConvTranspose2d``: a U-Net), and
+  the interval is an upper bound (``exact`` False). The registry's ``footprint`` holds these
+  per-axis numbers.
 - ``Upsample``: output ``o`` samples the input at ``(o + ½)·r − ½`` (``r = 1/scale_factor``, or
   ``I/O`` given ``size``; ``o·(I − 1)/(O − 1)`` with ``align_corners``) and reads 1 (nearest),
   2 (linear) or 4 (bicubic) pixels per axis around it: the interval holds them all but is wider
@@ -46,6 +49,15 @@ recurrence counts padding as if it were image, so ``rf`` may exceed the image si
   side, and ``"reflect"`` with padding over half the kernel mirrors in pixels from beyond the
   window: ``exact`` is then False (the interval is right away from the borders).
 - Every other layer (activations, BatchNorm, Dropout, Identity) passes the record through.
+- Graphs (SPEC.md "Graphs"): each layer starts from the record of the value it reads, so a
+  receptive field is the largest over every path to it. A merge's unit sees the union of what
+  the units it reads see: ``Add``, and ``Concat`` along channels, read the same position of every
+  input, so the record is the hull of the inputs' intervals (Inception's concatenation of 1×1,
+  3×3 and 5×5 branches sees 5×5). It is exact when the inputs share one jump and their
+  intervals overlap or touch (the union is then one interval), so e.g. a residual block with a
+  strided shortcut stays exact. Inputs of different jumps, or a ``Concat`` along a spatial axis
+  (its inputs end to end), get the narrowest band ``start + i·jump ± (rf − 1)/2`` that holds
+  every unit's interval: an upper bound (``exact`` False).
 
 The recurrence runs in exact rational arithmetic (``Fraction``), so no float noise builds up and
 no value overflows however large the strides (200 layers of stride 2³¹ − 1 give a jump of about
@@ -67,7 +79,7 @@ from .analysis import analyze
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
 from .formatting import shape_text
 from .layers import REGISTRY, Footprint, Window
-from .spec import Spec, load_spec
+from .spec import INPUT, Spec, load_spec
 
 Pair = tuple[float, float]
 Axis = tuple[Fraction, Fraction, Fraction]
@@ -90,6 +102,7 @@ class RFRecord:
         start: ``(start_h, start_w)``: the first unit's centre in input pixels, or None.
         exact: False after an adaptive pool whose output size does not divide its input's.
         whole_input: every unit sees the whole input (after Flatten / Linear).
+        inputs: the names of the values the layer reads (SPEC.md "Graphs"); () for the input.
     """
 
     index: int
@@ -102,6 +115,7 @@ class RFRecord:
     start: Pair | None
     exact: bool = True
     whole_input: bool = False
+    inputs: tuple[str, ...] = ()
 
     def interval(self, i: int, axis: int = 0) -> tuple[float, float]:
         """The input pixels (first, last) unit ``i`` sees along ``axis`` (0: H, 1: W), before
@@ -130,41 +144,124 @@ def receptive_field(spec: Any) -> list[RFRecord]:
     sizes = tuple(spec.input_shape[1:])
     spatial = len(sizes) > 0
     one, zero = Fraction(1), Fraction(0)
-    # the exact state per axis; the records hold it rounded for display (``_value``)
-    state: list[Axis] | None = [(one, one, zero)] * len(sizes) if spatial else None
     ones, zeros = (1,) * len(sizes), (0,) * len(sizes)
-    records = [
-        RFRecord(
-            0,
-            "input",
-            "Input",
-            spec.input_shape,
-            sizes if spatial else None,
-            ones if spatial else None,
-            ones if spatial else None,
-            zeros if spatial else None,
-        )
-    ]
+    first = RFRecord(
+        0,
+        "input",
+        "Input",
+        spec.input_shape,
+        sizes if spatial else None,
+        ones if spatial else None,
+        ones if spatial else None,
+        zeros if spatial else None,
+    )
+    records = [first]
+    # per value (the input, each layer's output): its record and the exact state per axis (the
+    # records hold it rounded for display, ``_value``); None where there is no spatial field
+    found: dict[str, tuple[RFRecord, list[Axis] | None]] = {
+        INPUT: (first, [(one, one, zero)] * len(sizes) if spatial else None)
+    }
     for layer, row in zip(spec.layers, analysis.layers):
-        prev = records[-1]
-        index = row.index + 1
-        out = row.output_shape
-        if out is None or state is None:  # an error, a flat input, or a record after an error
-            records.append(RFRecord(index, layer.name, layer.type, out, None, None, None, None))
-            state = None
-            continue
-        if len(out) != len(spec.input_shape) or prev.whole_input:
-            rf = tuple(max(r, size) for r, size in zip(prev.rf, sizes))
-            records.append(
-                RFRecord(index, layer.name, layer.type, out, None, rf, None, None, prev.exact, True)
-            )
-            continue
-        state, exact = _layer_step(layer, row, state, prev.exact)
-        rf, jump, start = (tuple(_value(axis[k]) for axis in state) for k in range(3))
-        records.append(
-            RFRecord(index, layer.name, layer.type, out, tuple(out[1:]), rf, jump, start, exact)
-        )
+        ins = [found[name] for name in layer.inputs]
+        record, state = _layer_record(layer, row, ins, len(spec.input_shape), sizes)
+        records.append(record)
+        found[layer.name] = (record, state)
     return records
+
+
+def _layer_record(
+    layer: Any,
+    row: Any,
+    ins: list[tuple[RFRecord, list[Axis] | None]],
+    rank: int,
+    sizes: tuple[int, ...],
+) -> tuple[RFRecord, list[Axis] | None]:
+    """One layer's record from its inputs' records and exact states."""
+    index, out = row.index + 1, row.output_shape
+    names = (index, layer.name, layer.type, out)
+    inputs = tuple(layer.inputs)
+    if out is None or any(state is None for _, state in ins):  # an error, or a flat input
+        return RFRecord(*names, None, None, None, None, inputs=inputs), None
+    exact = all(record.exact for record, _ in ins)
+    if len(out) != rank or any(record.whole_input for record, _ in ins):
+        rf = tuple(
+            max(max(record.rf[axis] for record, _ in ins), size) for axis, size in enumerate(sizes)
+        )
+        record = RFRecord(*names, None, rf, None, None, exact, True, inputs)
+        return record, ins[0][1]
+    if layer.entry.merge:
+        state, exact = _merge_step(layer, row, [state for _, state in ins], exact)
+    else:
+        state, exact = _layer_step(layer, row, ins[0][1], exact)
+    rf, jump, start = (tuple(_value(axis[k]) for axis in state) for k in range(3))
+    return RFRecord(*names, tuple(out[1:]), rf, jump, start, exact, inputs=inputs), state
+
+
+def _merge_step(
+    layer: Any, row: Any, states: list[list[Axis]], exact: bool
+) -> tuple[list[Axis], bool]:
+    """A merge's effect on every spatial axis: each output unit sees the union of what the
+    units it reads see. ``Add``, and ``Concat`` along channels, read the unit at the same
+    position of every input: the hull of their intervals, exact where the inputs move in step
+    (one jump) and their intervals overlap or touch (the union is then an interval). A
+    ``Concat`` along a spatial axis lays its inputs end to end there; that, and inputs whose
+    jumps differ, take the narrowest band ``start + i·jump ± (rf − 1)/2`` holding every unit's
+    interval: an upper bound (``exact`` False)."""
+    joined = None
+    if layer.type == "Concat":
+        axis = layer.resolved()["dim"] % (len(row.output_shape) + 1) - 1
+        joined = axis - 1 if axis >= 1 else None  # a spatial axis, or None for the channels
+    result = []
+    for axis in range(len(states[0])):
+        offsets = [0] * len(states)
+        if axis == joined:
+            lengths = [shape[axis + 1] for shape in row.input_shapes]
+            offsets = [sum(lengths[:k]) for k in range(len(lengths))]
+        else:
+            lengths = [row.output_shape[axis + 1]] * len(states)
+        pieces = [(off, n, *state[axis]) for off, n, state in zip(offsets, lengths, states)]
+        axis_state, axis_exact = _hull(pieces, aligned=axis != joined)
+        result.append(axis_state)
+        exact = exact and axis_exact
+    return result, exact
+
+
+def _hull(
+    pieces: list[tuple[int, int, Fraction, Fraction, Fraction]], aligned: bool
+) -> tuple[Axis, bool]:
+    """The ``(rf, jump, start)`` whose intervals hold every piece's along one axis, and whether
+    they are exactly the pieces' union. A piece ``(offset, count, rf, jump, start)``: output
+    units ``offset .. offset + count − 1`` are the input's units ``0 .. count − 1``."""
+    ends = [(start - (rf - 1) / 2, start + (rf - 1) / 2) for _, _, rf, _, start in pieces]
+    jumps = {jump for _, _, _, jump, _ in pieces}
+    if aligned and len(jumps) == 1:
+        (jump,) = jumps
+        low, high = min(lo for lo, _ in ends), max(hi for _, hi in ends)
+        # whole pixels that touch join up; ends between pixels must overlap
+        whole = jump.denominator == 1 and all(e.denominator == 1 for end in ends for e in end)
+        reach, contiguous = None, True
+        for lo, hi in sorted(ends):
+            if reach is not None and lo > reach + (1 if whole else 0):
+                contiguous = False
+            reach = hi if reach is None else max(reach, hi)
+        return (high - low + 1, jump, (low + high) / 2), contiguous
+    # unit k = offset + t sees [lo + jump·t, hi + jump·t]: a band over the units' end points
+    points = []
+    for (offset, count, _, jump, _), (lo, hi) in zip(pieces, ends):
+        for t in {0, count - 1}:
+            points.append((Fraction(offset + t), lo + jump * t, hi + jump * t))
+    candidates = sorted(jumps)
+    first, last = min(points), max(points)
+    if last[0] > first[0]:
+        candidates.append((last[1] - first[1]) / (last[0] - first[0]))
+    best = None
+    for jump in candidates:
+        low = min(lo - jump * k for k, lo, _ in points)
+        high = max(hi - jump * k for k, _, hi in points)
+        if best is None or high - low < best[1] - best[0]:
+            best = (low, high, jump)
+    low, high, jump = best
+    return (high - low + 1, jump, (low + high) / 2), False
 
 
 def _layer_step(layer: Any, row: Any, state: list[Axis], exact: bool) -> tuple[list[Axis], bool]:
@@ -189,8 +286,11 @@ def _layer_step(layer: Any, row: Any, state: list[Axis], exact: bool) -> tuple[l
         return state, exact and all(i % o == 0 for i, o in zip(in_size, out_size))
     if entry.footprint is not None:
         prints = entry.footprint(args, in_size, out_size)
+        # a unit gathers whole input units: spread more than a pixel apart (a stride before),
+        # the ends between them map onto pixels no unit reaches (U-Net's pool, then up)
+        aligned = all(f.factor == 1 or s[1] <= 1 for s, f in zip(state, prints))
         state = [_footprint_step(*s, f) for s, f in zip(state, prints)]
-        return state, exact and all(f.exact for f in prints)
+        return state, exact and aligned and all(f.exact for f in prints)
     return state, exact
 
 
@@ -301,6 +401,7 @@ def receptive_field_figure(
         The figure (with a note instead of data for a flat input or a failed analysis).
     """
     fig = go.Figure(layout={"template": TEMPLATE, "height": height})
+    by_name = {r.name: r for r in records}
     shown = [
         r
         for r in records
@@ -309,7 +410,8 @@ def receptive_field_figure(
         or REGISTRY[r.type].windows is not None
         or REGISTRY[r.type].adaptive
         or REGISTRY[r.type].footprint is not None
-        or (r.whole_input and not records[r.index - 1].whole_input)
+        or REGISTRY[r.type].merge
+        or (r.whole_input and not all(by_name[n].whole_input for n in r.inputs))
     ]
     spatial = [r for r in shown if r.rf is not None]
     title = title or "Receptive field and feature-map size per layer"

@@ -44,7 +44,7 @@ from .limits import (
 )
 from .model import build_model
 from .rng import RNG_LOCK, PrivateStream
-from .spec import Layer, Spec, load_spec
+from .spec import INPUT, Layer, Spec, load_spec
 
 Mode = Literal["eval", "train"]
 MODES: tuple[str, ...] = ("eval", "train")
@@ -84,7 +84,9 @@ def activation_stats(
 
     The layers measured are the model's leaf modules (those without children: for a ``BuiltNet``
     its layers), in the order they run, by forward hooks. A layer whose output is not a tensor is
-    skipped; a layer that runs twice is recorded twice.
+    skipped; a layer that runs twice is recorded twice. On a graph a merge (``Add``, ``Concat``)
+    is such a leaf too: its row describes its output (the sum, the concatenation), whatever
+    its inputs were, and the rows come in the spec's order, which is the order they run.
 
     Args:
         model: the network, e.g. from ``builder.build_model``.
@@ -245,7 +247,8 @@ def signal_batch_size(spec: Any, requested: int) -> int:
     if 2 * elements > MAX_SIGNAL_ELEMENTS:
         raise SpecError(
             f"this design holds {elements:,} activation elements per sample in a signal pass "
-            "(the input, and the largest layer's input and output); the signal tab's limit is "
+            "(the input, the largest layer's inputs and output, and the values kept for later "
+            "layers); the signal tab's limit is "
             f"{MAX_SIGNAL_ELEMENTS:,} for a batch of 2: use a smaller input_shape or fewer "
             "channels"
         )
@@ -267,9 +270,13 @@ def signal_batch_size(spec: Any, requested: int) -> int:
 
 def signal_elements(spec: Any, analysis: Analysis | None = None) -> int:
     """Activation elements a signal pass holds at once, per sample: the input batch (kept to the
-    end), and the largest layer's input and output together. Without gradients nothing else is
-    kept: each output is measured, then freed once the next layer has run (measured on VGG16's
-    convolutions: 32 MB more per sample, where all its outputs together are 115 MB).
+    end), plus the most any layer holds while it runs: its inputs and its output together, and
+    on a graph every value still to be read by a later layer (a skip waiting for its merge, the
+    other branches of an Inception block). Without gradients nothing else is kept: each output is
+    measured, then freed once its last reader has run (measured on VGG16's convolutions: 32 MB
+    more per sample, where all its outputs together are 115 MB). An ``Add`` of three or more
+    inputs sums them pairwise and so briefly holds two outputs. A layer that reads the input
+    counts it among its inputs as well (an over-count of at most one input).
 
     Args:
         spec: the design (a ``Spec`` or anything ``builder.load_spec`` accepts).
@@ -280,9 +287,21 @@ def signal_elements(spec: Any, analysis: Analysis | None = None) -> int:
     """
     spec, analysis = _analyzed(spec, analysis)
     sample = math.prod(analysis.input_shape)
-    widest = max(
-        (math.prod(r.input_shape or ()) + r.activations for r in analysis.layers), default=0
-    )
+    sizes = {INPUT: sample, **{row.name: row.activations for row in analysis.layers}}
+    last_read = {name: row.index for row in analysis.layers for name in row.inputs}
+    waiting: dict[str, int] = {}  # outputs produced and read later (the input is counted apart)
+    widest = 0
+    for row in analysis.layers:
+        reads = dict.fromkeys(row.inputs)
+        outputs = 2 if row.type == "Add" and len(row.inputs) > 2 else 1
+        held = sum(sizes[name] for name in reads) + outputs * row.activations
+        held += sum(size for name, size in waiting.items() if name not in reads)
+        widest = max(widest, held)
+        for name in reads:
+            if last_read[name] == row.index:
+                waiting.pop(name, None)
+        if row.used_by:
+            waiting[row.name] = row.activations
     return sample + widest
 
 
