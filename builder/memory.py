@@ -12,6 +12,11 @@ mixed precision would add a float32 master copy of the weights, which is not cou
   (``batch × Σ output elements``). This is the usual upper-bound reading: in reality views
   (Flatten) and in-place activations share memory, some layers keep less (ReLU keeps its output,
   pooling its indices), and the backward pass briefly holds gradients of one or two outputs.
+  On a graph (SPEC.md "Graphs") the same sum is what is alive: a skip held for a later merge,
+  and every branch of an Inception block, are layer outputs already in it, and a merge's own
+  output (an ``Add``'s sum, a ``Concat``'s copy) is one more; nothing is counted twice, since a
+  merge's inputs are other layers' outputs. Autograd saves no more than these for ``Add`` and
+  ``Concat`` (they save nothing), so the bound holds for graphs as for stacks.
 - **input**: the input batch.
 - **buffers**: BatchNorm's running mean and variance (in ``dtype``) and ``num_batches_tracked``
   (an int64, 8 bytes).
