@@ -105,6 +105,23 @@ def test_torchvision_style_blocks_with_a_downsample_argument():
     assert "layer1_0_downsample_0" not in names  # downsample=None: the if is not taken
 
 
+def test_the_cifar_vgg_with_its_config_dict_imports_exactly():
+    source = (FIXTURES / "cifar_vgg.txt").read_text(encoding="utf-8")
+    spec = _same_network(source, [3, 32, 32], "VGG16")
+    assert _names(spec)[:3] == ["features_0", "features_1", "features_2"]
+    assert sum(1 for layer in spec.layers if layer.type == "Conv2d") == 13
+
+
+def test_a_list_comprehension_builds_blocks():
+    source = (FIXTURES / "torchvision_style.txt").read_text(encoding="utf-8")
+    source = source.replace(
+        "self.layer1 = nn.Sequential(BasicBlock(16, 16), BasicBlock(16, 16))",
+        "self.layer1 = nn.Sequential(*[BasicBlock(16, 16) for _ in range(3) if _ != 7])",
+    )
+    spec = _same_network(source, [3, 16, 16], "Net")
+    assert "layer1_2_conv2" in _names(spec)
+
+
 def test_the_resnet_with_several_factories_needs_an_entry():
     source = RESNET + "\n\ndef ResNet34():\n    return ResNet(BasicBlock, [3, 4, 6, 3])\n"
     with pytest.raises(SpecError, match=r"several networks \(ResNet18, ResNet34\).*entry="):
@@ -430,8 +447,10 @@ def test_a_block_error_names_the_block_line():
         "n = [1]\n        for i in range(60):\n            n = n + n",
         # a Sequential nested ten thousand deep
         "s = nn.ReLU()\n        for i in range(10000):\n            s = nn.Sequential(s)",
+        # a list shared a hundred thousand times, then given to a layer
+        "b = [[[1] * 50] * 50] * 20\n        c = [b] * 100000\n        d = nn.Conv2d(3, 4, c)",
     ],
-    ids=["recursive_block", "nested_loops", "doubling_list", "deep_sequential"],
+    ids=["recursive_block", "nested_loops", "doubling_list", "deep_sequential", "shared_lists"],
 )
 def test_hostile_evaluation_is_bounded(init):
     source = NET.replace("        FORWARD\n", "").replace(

@@ -148,8 +148,11 @@ def _module_scope(tree: ast.Module) -> Scope:
             and isinstance(node.targets[0], ast.Name)
         ):
             name = node.targets[0].id
-            with contextlib.suppress(Refusal):
+            try:
                 scope.constants[name] = Constant(name, evaluator.value(node.value), node.lineno)
+            except Refusal:
+                if not any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+                    scope.deferred[name] = node.value
     return scope
 
 

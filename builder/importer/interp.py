@@ -37,6 +37,7 @@ from .vocabulary import CONSTRUCTORS, CONTAINERS
 
 MAX_WORK = 200_000  # statements, expressions and list items evaluated, all code together
 MAX_NESTING = 24  # blocks and helper methods inside each other
+MAX_DATA_DEPTH = 3  # lists in lists (a config of (name, [widths]) pairs)
 _LAYER_COST = 50  # validating a layer costs about as much as 50 expressions
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -59,6 +60,9 @@ _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
     ast.Pow: operator.pow,
 }
+
+
+_PENDING = object()  # module-level data being evaluated
 
 
 class Budget:
@@ -112,6 +116,7 @@ class Interpreter:
         self.functions = functions  # module-level helpers: def conv3x3(cin, cout, stride=1)
         self.input_shape = input_shape
         self.budget = budget
+        self.data: dict[str, Any] = {}  # module-level data, evaluated once
 
     # --- classes and methods --------------------------------------------------------------------
 
@@ -297,6 +302,18 @@ class Interpreter:
             return env[node.id]
         if node.id in self.scope.constants:
             return self.scope.constants[node.id].value
+        if node.id in self.scope.deferred:
+            if node.id not in self.data:
+                self.data[node.id] = _PENDING  # a value that names itself is refused
+                try:
+                    value = self.expr(self.scope.deferred[node.id], {}, None, nesting)
+                except Refusal:
+                    del self.data[node.id]
+                    raise
+                self.data[node.id] = value
+            if self.data[node.id] is _PENDING:
+                raise Refusal(node, f"{node.id!r} is defined by itself")
+            return self.data[node.id]
         if node.id in self.classes:
             return ClassRef(self.classes[node.id])
         raise Refusal(node, f"{node.id!r} is not a value the reader knows here")
@@ -322,7 +339,24 @@ class Interpreter:
                 items.extend(inner)
             else:
                 items.append(self.expr(item, env, owner, nesting, depth))
+        for item in items:
+            self.weigh(node, item)
         return items if isinstance(node, ast.List) else tuple(items)
+
+    def weigh(self, node: ast.AST, value: Any, depth: int = 1) -> int:
+        """Spend a nested list's items (shared lists count each time they appear), at most
+        ``MAX_DATA_DEPTH`` deep: a list of lists of itself cannot grow without cost.
+
+        Returns:
+            The items spent.
+        """
+        if not isinstance(value, (list, tuple, dict)):
+            return 0
+        if depth > MAX_DATA_DEPTH:
+            raise Refusal(node, "lists are nested too deeply")
+        items = list(value.values()) if isinstance(value, dict) else value
+        self.budget.spend(node, len(items))
+        return len(items) + sum(self.weigh(node, item, depth + 1) for item in items)
 
     def unary(self, node: ast.UnaryOp, env, owner, nesting, depth) -> Any:
         value = self.expr(node.operand, env, owner, nesting, depth)
@@ -355,14 +389,24 @@ class Interpreter:
     def list_arithmetic(self, node: ast.AST, op: ast.operator, left: Any, right: Any) -> Any:
         """``[stride] + [1] * (n - 1)``: the result's length is spent from the budget."""
         if isinstance(op, ast.Add) and type(left) is type(right):
-            self.budget.spend(node, len(left) + len(right))
-            return left + right
-        if isinstance(op, ast.Mult):
+            # the copy of ``left`` is C's work: layers += [...] in a loop stays cheap
+            self.budget.spend(node, len(left) // 16 + len(right))
+            result = left + right
+        elif isinstance(op, ast.Mult):
             items, times = (left, right) if isinstance(left, (list, tuple)) else (right, left)
-            if isinstance(times, int) and not isinstance(times, bool):
-                self.budget.spend(node, len(items) * max(times, 0))
-                return items * times
-        raise Refusal(node, "lists are read with + and * only")
+            if not isinstance(times, int) or isinstance(times, bool):
+                raise Refusal(node, "a list is repeated an integer number of times")
+            self.budget.spend(node, len(items) * max(times, 0))
+            result = items * times
+        else:
+            raise Refusal(node, "lists are read with + and * only")
+        if isinstance(op, ast.Add):
+            for item in right:
+                self.weigh(node, item)
+        else:  # each repeat of a nested item counts
+            inner = sum(self.weigh(node, item) for item in items)
+            self.budget.spend(node, inner * max(times - 1, 0))
+        return result
 
     def boolean(self, node: ast.BoolOp, env, owner, nesting, depth) -> Any:
         value: Any = None
@@ -398,7 +442,42 @@ class Interpreter:
             if -len(base) <= index < len(base):
                 return base[index]
             raise Refusal(node, "the index is out of range")
-        raise Refusal(node, "only lists are indexed here, with an integer")
+        if isinstance(base, dict) and isinstance(index, (str, int)):
+            if index in base:
+                return base[index]
+            raise Refusal(node, f"the dict has no key {index!r}")
+        raise Refusal(node, "only lists (by integer) and dicts (by key) are indexed here")
+
+    def dictionary(self, node: ast.Dict, env, owner, nesting, depth) -> Any:
+        """``cfg = {"VGG11": [64, "M", 128]}``: constant keys."""
+        out = {}
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                raise Refusal(node, "** in a dict is not read")
+            name = self.expr(key, env, owner, nesting, depth)
+            if not isinstance(name, (str, int)):
+                raise Refusal(key, "dict keys are read as strings and integers")
+            out[name] = self.expr(value, env, owner, nesting, depth)
+            self.weigh(node, out[name])
+        return out
+
+    def comprehension(self, node: ast.ListComp, env, owner, nesting, depth) -> Any:
+        """``[Block(c) for _ in range(3)]``: one ``for``, its ``if``s; names stay local."""
+        if len(node.generators) != 1 or node.generators[0].is_async:
+            raise Refusal(node, "list comprehensions are read with one for")
+        loop = node.generators[0]
+        items = self.expr(loop.iter, env, owner, nesting, depth)
+        if not isinstance(items, (list, tuple)):
+            raise Refusal(loop.iter, "for is read over lists, tuples and range(...)")
+        local = dict(env)
+        out = []
+        for item in list(items):
+            self.budget.spend(node)
+            self.store(loop.target, item, local, None)
+            if all(self.expr(test, local, owner, nesting, depth) for test in loop.ifs):
+                out.append(self.expr(node.elt, local, owner, nesting, depth))
+                self.weigh(node, out[-1])
+        return out
 
     def call(self, node: ast.Call, env, owner, nesting, depth) -> Any:
         from .calls import evaluate_call  # the two modules read each other
@@ -514,5 +593,7 @@ _HANDLERS: dict[type, Callable[..., Any]] = {
     ast.Compare: Interpreter.compare,
     ast.IfExp: Interpreter.if_expression,
     ast.Subscript: Interpreter.subscript,
+    ast.Dict: Interpreter.dictionary,
+    ast.ListComp: Interpreter.comprehension,
     ast.Call: Interpreter.call,
 }

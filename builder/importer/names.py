@@ -54,6 +54,8 @@ class Scope:
     def __init__(self) -> None:
         self.imports: dict[str, Importation] = {}
         self.constants: dict[str, Constant] = {}
+        # data the Evaluator does not read (a dict, a long list): evaluated where __init__ uses it
+        self.deferred: dict[str, ast.expr] = {}
 
     def bind_import(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):

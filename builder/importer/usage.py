@@ -79,7 +79,7 @@ class _UsageReader:
                     )
                 self.nets |= targets
                 return
-            if targets <= self.scope.constants.keys():
+            if targets <= self.scope.constants.keys() | self.scope.deferred.keys():
                 return
             self.expression(value)
             self.names |= targets
