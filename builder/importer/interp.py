@@ -70,10 +70,14 @@ class Budget:
 
     def __init__(self, limit: int = MAX_WORK) -> None:
         self.left = limit
+        self.reported = False
 
-    def spend(self, node: ast.AST, units: int = 1) -> None:
+    def spend(self, node: ast.AST | None, units: int = 1) -> None:
         self.left -= units
         if self.left < 0:
+            if self.reported:  # once is enough: the statements after it are not named
+                raise Refusal(node, silent=True)
+            self.reported = True
             raise Refusal(
                 node,
                 f"evaluating this code takes more than {MAX_WORK:,} steps (loops, blocks and "
