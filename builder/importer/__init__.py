@@ -39,10 +39,10 @@ from ..errors import SpecError
 from ..limits import MAX_CODE_CHARS
 from ..spec import Spec, load_spec
 from .classes import read_module
+from .data import MAX_WORK, Budget
 from .dataflow import read_forward
 from .emit import Design, emit_spec
 from .initcalls import InitChecks
-from .interp import MAX_WORK, Budget
 from .messages import MAX_PROBLEMS, MAX_SNIPPET, CodeImportWarning, Problems, SourceText
 from .plan import MAX_INIT_WORK, InitPlan, resolve
 from .recipe import read_recipe

@@ -18,8 +18,9 @@ from typing import Any
 
 from .arguments import check_layer
 from .classes import ModuleSource, is_docstring, parameters
+from .data import Budget
 from .functional import ADDS, CATS, Made, cat_dim, function_layer, method_layer
-from .interp import Budget, Interpreter
+from .interp import Interpreter
 from .messages import ForwardInputs, NoReturn, Problems, Refusal, Unreadable, line_of
 from .modules import Block, BlockClass, Leaf, Module, Seq
 from .names import MAX_DEPTH, Evaluator, is_name

@@ -19,9 +19,10 @@ from typing import Any
 from ..layers import REGISTRY
 from ..limits import MAX_LAYERS
 from .classes import ModuleSource, is_docstring, parameters
+from .data import Budget
 from .initcalls import InitChecks
 from .initcode import InitCode
-from .interp import Budget, Interpreter, is_super_init, set_member
+from .interp import Interpreter, is_super_init, set_member
 from .messages import InitParameters, InitStarArgs, Problems, Refusal, line_of
 from .modules import Block, BlockClass, Leaf, Module, Seq, leaves, place, spec_name
 from .names import Evaluator, LayerScope, is_attr, is_name
