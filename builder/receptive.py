@@ -286,9 +286,9 @@ def _layer_step(layer: Any, row: Any, state: list[Axis], exact: bool) -> tuple[l
         return state, exact and all(i % o == 0 for i, o in zip(in_size, out_size))
     if entry.footprint is not None:
         prints = entry.footprint(args, in_size, out_size)
-        # a unit gathers whole input units: spread more than a pixel apart (a stride before),
-        # the ends between them map onto pixels no unit reaches (U-Net's pool, then up)
-        aligned = all(f.factor == 1 or s[1] <= 1 for s, f in zip(state, prints))
+        aligned = all(
+            _gathers_whole_pixels(*s, f, size) for s, f, size in zip(state, prints, out_size)
+        )
         state = [_footprint_step(*s, f) for s, f in zip(state, prints)]
         return state, exact and aligned and all(f.exact for f in prints)
     return state, exact
@@ -303,6 +303,36 @@ def _footprint_step(
         jump_in * footprint.factor,
         start_in + footprint.offset * jump_in,
     )
+
+
+MAX_FOOTPRINT_PERIOD = 4096
+"""Output units checked by ``_gathers_whole_pixels`` at most (its pattern repeats sooner in
+any design a lesson uses; a longer one is left flagged as an upper bound)."""
+
+
+def _gathers_whole_pixels(
+    rf_in: Fraction, jump_in: Fraction, start_in: Fraction, footprint: Footprint, out_size: int
+) -> bool:
+    """Whether a resampling layer's intervals stay exact: output ``o`` gathers the whole input
+    units in ``[a, b]`` (``a, b = offset + o·factor ∓ span/2``, in input units), so it sees the
+    pixels of units ``ceil(a) .. floor(b)``, while the recurrence's interval runs from ``a`` to
+    ``b`` mapped to pixels. The two hold the same whole pixels unless input units lie more than
+    a pixel apart, or off the pixel grid (a pool, then an upsampling: a U-Net's decoder). The
+    pattern repeats every ``factor``'s × ``jump_in``'s denominators units: those are checked."""
+    if not footprint.exact:
+        return True  # flagged already
+    period = footprint.factor.denominator * jump_in.denominator
+    if period > MAX_FOOTPRINT_PERIOD:
+        return False
+    low, high = start_in - (rf_in - 1) / 2, start_in + (rf_in - 1) / 2
+    for o in range(min(out_size, period)):
+        centre = footprint.offset + o * footprint.factor
+        a, b = centre - footprint.span / 2, centre + footprint.span / 2
+        if math.ceil(low + jump_in * a) != math.ceil(low + jump_in * math.ceil(a)):
+            return False
+        if math.floor(high + jump_in * b) != math.floor(high + jump_in * math.floor(b)):
+            return False
+    return True
 
 
 def _padding_is_plain(args: dict[str, Any], windows: tuple[Window, ...]) -> bool:

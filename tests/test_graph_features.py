@@ -157,6 +157,23 @@ def test_merges_that_no_interval_describes_are_flagged_upper_bounds(design):
     assert not records[-1].exact
 
 
+def test_an_upsampling_of_a_strided_map_is_flagged_and_an_upper_bound():
+    """U-Net's decoder on its own: output units 0 and 1 of the 2×2 transposed convolution both
+    gather pooled unit 0, which sees input pixels 0-1; no interval ``start + i·jump`` with jump
+    ½ gives both units that box, so the record is an upper bound."""
+    design = {
+        "input_shape": [1, 8, 8],
+        "layers": [
+            {"type": "MaxPool2d", "kernel_size": 2},
+            {"type": "ConvTranspose2d", "out_channels": 1, "kernel_size": 2, "stride": 2},
+        ],
+    }
+    records = check_graph_against_oracle(design)
+    box = measured_boxes(design)[2]
+    assert box[0, 0, 2:].tolist() == box[0, 1, 2:].tolist() == [0, 1]  # columns seen
+    assert records[1].exact and not records[2].exact
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_graph_receptive_fields_against_torch(data):
