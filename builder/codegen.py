@@ -21,15 +21,16 @@ import math
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .analysis import Analysis, analyze, require_ok
+from .codegen_forward import Op, forward_body
 from .errors import SpecError
 from .initializers import NONLINEARITIES, SCHEMES
 from .layers import REGISTRY, LayerType
 from .model import check_init_fit
-from .spec import Spec, load_spec
+from .spec import INPUT, Spec, load_spec
 
 LINE_LENGTH = 100  # as in pyproject.toml: the export is ruff clean with the project's settings
 INDENT = "    "
@@ -40,6 +41,7 @@ _MAX_INT_LITERAL = 2**64  # seeds go up to 2**63 - 1; everything else is far sma
 _GLOBALS = frozenset({"torch", "nn", "F", "print", "isinstance", "super", "net", "x"})
 _TENSORS = ("weight", "bias")
 _QUOTES = '"""'
+_RANDOM = frozenset({"Dropout", "Dropout2d"})  # draw random numbers in forward while training
 
 
 def generate_code(spec: Any, *, functional_activations: bool = False) -> str:
@@ -174,6 +176,13 @@ def call_lines(head: str, args: list[str], indent: str, tail: str = "") -> list[
     one = f"{indent}{head}({', '.join(args)}){tail}"
     if len(one) <= LINE_LENGTH or not args:
         return [one]
+    target, equals, value = head.partition(" = ")
+    if equals and len(f"{indent}{head}(") > LINE_LENGTH:  # as ruff format: ``name = (`` ... ``)``
+        return [
+            f"{indent}{target} = (",
+            *call_lines(value, args, indent + INDENT, tail),
+            f"{indent})",
+        ]
     inner = f"{indent}{INDENT}{', '.join(args)}"
     if len(inner) <= LINE_LENGTH:
         return [f"{indent}{head}(", inner, f"{indent}){tail}"]
@@ -334,8 +343,8 @@ class _Writer:
         body = 2 * INDENT
         out = [f"{INDENT}def __init__(self) -> None:", f"{body}super().__init__()"]
         for index, (layer, row) in enumerate(zip(self.spec.layers, self.analysis.layers)):
-            if self.is_functional(index):
-                continue
+            if self.is_functional(index) or layer.entry.merge:
+                continue  # merges are expressions in forward (``a + b``, ``torch.cat``)
             args = constructor_args(layer.entry, layer.args, row.inferred)
             head = f"self.{self.names[index]} = nn.{layer.type}"
             out += call_lines(head, args, body)
@@ -353,6 +362,8 @@ class _Writer:
     def forward_method(self) -> list[str]:
         body = 2 * INDENT
         out = [f"{INDENT}def forward(self, x: torch.Tensor) -> torch.Tensor:"]
+        if self.analysis.is_graph:
+            return out + forward_body(self.graph_ops(), body)
         for index, (layer, row) in enumerate(zip(self.spec.layers, self.analysis.layers)):
             if self.is_functional(index):
                 fn = identifier(layer.entry.functional, "function")
@@ -365,6 +376,28 @@ class _Writer:
             out += [line] if len(line) <= LINE_LENGTH else [f"{body}{comment}", body + statement]
         out.append(f"{body}return x")
         return out
+
+    def graph_ops(self) -> list[Op]:
+        """What each layer does in a graph's ``forward`` (see ``codegen_forward``)."""
+        ops = []
+        for index, (layer, row) in enumerate(zip(self.spec.layers, self.analysis.layers)):
+            inputs = tuple(n if n == INPUT else identifier(n, "input") for n in layer.inputs)
+            comment = f"# {_shape(row.output_shape)}"
+            sensitive = layer.type in _RANDOM or layer.args.get("inplace") is True
+            if layer.type == "Add":
+                op = Op(self.names[index], inputs, "add", comment=comment)
+            elif layer.type == "Concat":
+                dim = f"dim={literal(layer.args.get('dim', 1))}"
+                op = Op(self.names[index], inputs, "cat", extra=(dim,), comment=comment)
+            elif self.is_functional(index):
+                fn = identifier(layer.entry.functional, "function")
+                extra = tuple(constructor_args(layer.entry, layer.args, None))
+                op = Op(self.names[index], inputs, "call", f"F.{fn}", extra, comment, sensitive)
+            else:
+                head = f"self.{self.names[index]}"
+                op = Op(self.names[index], inputs, "call", head, comment=comment)
+            ops.append(replace(op, sensitive=sensitive))
+        return ops
 
     def branches(self) -> list[_Branch]:
         """The arms of ``initialize_weights``, in the order they are tested.
