@@ -1,6 +1,7 @@
 """Which network the source means: the zero-argument callable nothing else uses.
 
-Candidates, in source order: a ``nn.Module`` class whose ``__init__`` needs no arguments, a
+Candidates, in source order: a ``nn.Module`` class with a ``forward`` whose ``__init__`` needs
+no arguments, a
 factory function taking none that returns a value (``def ResNet18(): return ResNet(BasicBlock,
 [2, 2, 2, 2])``), and a module-level ``model = nn.Sequential(...)``. A candidate another one
 names (a block used by the network) is not meant. Of the rest, one alone is the network; of
@@ -88,8 +89,9 @@ def _candidates(
 ) -> Iterator[Entry]:
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name in classes:
-            init = classes[node.name].methods.get("__init__")
-            if init is None or not _required(init, skip=1):
+            methods = classes[node.name].methods
+            init = methods.get("__init__")
+            if "forward" in methods and (init is None or not _required(init, skip=1)):
                 yield Entry(node.name, "class", node, node.name)
         elif isinstance(node, ast.FunctionDef) and is_factory(node):
             value = node.body[-1].value  # type: ignore[attr-defined]
