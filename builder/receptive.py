@@ -321,10 +321,12 @@ def _gathers_whole_pixels(
     pattern repeats every ``factor``'s × ``jump_in``'s denominators units: those are checked."""
     if not footprint.exact:
         return True  # flagged already
+    low, high = start_in - (rf_in - 1) / 2, start_in + (rf_in - 1) / 2
+    if jump_in == 1 and low.denominator == high.denominator == 1:
+        return True  # on the pixel grid: ceil(low + a) = low + ceil(a), and so for b
     period = footprint.factor.denominator * jump_in.denominator
     if period > MAX_FOOTPRINT_PERIOD:
         return False
-    low, high = start_in - (rf_in - 1) / 2, start_in + (rf_in - 1) / 2
     for o in range(min(out_size, period)):
         centre = footprint.offset + o * footprint.factor
         a, b = centre - footprint.span / 2, centre + footprint.span / 2
