@@ -12,6 +12,7 @@ several, the one a usage line makes (``net = Net()``); otherwise the choice is a
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -67,9 +68,8 @@ def choose_entry(
             )
         return by_name[wanted]
     named = {c.name: _names_in(c.node) for c in candidates}
-    roots = [
-        c for c in candidates if not any(c.name in named[o.name] for o in candidates if o is not c)
-    ]
+    users = Counter(name for names in named.values() for name in names)  # linear, not pairs
+    roots = [c for c in candidates if users[c.name] - (c.name in named[c.name]) == 0]
     roots = roots or candidates[-1:]
     if len(roots) == 1:
         return roots[0]
