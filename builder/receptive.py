@@ -433,18 +433,7 @@ def receptive_field_figure(
         The figure (with a note instead of data for a flat input or a failed analysis).
     """
     fig = go.Figure(layout={"template": TEMPLATE, "height": height})
-    by_name = {r.name: r for r in records}
-    shown = [
-        r
-        for r in records
-        if r.index == 0
-        or r.rf is None
-        or REGISTRY[r.type].windows is not None
-        or REGISTRY[r.type].adaptive
-        or REGISTRY[r.type].footprint is not None
-        or REGISTRY[r.type].merge
-        or (r.whole_input and not all(by_name[n].whole_input for n in r.inputs))
-    ]
+    shown = _stages(records)
     spatial = [r for r in shown if r.rf is not None]
     title = title or "Receptive field and feature-map size per layer"
     if not spatial:
@@ -516,6 +505,24 @@ def receptive_field_figure(
         bargap=0.3,
     )
     return fig
+
+
+def _stages(records: Sequence[RFRecord]) -> list[RFRecord]:
+    """The records the figure shows: the input, the layers that change the receptive field
+    (windows, adaptive pools, resampling, merges), the first to see the whole input, and any
+    without a field."""
+    by_name = {r.name: r for r in records}
+    return [
+        r
+        for r in records
+        if r.index == 0
+        or r.rf is None
+        or REGISTRY[r.type].windows is not None
+        or REGISTRY[r.type].adaptive
+        or REGISTRY[r.type].footprint is not None
+        or REGISTRY[r.type].merge
+        or (r.whole_input and not all(by_name[n].whole_input for n in r.inputs))
+    ]
 
 
 def _size_text(record: RFRecord) -> str:
