@@ -298,3 +298,21 @@ def test_round_trip_through_the_importer() -> None:
         back = spec_from_code(source, design["input_shape"]).to_dict()
         back["seed"] = design["seed"]
         assert generate_code(back) == source
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.booleans())
+def test_random_graphs_round_trip_through_the_importer(
+    data: st.DataObject, functional: bool
+) -> None:
+    """The importer may order a merge elsewhere than the spec did (it follows ``forward``), so
+    the round trip is checked on the model: the imported spec builds the exported net."""
+    from builder.importer import spec_from_code
+
+    design = _random_graph(data)
+    if not analyze(design).ok:
+        return
+    source = generate_code(design, functional_activations=functional)
+    back = spec_from_code(source, design["input_shape"]).to_dict()
+    back["seed"] = design["seed"]
+    rebuilds(back, source)
