@@ -27,7 +27,7 @@ from builder import analyze, build_model
 from builder.histograms import weight_histograms
 from builder.memory import memory_estimate
 from builder.receptive import receptive_field, receptive_field_figure
-from builder.signal import activation_stats, heavy_macs, signal_elements
+from builder.signal import activation_stats, compare_plans, heavy_macs, signal_elements, with_plan
 from builder.spec import load_spec
 from builder.training import digits_dataset, train
 from tests.test_graphs import INCEPTION, TINY_RES, UNET, _random_graph
@@ -382,6 +382,24 @@ def test_graph_signal_rows_are_each_layers_output(name, mode):
         assert stat.std == pytest.approx(out.std().item(), rel=1e-4, abs=1e-6), stat.name
         zeros = int((out == 0).sum())
         assert stat.zero_fraction == pytest.approx(zeros / out.numel(), rel=1e-12), stat.name
+
+
+def test_init_plans_keep_the_wiring():
+    """A plan changes weights, not the graph: with the default plan the model computes what the
+    design's own does, and ``compare_plans`` measures every layer, the merges included."""
+    design = with_plan(UNET, {})
+    assert [layer.get("inputs") for layer in design["layers"]][6] == ["enc_act", "up"]
+    x = torch.randn(2, *UNET["input_shape"])
+    with torch.no_grad():
+        assert torch.equal(build_model(design)(x), build_model(UNET)(x))
+    plan = {"Conv2d": {"weight": {"scheme": "kaiming_normal"}}}
+    plain, kaiming = compare_plans(UNET, {}, plan, batch_size=4)
+    assert (
+        [s.name for s in plain]
+        == [s.name for s in kaiming]
+        == ["input", *(layer.name for layer in load_spec(UNET).layers)]
+    )
+    assert plain[7].std != kaiming[7].std  # the skip's concatenation, under each plan
 
 
 def test_graph_heavy_macs_are_torchinfos():
