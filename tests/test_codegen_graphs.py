@@ -216,18 +216,26 @@ def test_order_sensitive_graph_keeps_the_spec_order() -> None:
     assert torch.equal(net(x), expected)
 
 
-def test_forward_body_wraps_a_long_sum_in_parentheses() -> None:
-    ops = [
-        Op("a" * 40, ("input",), "call", "self." + "a" * 40),
-        Op("b" * 40, ("input",), "call", "self." + "b" * 40),
-        Op("s", ("a" * 40, "b" * 40), "add", comment="# (3,)"),
-    ]
+def test_forward_body_wraps_a_long_sum_in_parentheses(tmp_path: Path) -> None:
+    names = [letter * 60 for letter in "abc"]
+    ops = [Op(name, ("input",), "call", f"self.{name}") for name in names]
+    ops.append(Op("s", tuple(names), "add", comment="# (3)"))
     lines = forward_body(ops, "        ")
-    assert lines[0].strip() == "identity = x"
-    assert all(len(line) <= 100 for line in lines)
-    assert lines[-1].strip() == "return x"
-    source = "def f(self, x):\n" + "\n".join(lines) + "\n"
+    stripped = [line.strip() for line in lines]
+    assert stripped[:2] == ["identity = x", f"x = self.{names[0]}(x)"]
+    assert stripped[2:] == [
+        "# (3)",
+        "x = (",
+        "x",
+        f"+ self.{names[1]}(identity)",
+        f"+ self.{names[2]}(identity)",
+        ")",
+        "return x",
+    ]
+    source = "class Net:\n    def forward(self, x):\n" + "\n".join(lines) + "\n"
     ast.parse(source)
+    (tmp_path / "sum.py").write_text(source)
+    assert_ruff_clean(tmp_path)
 
 
 def _long_names(design: dict[str, Any], width: int) -> dict[str, Any]:
