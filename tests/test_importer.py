@@ -780,7 +780,7 @@ def test_the_base_source_reads():
 UNREADABLE = [
     # (id, what to put in BASE, the line named, a fragment of the message)
     ("custom_block", {"init": "self.conv3 = MyBlock(3, 8)"}, 12, "cannot read 'self.conv3 = MyBlock(3, 8)': only torch.nn layers are supported"),
-    ("module_list", {"init": "self.body = nn.ModuleList([nn.ReLU()])"}, 12, "nn.ModuleList is not read: use nn.Sequential or attributes"),
+    ("module_dict", {"init": "self.body = nn.ModuleDict({'a': nn.ReLU()})"}, 12, "nn.ModuleDict is not read: use nn.Sequential or attributes"),
     ("unknown_type", {"init": "self.rnn = nn.LSTM(4, 4)"}, 12, "nn.LSTM is not a layer type"),
     ("not_a_constant", {"init": "self.fc2 = nn.Linear(self.width, 2)"}, 12, "only literal values and constant arithmetic are read"),
     ("bad_value", {"init": "self.conv2 = nn.Conv2d(6, 6, -1)"}, 12, "line 12 (conv2): kernel_size must be a positive integer, got -1"),

@@ -244,6 +244,25 @@ class Net(nn.Module):
         return self.fc(x)
 """
 
+MODULE_LIST = """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    def __init__(self, sizes=(784, 256, 128, 10)):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.drop = nn.Dropout(0.2)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        for layer in self.layers:
+            x = self.drop(F.relu(layer(x)))
+        return x
+"""
+
 MODULE_LEVEL = """\
 import torch.nn as nn
 
@@ -262,6 +281,7 @@ model = nn.Sequential(
         pytest.param(INCEPTION, [3, 16, 16], "Net", id="inception_cat"),
         pytest.param(SHORTCUT_FIRST, [4, 8, 8], "Net", id="shortcut_first"),
         pytest.param(LOOP_BUILT, [3, 8, 8], "Net", id="sequential_built_in_a_loop"),
+        pytest.param(MODULE_LIST, [1, 28, 28], "MLP", id="module_list_loop"),
     ],
 )
 def test_hand_written_graphs_import_exactly(source, shape, entry):
@@ -420,6 +440,8 @@ class Net(nn.Module):
         ("x = x + 1", "line 13: cannot read 'x = x + 1': forward is read as layer calls"),
         ("x = torch.cat([x])", "line 13: cannot read 'x = torch.cat([x])': torch.cat is read with a list of two"),
         ("x = F.relu(y)", "line 13: cannot read 'x = F.relu(y)': 'y' is not a value forward has made"),
+        ("x = self.conv(x)", "line 13: self.conv is applied a second time (first on line 12)"),
+        ("x = self.conv", "line 13: cannot read 'x = self.conv': forward is read as layer calls"),
     ],
 )  # fmt: skip
 def test_wrong_forward_code_is_named_by_line(forward, fragment):

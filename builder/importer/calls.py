@@ -18,7 +18,7 @@ from .names import is_name, is_number
 if TYPE_CHECKING:
     from .interp import Interpreter
 
-_BUILTINS = ("range", "len", "int", "min", "max", "list", "tuple")
+_BUILTINS = ("range", "len", "int", "min", "max", "list", "tuple", "zip", "enumerate")
 _ORDERED = ("collections.OrderedDict", "OrderedDict")
 
 
@@ -135,6 +135,12 @@ def _builtin(
         values = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
         if values and all(is_number(v) for v in values):
             return min(values) if name == "min" else max(values)
+    if name in ("zip", "enumerate") and args and all(isinstance(a, (list, tuple)) for a in args):
+        interp.budget.spend(node, sum(len(a) for a in args))
+        if name == "zip":
+            return [tuple(items) for items in zip(*args)]
+        if len(args) == 1:
+            return [(i, item) for i, item in enumerate(args[0])]
     if name in ("list", "tuple") and len(args) == 1 and isinstance(args[0], (list, tuple)):
         interp.budget.spend(node, len(args[0]))
         return list(args[0]) if name == "list" else tuple(args[0])

@@ -184,6 +184,19 @@ class DataExpressions:
 
     def subscript(self, node: ast.Subscript, env, owner, nesting, depth) -> Any:
         base = self.expr(node.value, env, owner, nesting, depth)
+        if isinstance(node.slice, ast.Slice) and isinstance(base, (list, tuple)):
+            bounds = [
+                None if part is None else self.expr(part, env, owner, nesting, depth)
+                for part in (node.slice.lower, node.slice.upper, node.slice.step)
+            ]
+            if not all(
+                b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds
+            ):
+                raise Refusal(node, "a slice is read with integers")
+            if bounds[2] == 0:
+                raise Refusal(node, "a slice step must not be zero")
+            self.budget.spend(node, len(base))
+            return base[slice(*bounds)]
         index = self.expr(node.slice, env, owner, nesting, depth)
         if isinstance(base, (list, tuple)) and isinstance(index, int):
             if -len(base) <= index < len(base):

@@ -49,6 +49,7 @@ class _Frame:
     owner: Block | None
     values: dict[str, int] = field(default_factory=dict)
     result: int | None = None
+    modules: dict[str, Module] = field(default_factory=dict)  # for layer in self.layers:
 
 
 def read_forward(
@@ -152,6 +153,15 @@ class _ForwardReader:
                 raise Refusal(node, "forward must return its result")
             frame.result = self.tensor(node.value, frame, 0)
             return
+        elif (
+            isinstance(node, ast.For)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.iter, ast.Attribute)
+            and is_name(node.iter.value, "self")
+            and not node.orelse
+        ):
+            self.loop(node, node.target.id, self.member(node.iter, frame), frame)
+            return
         elif isinstance(node, ast.If):  # if self.downsample is not None: on __init__'s values
             for statement in node.body if self.static(node.test, frame) else node.orelse:
                 self.statement(statement, frame)
@@ -168,6 +178,17 @@ class _ForwardReader:
         except Refusal as refusal:
             raise Refusal(refusal.node, f"{why}: {refusal.why}") from None
 
+    def loop(self, node: ast.For, var: str, container: Module, frame: _Frame) -> None:
+        """``for layer in self.layers: x = layer(x)`` over a ModuleList or Sequential."""
+        if not isinstance(container, Seq):
+            raise Refusal(node.iter, "for is read over an nn.ModuleList or nn.Sequential")
+        for _, child in container.children:
+            self.budget.spend(node)
+            frame.modules[var] = child
+            for statement in node.body:
+                self.statement(statement, frame)
+        frame.modules.pop(var, None)
+
     # --- modules applied ------------------------------------------------------------------------
 
     def apply(self, module: Module, source: int, node: ast.AST, depth: int) -> int:
@@ -178,6 +199,12 @@ class _ForwardReader:
             name = module.name or ""
             return self.add(ApplyLayer(line_of(node), source, name))
         if isinstance(module, Seq):
+            if module.listed:
+                raise Refusal(
+                    node,
+                    "an nn.ModuleList is not applied as a whole: for layer in self.layers: "
+                    "x = layer(x)",
+                )
             for _, child in module.children:
                 source = self.apply(child, source, node, depth + 1)
             return source
@@ -228,6 +255,11 @@ class _ForwardReader:
         func = node.func
         if isinstance(func, ast.Attribute) and is_name(func.value, "self"):
             return self.apply_attribute(node, func, frame, depth)
+        if isinstance(func, ast.Name) and func.id in frame.modules:  # layer(x) in a loop
+            if len(node.args) != 1 or node.keywords:
+                raise Refusal(node, f"{func.id} is applied to one input")
+            source = self.tensor(node.args[0], frame, depth + 1)
+            return self.apply(frame.modules[func.id], source, node, depth + 1)
         root = func
         while isinstance(root, ast.Attribute):
             root = root.value

@@ -318,6 +318,8 @@ class Interpreter(DataExpressions):
         ``name``: the attribute it is assigned to, for messages."""
         if cls == "Sequential":
             return self.sequential(node, env, owner, nesting)
+        if cls == "ModuleList":
+            return self.module_list(node, env, owner, nesting)
         if cls in CONTAINERS:
             raise Refusal(node, f"nn.{cls} is not read: use nn.Sequential or attributes")
         if cls not in REGISTRY or cls not in CONSTRUCTORS or REGISTRY[cls].prefix in ("add", "cat"):
@@ -340,13 +342,29 @@ class Interpreter(DataExpressions):
             pairs = list(items[0].items)
         else:
             pairs = [(str(i), item) for i, item in enumerate(items)]
-        for _, item in pairs:
-            if not is_module(item):
-                raise Refusal(node, "nn.Sequential holds layers and blocks only")
-        nested = 1 + max((depth(item) for _, item in pairs), default=0)
-        if nested > MAX_CONTAINERS:
-            raise Refusal(node, "Sequentials and blocks are nested too deeply")
-        return Seq(pairs, node.lineno, nested)
+        return _container(node, pairs, listed=False)
+
+    def module_list(
+        self, node: ast.Call, env: dict[str, Any], owner: Block | None, nesting: int
+    ) -> Seq:
+        """``nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])``: made whole, not appended."""
+        if node.keywords or len(node.args) > 1:
+            raise Refusal(node, "nn.ModuleList is read with one list of modules")
+        items = self.expr(node.args[0], env, owner, nesting) if node.args else []
+        if not isinstance(items, (list, tuple)):
+            raise Refusal(node, "nn.ModuleList is read with one list of modules")
+        pairs = [(str(i), item) for i, item in enumerate(items)]
+        return _container(node, pairs, listed=True)
+
+
+def _container(node: ast.Call, pairs: list[tuple[str, Any]], listed: bool) -> Seq:
+    for _, item in pairs:
+        if not is_module(item):
+            raise Refusal(node, "a container holds layers and blocks only")
+    nested = 1 + max((depth(item) for _, item in pairs), default=0)
+    if nested > MAX_CONTAINERS:
+        raise Refusal(node, "Sequentials and blocks are nested too deeply")
+    return Seq(pairs, node.lineno, nested, listed)
 
 
 def _plain(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -51,11 +51,15 @@ class Leaf:
 
 @dataclass(eq=False)
 class Seq:
-    """``nn.Sequential(...)``: its children by key (``"0"``, or the OrderedDict's names)."""
+    """``nn.Sequential(...)``: its children by key (``"0"``, or the OrderedDict's names).
+
+    ``listed``: an ``nn.ModuleList``, whose children forward applies in a loop, never at once.
+    """
 
     children: list[tuple[str, Module]]
     line: int
     depth: int = 1  # containers nested in it, itself included
+    listed: bool = False
 
 
 @dataclass(eq=False)
