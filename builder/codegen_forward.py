@@ -132,6 +132,15 @@ def statement_lines(target: str, node: _Node, comment: str, indent: str) -> list
         if len(start) <= LINE_LENGTH:
             body = _items(last, indent + INDENT)
             return [*before, start, *body, f"{indent})"]
+    first = node.items[0] if node.kind == "sum" else None
+    if first is not None and len(node.items) == 2 and first.kind == "call":
+        # else inside its first call, the rest after the closing parenthesis
+        start = f"{indent}{head}{first.text}("
+        args = f"{indent}{INDENT}{', '.join(item.flat() for item in first.items)}"
+        end = f"{indent}) + {_operand(node.items[1], False)}"
+        if len(start) <= LINE_LENGTH and len(end) <= LINE_LENGTH:
+            body = [args] if len(args) <= LINE_LENGTH else _items(first, indent + INDENT)
+            return [*before, start, *body, end]
     if node.kind in ("call", "tuple"):
         opening = f"{indent}{head}{node.text if node.kind == 'call' else ''}("
         if len(opening) <= LINE_LENGTH:
@@ -219,6 +228,13 @@ class _Plan:
         held = self.in_x
         return held in self.named or held == INPUT or not any(i > index for i in self.readers[held])
 
+    def input_waits(self, index: int) -> bool:
+        """Whether ``x`` still holds the input, read again later: a value that waits for a
+        later reader is better inline than the reason for ``identity = x`` (Inception's
+        branches all read ``x``)."""
+        later = any(i > index for i in self.readers[INPUT])
+        return self.in_x == INPUT and INPUT not in self.named and later
+
     def place(self, index: int, op: Op, node: _Node) -> None:
         readers = self.readers[op.name]
         if self.strict:
@@ -226,15 +242,14 @@ class _Plan:
         elif index == len(self.ops) - 1:
             into_x = True
         elif len(readers) == 1:
-            if not self.x_free(index):
-                self.pending[op.name] = node
+            if not self.x_free(index) or (readers[0] > index + 1 and self.input_waits(index)):
+                self.pending[op.name] = node  # inline where it is read
                 return
             into_x = True
         else:
             into_x = self.x_free(index) and max(readers) - index <= _KEEP_IN_X
         if into_x:
-            later = any(i > index for i in self.readers[INPUT])
-            if self.in_x == INPUT and INPUT not in self.named and later:
+            if self.input_waits(index):
                 self.save_input()
             self.statements.append((RUNNING, node, op.comment))
             self.in_x = op.name
