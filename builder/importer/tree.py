@@ -164,7 +164,7 @@ class _InitReader:
         pairs += [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d]
         for param, default in pairs:
             try:
-                self.env[param] = self.evaluator.value(default)
+                self.env[param] = self.interp.expr(default, {}, None, 0)
             except Refusal as refusal:
                 self.problems.refused(node, refusal)
 
