@@ -38,7 +38,9 @@ div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
 .st-key-workbench > div:has(> .st-key-stack_pane){flex:1 1 330px;min-width:300px}
 .st-key-workbench > div:has(> .st-key-table_pane){flex:1.3 1 max-content;min-width:0}
 .st-key-compare_pair > div{flex:1 1 max-content;min-width:0}
-.st-key-header h4{padding:0}
+.st-key-header h4{padding:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.st-key-header{flex-wrap:nowrap}
+.st-key-header > div:first-child{min-width:0;flex:1 1 auto}
 .st-key-keyboard{display:none}
 .st-key-import_code textarea{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;
 font-size:0.9rem}
