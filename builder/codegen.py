@@ -4,7 +4,9 @@ The export reads like the article's ``Net``: named layers in ``__init__``, a ``f
 statement per layer and its output shape as a comment, and an ``initialize_weights`` that walks
 ``self.modules()`` and sets each layer type's scheme with ``isinstance``. It also draws random
 numbers in exactly ``build_model``'s order, so ``torch.manual_seed(seed); Net()`` gives the same
-``state_dict``, tensor for tensor.
+``state_dict``, tensor for tensor. A graph (SPEC.md "Graphs") keeps all that; its ``forward`` is
+written by ``codegen_forward``: merges are expressions (``x + identity``, ``torch.cat``), not
+modules, and only a value read again gets a variable.
 
 Safety, in the manner of torch.fx's code generator: the source is assembled only from identifiers
 checked here again (ASCII, not keywords) and from literals of exact builtin types written with
