@@ -161,11 +161,15 @@ def receptive_field(spec: Any) -> list[RFRecord]:
     found: dict[str, tuple[RFRecord, list[Axis] | None]] = {
         INPUT: (first, [(one, one, zero)] * len(sizes) if spatial else None)
     }
-    for layer, row in zip(spec.layers, analysis.layers):
+    last_read = {name: index for index, layer in enumerate(spec.layers) for name in layer.inputs}
+    for index, (layer, row) in enumerate(zip(spec.layers, analysis.layers)):
         ins = [found[name] for name in layer.inputs]
         record, state = _layer_record(layer, row, ins, len(spec.input_shape), sizes)
         records.append(record)
         found[layer.name] = (record, state)
+        for name in layer.inputs:  # a state nothing reads again is let go (they can be large)
+            if last_read[name] == index:
+                found.pop(name, None)
     return records
 
 
