@@ -11,9 +11,10 @@ import ast
 from typing import TYPE_CHECKING, Any
 
 from .arguments import refuse_unpacking
+from .data import MAX_WORK
 from .messages import Refusal
 from .modules import Block, ClassRef, Ordered, is_module
-from .names import is_name, is_number
+from .names import checked_number, is_name, is_number
 
 if TYPE_CHECKING:
     from .interp import Interpreter
@@ -125,12 +126,16 @@ def _builtin(
         if len(args) == 3 and args[2] == 0:
             raise Refusal(node, "range() step must not be zero")
         items = range(*args)
-        interp.budget.spend(node, len(items))
+        try:
+            count = len(items)
+        except OverflowError:  # more items than a C ssize_t holds
+            count = MAX_WORK + 1
+        interp.budget.spend(node, count)
         return list(items)
     if name == "len" and len(args) == 1 and isinstance(args[0], (list, tuple, str)):
         return len(args[0])
     if name == "int" and len(args) == 1 and is_number(args[0]):
-        return int(args[0])
+        return checked_number(node, int(args[0]))
     if name in ("min", "max") and args:
         values = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
         if values and all(is_number(v) for v in values):
