@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from bench.bench_load import Result, Session
+from tests import postgres
 from tests.server import (
     HOST,
     NGINX_CONF,
@@ -41,10 +43,13 @@ def compose() -> dict:
     return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
 
 
-def kubernetes() -> dict[str, dict]:
-    return {
-        doc["kind"]: doc for doc in yaml.safe_load_all((DEPLOY / "kubernetes.yaml").read_text())
-    }
+def kubernetes_docs() -> list[dict]:
+    return list(yaml.safe_load_all((DEPLOY / "kubernetes.yaml").read_text()))
+
+
+def kubernetes(name: str = "netbuilder") -> dict[str, dict]:
+    """The manifest's objects of one name (the app's by default), by kind."""
+    return {doc["kind"]: doc for doc in kubernetes_docs() if doc["metadata"]["name"] == name}
 
 
 def nginx_directives() -> list[str]:
@@ -156,6 +161,64 @@ def test_kubernetes_matches_compose_and_the_image():
     notes = ingress["metadata"]["annotations"]
     assert notes["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+
+
+def _env(container: dict) -> dict[str, dict]:
+    return {item["name"]: item for item in container.get("env", [])}
+
+
+def test_compose_points_every_replica_at_its_postgres():
+    services = compose()["services"]
+    app, db = services["app"], services["postgres"]
+    url = make_url(app["environment"]["NETBUILDER_DATABASE_URL"])
+    assert url.get_backend_name() == "postgresql"
+    assert url.host in services and services[url.host] is db
+    assert str(url.port) in db["expose"]
+    env = db["environment"]
+    assert (url.username, url.password, url.database) == (
+        env["POSTGRES_USER"],
+        env["POSTGRES_PASSWORD"],
+        env["POSTGRES_DB"],
+    )
+    assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    # the server the tests run against (tests/postgres.py) is the same major version
+    assert db["image"].split(":")[1].split("-")[0] == "15" and "/15/" in str(postgres.BIN)
+    assert db["volumes"][0].split(":")[0] in compose()["volumes"]
+
+
+def test_kubernetes_points_every_replica_at_its_postgres():
+    app, db = kubernetes(), kubernetes("netbuilder-postgres")
+    (secret,) = [d for d in kubernetes_docs() if d["kind"] == "Secret"]
+    (container,) = app["Deployment"]["spec"]["template"]["spec"]["containers"]
+    ref = _env(container)["NETBUILDER_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == secret["metadata"]["name"]
+    url = make_url(secret["stringData"][ref["key"]])
+    service, statefulset = db["Service"], db["StatefulSet"]
+    assert url.get_backend_name() == "postgresql"
+    assert (url.host, url.port) == (
+        service["metadata"]["name"],
+        service["spec"]["ports"][0]["port"],
+    )
+    pod = statefulset["spec"]["template"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    (pg,) = pod["spec"]["containers"]
+    assert pg["ports"][0]["containerPort"] == service["spec"]["ports"][0]["targetPort"]
+    assert pg["image"] == compose()["services"]["postgres"]["image"]
+    env = _env(pg)
+    values = {}
+    for name in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"):
+        key = env[name]["valueFrom"]["secretKeyRef"]
+        assert key["name"] == secret["metadata"]["name"]
+        values[name] = secret["stringData"][key["key"]]
+    assert (url.username, url.password, url.database) == (
+        values["POSTGRES_USER"],
+        values["POSTGRES_PASSWORD"],
+        values["POSTGRES_DB"],
+    )
+    (claim,) = statefulset["spec"]["volumeClaimTemplates"]
+    assert claim["metadata"]["name"] in {m["name"] for m in pg["volumeMounts"]}
+    assert statefulset["spec"]["replicas"] == 1  # one database for every app replica
 
 
 def test_dockerfile_installs_requirements_pins_with_the_cpu_torch_wheel():
