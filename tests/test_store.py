@@ -7,10 +7,14 @@ comparison for the migrated schema, and SQL counts read directly from the tables
 
 from __future__ import annotations
 
+import json
 import random
 import re
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -289,6 +293,34 @@ def test_eight_threads_fifty_operations_each_lose_nothing(db):
     names = sorted(r.name for r in db.submissions(token))
     assert names == sorted(f"t{t}-{i}" for t in range(8) for i in range(1, 50, 2))
     assert count(db, "designs") == 8 * 50
+
+
+def test_a_design_saved_by_one_replica_opens_on_another(pg_database):
+    """Two processes, as two replicas: one saves and submits, this one loads and grades."""
+    here = store.open_store(pg_database)
+    student, token = here.create_assignment({"output_shape": [10]})
+    other = (
+        "import json, sys, store\n"
+        "s = store.open_store(sys.argv[1])\n"
+        "d = json.loads(sys.argv[3])\n"
+        "key = s.save_design(d)\n"
+        "s.submit(sys.argv[2], 'Ann', d)\n"
+        "print(key)\n"
+    )
+    design = lenet(seed=4242)
+    done = subprocess.run(
+        [sys.executable, "-c", other, pg_database, student, json.dumps(design)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
+    key = done.stdout.strip().splitlines()[-1]
+    assert here.load_design(key) == builder.load_spec(design).to_dict()
+    (row,) = here.submissions(token)
+    assert (row.name, row.design_id) == ("Ann", key)
+    here.close()
 
 
 def test_a_database_that_goes_down_gives_a_clear_message():
