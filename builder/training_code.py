@@ -194,10 +194,10 @@ def load_data(path: str) -> tuple[torch.Tensor, torch.Tensor]:
     and feature or pixel columns (numbers). A first row that is not all numbers is the header."""
     with open(path, newline="") as file:
         rows = [row for row in csv.reader(file) if row]
-    label_column = 0
-    if not all(is_number(cell) for cell in rows[0][1:]):
-        names = [cell.strip().lower() for cell in rows.pop(0)]
+    names, label_column = [cell.strip().lower() for cell in rows[0]], 0
+    if "label" in names or not all(is_number(cell) for cell in rows[0][1:]):  # a header
         label_column = names.index("label") if "label" in names else 0
+        del rows[0]
     labels = [row[label_column] for row in rows]
     features = [[float(v) for i, v in enumerate(row) if i != label_column] for row in rows]
     return as_images(np.array(features, dtype=np.float32)), as_labels(np.array(labels))
@@ -265,10 +265,7 @@ def loss_fn(out: torch.Tensor, y: torch.Tensor, r: str = "mean") -> torch.Tensor
 '''
 _LOSS = {  # (docstring, body) per builder.training._loss_kind
     "logits": ("Cross-entropy on the outputs (logits).", "F.cross_entropy(out, y, reduction=r)"),
-    "log_probs": (
-        "After LogSoftmax: the negative log-likelihood.",
-        "F.nll_loss(out, y, reduction=r)",
-    ),
+    "log_probs": ("After LogSoftmax: negative log-likelihood.", "F.nll_loss(out, y, reduction=r)"),
     "probs": (
         "After Softmax: -log of the probabilities.",
         "F.nll_loss(out.clamp_min(torch.finfo(out.dtype).tiny).log(), y, reduction=r)",

@@ -341,13 +341,13 @@ def test_npz_script_trains_on_the_file(tmp_path):
     assert final_accuracy(lines) >= 90.0
 
 
-@pytest.mark.parametrize("header", ["", "label_last", "names"])
+@pytest.mark.parametrize("header", ["", "label_last", "names", "numbered"])
 def test_csv_loader_reads_the_rows(header, tmp_path, monkeypatch):
     x, y = stripes(n_per_class=5)
     pixels = x.reshape(len(x), -1)
     names = np.array(["a", "b", "c"])[y] if header == "names" else y
     rows = [[str(v) for v in [names[i], *pixels[i]]] for i in range(len(y))]
-    head = ["label", *(f"p{i}" for i in range(36))]
+    head = ["label", *((str if header == "numbered" else "p{}".format)(i) for i in range(36))]
     if header == "label_last":
         rows = [[*row[1:], row[0]] for row in rows]
         head = [*head[1:], "label"]
