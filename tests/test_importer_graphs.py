@@ -441,7 +441,9 @@ class Net(nn.Module):
         ("x = torch.cat([x])", "line 13: cannot read 'x = torch.cat([x])': torch.cat is read with a list of two"),
         ("x = F.relu(y)", "line 13: cannot read 'x = F.relu(y)': 'y' is not a value forward has made"),
         ("x = self.conv(x)", "line 13: self.conv is applied a second time (first on line 12)"),
+        ("y = self.conv(x)\n        x = F.relu(x) + y", "line 13: self.conv is applied a second time"),
         ("x = self.conv", "line 13: cannot read 'x = self.conv': forward is read as layer calls"),
+        ("x = nn.Conv2d(4, 4, 1)(x)", "line 13: cannot read 'x = nn.Conv2d(4, 4, 1)(x)'"),
     ],
 )  # fmt: skip
 def test_wrong_forward_code_is_named_by_line(forward, fragment):

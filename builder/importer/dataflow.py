@@ -196,8 +196,9 @@ class _ForwardReader:
         if depth > MAX_DEPTH:
             raise Refusal(node, "blocks are nested too deeply")
         if isinstance(module, Leaf):
-            name = module.name or ""
-            return self.add(ApplyLayer(line_of(node), source, name))
+            if module.name is None:
+                raise Refusal(node, "this layer is not a submodule of the network")
+            return self.add(ApplyLayer(line_of(node), source, module.name))
         if isinstance(module, Seq):
             if module.listed:
                 raise Refusal(

@@ -74,8 +74,8 @@ def _layer_list(design: Design, problems: Problems) -> list[tuple[dict[str, Any]
                 item["trainable"] = False
             layers.append((item, op))
         uses.setdefault(op.name, op.line)
-    _wire(layers, order)
-    if not problems:
+    if not problems:  # else raised next (a layer applied twice has no place of its own)
+        _wire(layers, order)
         _note_unused(design, uses)
     return layers
 

@@ -86,6 +86,7 @@ class _InitReader:
         self.refs: dict[str, LayerDef] = {}
         self.modules: dict[str, Module] = {}
         self.placed: dict[str, int] = {}  # attribute -> the line it was placed on
+        self.shown: dict[str, Module] = {}  # attribute -> the module whose layers are named
         self.names: set[str] = set()  # spec names taken
         self.root: Module | None = None
         self.failed: set[str] = set()
@@ -218,8 +219,11 @@ class _InitReader:
     def sync(self, node: ast.AST) -> None:
         """Name the layers of submodules set since the last time (helper methods set some)."""
         for attr, value in self.modules.items():
-            if attr not in self.placed:
-                self.placed[attr] = line_of(node)
+            if self.shown.get(attr) is not value:  # new, or an empty Sequential replaced
+                if any(leaf.name for leaf in leaves(value)):
+                    raise Refusal(node, f"a layer of self.{attr} is already placed elsewhere")
+                self.shown[attr] = value
+                self.placed.setdefault(attr, line_of(node))
                 for leaf in place(value, attr, node, self.names):
                     self.register(leaf, leaf.name or attr, node)
                     if leaf is value:
