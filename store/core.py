@@ -45,6 +45,7 @@ MAX_EXPIRY_DAYS = 366
 TOKEN_BYTES = 24  # the teacher token: 192 bits
 ID_RE = re.compile(rf"[A-Za-z0-9_-]{{{ID_CHARS}}}")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+PURGE_SECONDS = 3600.0  # a store deletes expired classes on its first use, then hourly
 LOCK_KEY = 0x4E42_5354  # PostgreSQL advisory lock held while migrating ("NBST")
 
 
@@ -242,6 +243,7 @@ class Store:
         self.submit_rate = submit_rate
         self.clock = clock
         self._recent: dict[str, deque[float]] = {}
+        self._purged = -PURGE_SECONDS  # monotonic time of the last purge of expired classes
         self._lock = threading.Lock()
         self.dialect = engine.dialect.name
 
@@ -331,7 +333,7 @@ class Store:
         expiry = self.expiry if days is None else timedelta(days=days)
         if not timedelta(0) < expiry <= timedelta(days=MAX_EXPIRY_DAYS):
             raise Refused(f"an assignment lasts up to {MAX_EXPIRY_DAYS} days")
-        self.purge_expired()
+        self._maybe_purge()
         student, token = secrets.token_urlsafe(9), secrets.token_urlsafe(TOKEN_BYTES)
         now = self.clock()
         with self._tx(write=True) as conn:
@@ -420,6 +422,7 @@ class Store:
         if len(name) > NAME_CHARS:
             raise Refused(f"a display name has at most {NAME_CHARS} characters")
         text = self._bounded(design)
+        self._maybe_purge()
         assignment = self.assignment(student_id)
         facts = _facts(assignment, json.loads(text))
         self._throttle(session)
@@ -473,6 +476,14 @@ class Store:
             )
             first.setdefault(r.design_id, r.name)
         return out
+
+    def _maybe_purge(self) -> None:
+        """Purge expired classes if the last purge was over ``PURGE_SECONDS`` ago."""
+        with self._lock:
+            if time.monotonic() - self._purged < PURGE_SECONDS:
+                return
+            self._purged = time.monotonic()
+        self.purge_expired()
 
     def purge_expired(self) -> int:
         """Delete expired assignments, their submissions, and designs only they held."""
