@@ -11,6 +11,7 @@ from .importer import spec_from_code
 from .model import build_model
 from .signal import activation_stats, compare_plans
 from .spec import Spec, load_spec
+from .training_code import generate_training_code, generate_training_notebook
 
 __all__ = [
     "Analysis",
@@ -23,6 +24,8 @@ __all__ = [
     "build_model",
     "compare_plans",
     "generate_code",
+    "generate_training_code",
+    "generate_training_notebook",
     "load_spec",
     "spec_from_code",
     "weight_histograms",

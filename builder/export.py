@@ -183,3 +183,39 @@ def model_listing(spec: Any) -> dict[str, str]:
         "modules": "\n".join(str(m) for m in model.modules()),
         "first_conv": shapes,
     }
+
+
+def training_downloads(spec: Any, **options: Any) -> list[Download]:
+    """The training script and notebook for a design (``train_lenet.py``, ``train_lenet.ipynb``).
+
+    Args:
+        spec: a ``Spec`` or anything ``load_spec`` accepts.
+        **options: passed to ``generate_training_code`` (``optimizer``, ``lr``, ``batch_size``,
+            ``epochs``, ``seed``, ``data``, ``test_fraction``): the Train tab's settings.
+
+    Returns:
+        The script, then the notebook. Both are generated here, so a design or setting that
+        cannot be exported fails now (``SpecError``), not on a click.
+    """
+    from .training_code import generate_training_code, generate_training_notebook
+
+    spec = _spec(spec)
+    stem = f"train_{file_stem(spec)}"
+    script = generate_training_code(spec, **options).encode("utf-8")
+    notebook = generate_training_notebook(spec, **options).encode("utf-8")
+    return [
+        Download(
+            "Download training script (.py)",
+            f"{stem}.py",
+            "text/x-python",
+            "train_py",
+            lambda: script,
+        ),
+        Download(
+            "Download training notebook (.ipynb)",
+            f"{stem}.ipynb",
+            "application/x-ipynb+json",
+            "train_ipynb",
+            lambda: notebook,
+        ),
+    ]

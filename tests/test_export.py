@@ -131,3 +131,19 @@ def test_a_spec_whose_analysis_fails_has_no_downloads():
         downloads(bad)
     with pytest.raises(SpecError):
         state_dict_bytes(bad)
+
+
+def test_training_downloads_are_the_script_and_notebook_of_the_design():
+    import ast
+    import json
+
+    from builder.export import training_downloads
+    from builder.presets import preset
+
+    script, notebook = training_downloads(preset(), epochs=2, batch_size=8)
+    assert script.file_name == "train_lenet.py" and notebook.file_name == "train_lenet.ipynb"
+    code = script.make().decode()
+    ast.parse(code)
+    assert "class LeNet(nn.Module)" in code and "test accuracy" in code
+    cells = json.loads(notebook.make())["cells"]
+    assert any("class LeNet(nn.Module)" in "".join(c["source"]) for c in cells)
