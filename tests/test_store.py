@@ -7,6 +7,7 @@ comparison for the migrated schema, and SQL counts read directly from the tables
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 import re
@@ -97,6 +98,25 @@ def test_migrations_reach_head_and_match_the_tables_the_code_uses(db):
         assert context.get_current_revision() == script.get_current_head()
         assert compare_metadata(context, metadata) == []
     store.open_store(db.engine.url.render_as_string(hide_password=False)).close()  # idempotent
+
+
+def _top_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_layering_store_is_its_own_package():
+    root = Path(__file__).resolve().parents[1]
+    for path in (root / "store").rglob("*.py"):
+        assert not _top_imports(path) & {"streamlit", "ui", "torch"}, path
+    for path in (root / "builder").rglob("*.py"):
+        assert "store" not in _top_imports(path), path
 
 
 # --- designs ------------------------------------------------------------------------------------
