@@ -89,3 +89,33 @@ MAX_CODE_CHARS = 50_000
 
 MAX_TRAIN_SECONDS = 60.0
 """One training run."""
+
+MAX_DATA_UPLOAD_BYTES = 32_000_000
+"""An uploaded training data file (``.npz``, CSV or ``.zip`` of class folders): a 20 MB zip of
+10,000 small images fits."""
+
+MAX_DATA_UNPACKED_BYTES = 200_000_000
+"""The uncompressed bytes a ``.zip`` or ``.npz`` declares for all its members together, read from
+its directory before anything is decompressed (a zip bomb is refused unopened). Each member is
+then read only up to its declared size."""
+
+MAX_DATA_FILES = 20_000
+"""Members of an uploaded ``.zip``."""
+
+MAX_IMAGE_PIXELS = 4_000_000
+"""Pixels (width × height, from its header, before decoding) of one uploaded image."""
+
+MAX_DECODED_PIXELS = 100_000_000
+"""Pixels of all the uploaded images together, counted from their headers as they are decoded
+(one at a time): 10,000 images of 100×100 fit; a zip of small files that each declare a huge
+image does not take minutes."""
+
+MAX_DATA_SAMPLES = 100_000
+"""Samples in uploaded training data."""
+
+MAX_DATA_ELEMENTS = 30_000_000
+"""Values of uploaded training data as loaded (120 MB of float32), before resizing: training
+resizes one batch at a time."""
+
+MAX_DATA_CLASSES = 100
+"""Classes in uploaded training data (the confusion matrix has one row and column each)."""

@@ -1,15 +1,16 @@
-"""Train a design briefly on scikit-learn's handwritten digits: bounded, cancellable, seeded.
+"""Train a design briefly on the digits or uploaded data: bounded, cancellable, seeded.
 
-The data are the 1,797 8×8 digits scikit-learn ships (no download). Each image is scaled to
-[0, 1], standardized with the training split's pixel mean and std, and resized with torch
-(bilinear) to the design's input: ``[C, H, W]`` gets the image at ``H×W`` in every channel;
-a flat ``[F]`` input gets it at ``s×s`` with ``s = floor(sqrt(F))``, flattened row by row and
-zero-padded to ``F`` (``[64]`` is the original 8×8, ``[784]`` a 28×28 MNIST-like image). A
-sequence ``[C, L]`` reads each digit as the length-64 sequence of its pixels row by row (as a
-scanner reading the rows would record it), resized with torch (linear) to length ``L`` and
-repeated in every channel. The resizing is done one batch at a time, so memory never holds the
-whole set at a large input size.
-Resizing is linear and keeps constants, so standardizing before it equals standardizing after.
+By default the data are the 1,797 8×8 digits scikit-learn ships (no download), scaled to
+[0, 1]; ``data=`` takes an uploaded ``builder.datasets.Dataset`` instead. The samples are
+standardized with the training split's mean and std and resized to the design's input one
+batch at a time (``builder.datasets.Split``): ``[C, H, W]`` gets each image at ``H×W`` in every
+channel; a flat ``[F]`` input gets it at ``s×s`` with ``s = floor(sqrt(F))``, flattened row by
+row and zero-padded to ``F`` (``[64]`` is the original 8×8, ``[784]`` a 28×28 MNIST-like
+image); a sequence ``[C, L]`` reads the pixels row by row, resized to length ``L``.
+
+The run goes on CUDA when there is an NVIDIA GPU, else on Apple's MPS, else on the CPU
+(``builder.devices.pick_device``; ``settings["device"]`` says which). The trained model comes
+back (on the CPU) with the split, for ``builder.learned`` to show what it learned.
 
 Bounds: designs above ``MAX_HEAVY_PARAMS`` parameters or ``MAX_TRAIN_MACS`` multiply-adds per
 sample (``builder.signal.heavy_macs``), or whose batch exceeds ``MAX_SIGNAL_ELEMENTS`` (input
@@ -47,6 +48,9 @@ import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from .analysis import analyze
+from .datasets import Dataset, Split, digits
+from .datasets import digits_dataset as digits_dataset
+from .devices import pick_device
 from .errors import SpecError
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
 from .limits import (
@@ -122,7 +126,10 @@ class TrainResult:
         stopped_reason: one of ``STOP_REASONS``.
         elapsed: seconds the whole run took, model building included.
         settings: what the run used: optimizer, lr, batch_size, epochs, seed, n_train, n_test,
-            input_shape, loss ("cross_entropy", or "nll" after LogSoftmax / Softmax).
+            input_shape, loss ("cross_entropy", or "nll" after LogSoftmax / Softmax), data
+            (the dataset's name), device (where it ran, as ``pick_device`` labels it).
+        model: the trained model, on the CPU, in eval mode.
+        split: the ``builder.datasets.Split`` it was trained and evaluated on.
     """
 
     initial: EpochResult
@@ -131,6 +138,8 @@ class TrainResult:
     stopped_reason: str
     elapsed: float
     settings: dict[str, Any] = field(default_factory=dict)
+    model: Any = field(default=None, compare=False, repr=False)
+    split: Any = field(default=None, compare=False, repr=False)
 
     @property
     def curve(self) -> tuple[EpochResult, ...]:
@@ -155,117 +164,6 @@ class TrainResult:
         return self.curve[-1].test_accuracy
 
 
-# --- data ----------------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def _digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """The 8×8 digits as ``[1797, 1, 8, 8]`` floats in [0, 1] and their labels (read-only)."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
-    labels = torch.tensor(digits.target, dtype=torch.int64)
-    return images, labels
-
-
-def _split(seed: int, test_fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices of the training and held-out samples: a seeded random permutation."""
-    if isinstance(test_fraction, bool) or not 0 < test_fraction < 1:
-        raise SpecError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
-    images, _ = _digits()
-    n = len(images)
-    n_test = min(n - 1, max(1, round(n * test_fraction)))
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return order[n_test:], order[:n_test]
-
-
-def _resize(images: torch.Tensor, input_shape: Sequence[int]) -> torch.Tensor:
-    """A batch of ``[N, 1, 8, 8]`` images as ``[N, *input_shape]`` (see the module docstring)."""
-    if len(input_shape) == 3:
-        channels, height, width = input_shape
-        if (height, width) != tuple(images.shape[-2:]):
-            images = F.interpolate(
-                images, size=(height, width), mode="bilinear", align_corners=False
-            )
-        return images.expand(-1, channels, -1, -1).contiguous()
-    if len(input_shape) == 2:
-        channels, length = input_shape
-        rows = images.reshape(len(images), 1, -1)  # [N, 1, 64]: the pixels row by row
-        if length != rows.shape[-1]:
-            rows = F.interpolate(rows, size=length, mode="linear", align_corners=False)
-        return rows.expand(-1, channels, -1).contiguous()
-    (features,) = input_shape
-    side = math.isqrt(features)
-    if side != images.shape[-1]:
-        images = _bilinear(images, (side, side))
-    flat = images.reshape(len(images), side * side)
-    return F.pad(flat, (0, features - side * side))
-
-
-def _bilinear(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-
-
-class _Digits:
-    """The split, standardized at 8×8; ``batch(indices)`` resizes just those samples."""
-
-    def __init__(self, input_shape: Sequence[int], seed: int, test_fraction: float) -> None:
-        images, labels = _digits()
-        self.train_idx, self.test_idx = _split(seed, test_fraction)
-        train = images[self.train_idx]
-        std, mean = torch.std_mean(train)
-        self.images = (images - mean) / std
-        self.labels = labels
-        self.input_shape = tuple(input_shape)
-
-    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return _resize(self.images[indices], self.input_shape), self.labels[indices]
-
-
-def digits_dataset(
-    input_shape: Sequence[int], seed: int = 0, test_fraction: float = 0.25
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The handwritten digits, shaped for a design, split into training and held-out sets.
-
-    Args:
-        input_shape: one sample's shape, ``[C, H, W]``, ``[C, L]`` or ``[F]`` (a spec's
-            ``input_shape``).
-        seed: seeds the split.
-        test_fraction: the held-out share (the rest is for training).
-
-    Returns:
-        ``(x_train, y_train, x_test, y_test)``: float32 ``[N, *input_shape]`` images
-        (standardized with the training split's mean and std) and int64 labels 0-9.
-
-    Raises:
-        SpecError: for a bad shape or fraction, or a set above ``MAX_SIGNAL_ELEMENTS`` elements
-            (training itself resizes one batch at a time and has no such limit).
-    """
-    shape = _check_input_shape(input_shape)
-    data = _Digits(shape, seed, test_fraction)
-    total = len(data.labels) * math.prod(shape)
-    if total > MAX_SIGNAL_ELEMENTS:
-        raise SpecError(
-            f"the digits at {'×'.join(map(str, shape))} would take {total:,} elements; "
-            f"the limit is {MAX_SIGNAL_ELEMENTS:,}"
-        )
-    x_train, y_train = data.batch(data.train_idx)
-    x_test, y_test = data.batch(data.test_idx)
-    return x_train, y_train, x_test, y_test
-
-
-def _check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
-    shape = tuple(input_shape)
-    if len(shape) not in (1, 2, 3) or not all(
-        isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape
-    ):
-        raise SpecError(
-            f"input_shape must be [C, H, W], [C, L] or [F] of positive integers, got {shape}"
-        )
-    return shape
-
-
 # --- training ------------------------------------------------------------------------------------
 
 
@@ -281,11 +179,13 @@ def train(
     on_batch: Callable[[float], bool | None] | None = None,
     test_fraction: float = 0.25,
     num_threads: int | None = 1,
+    data: Dataset | None = None,
 ) -> TrainResult:
     """Train the design (built by ``build_model``, so its init plan applies) on the digits.
 
     Args:
-        spec: a ``Spec`` or anything ``load_spec`` accepts; its output must be 10 values.
+        spec: a ``Spec`` or anything ``load_spec`` accepts; its output must be 10 values for
+            the digits, or at least one per class of ``data``.
         epochs: passes over the training split (1 to ``MAX_EPOCHS``).
         batch_size: samples per step (a last batch of one sample is skipped: BatchNorm needs 2).
         lr: the learning rate; None takes ``DEFAULT_LR[optimizer]``.
@@ -298,9 +198,10 @@ def train(
         on_batch: called after each batch with the progress in [0, 1] (and after each chunk of
             the held-out evaluation, progress unchanged, so a cancel is heard there too); False
             cancels.
-        test_fraction: the held-out share of the 1,797 digits.
+        test_fraction: the held-out share of the samples.
         num_threads: torch intra-op threads during the run (restored after; None leaves torch's
             setting alone). See the module docstring for why 1.
+        data: the samples to train on (``builder.datasets.load_upload``); None: the digits.
 
     Returns:
         The ``TrainResult``.
@@ -313,7 +214,8 @@ def train(
     start = time.perf_counter()
     spec = load_spec(spec)
     _check_args(epochs, batch_size, optimizer, lr, time_limit, seed, num_threads)
-    loss_kind = _check_design(spec, batch_size)
+    data = digits() if data is None else data
+    loss_kind = _check_design(spec, batch_size, data)
     with _run_slot():
         run = functools.partial(
             _run,
@@ -329,6 +231,7 @@ def train(
             test_fraction,
             loss_kind,
             start,
+            data,
         )
         return _execute(num_threads, seed, run)
 
@@ -368,9 +271,11 @@ def _run(
     test_fraction: float,
     loss_kind: str,
     start: float,
+    dataset: Dataset,
 ) -> TrainResult:
-    data = _Digits(spec.input_shape, seed, test_fraction)
-    model = build_model(spec)
+    data = Split(dataset, spec.input_shape, seed, test_fraction)
+    device = pick_device()
+    model = build_model(spec).to(device.kind)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(optimizer, params, lr)
     shuffle = torch.Generator().manual_seed(seed)
@@ -389,11 +294,16 @@ def _run(
         "input_shape": spec.input_shape,
         "loss": "cross_entropy" if loss_kind == "logits" else "nll",
         "time_limit": time_limit,
+        "data": dataset.name,
+        "device": device.label,
     }
 
     def finish(reason: str) -> TrainResult:
         elapsed = time.perf_counter() - start
-        return TrainResult(initial, tuple(done), tuple(losses), reason, elapsed, settings)
+        trained = model.to("cpu").eval()
+        return TrainResult(
+            initial, tuple(done), tuple(losses), reason, elapsed, settings, trained, data
+        )
 
     def checkpoint() -> None:
         """After every batch, trained or evaluated: a cancel or the time limit stops the run."""
@@ -420,7 +330,7 @@ def _run(
             order = data.train_idx[torch.randperm(n_train, generator=shuffle)]
             loss_sum, right, seen = torch.zeros((), dtype=torch.float64), 0, 0
             for begin in batches:
-                x, y = data.batch(order[begin : begin + batch_size])
+                x, y = data.batch(order[begin : begin + batch_size], device.kind)
                 with dropout.active():
                     out = model(x)
                 loss = _loss(out, y, loss_kind)
@@ -470,6 +380,7 @@ def compare_training(
     on_batch: Callable[[float], bool | None] | None = None,
     test_fraction: float = 0.25,
     num_threads: int | None = 1,
+    data: Dataset | None = None,
 ) -> tuple[TrainResult, TrainResult]:
     """The same design trained twice, once per initializer plan, everything else equal.
 
@@ -482,7 +393,8 @@ def compare_training(
         plan_b: the second plan.
         keep_layer_init: keep the layers' own ``init`` overrides (by default dropped, so each
             plan applies to every layer of its type), as in ``signal.with_plan``.
-        epochs, batch_size, lr, optimizer, seed, test_fraction, num_threads: as for ``train``.
+        epochs, batch_size, lr, optimizer, seed, test_fraction, num_threads, data: as for
+            ``train``.
         time_limit: seconds for both runs together (capped at ``MAX_TRAIN_SECONDS``).
         on_epoch: called as ``on_epoch(run, epoch_result)`` with ``run`` 0 or 1; False cancels.
         on_batch: called with the progress of both runs together in [0, 1]; False cancels.
@@ -497,7 +409,8 @@ def compare_training(
     """
     designs = [load_spec(with_plan(spec, plan, keep_layer_init)) for plan in (plan_a, plan_b)]
     _check_args(epochs, batch_size, optimizer, lr, time_limit, seed, num_threads)
-    kinds = [_check_design(design, batch_size) for design in designs]
+    data = digits() if data is None else data
+    kinds = [_check_design(design, batch_size, data) for design in designs]
     budget = min(float(time_limit), MAX_TRAIN_SECONDS) / 2
     results: list[TrainResult] = []
     with _run_slot():  # one slot for both runs, so the second cannot find the server busy
@@ -523,6 +436,7 @@ def compare_training(
                 test_fraction,
                 kind,
                 time.perf_counter(),
+                data,
             )
             results.append(_execute(num_threads, seed, run_one))
     return results[0], results[1]
@@ -579,16 +493,23 @@ def _check_args(
         raise SpecError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
 
 
-def _check_design(spec: Spec, batch_size: int) -> str:
+def _check_design(spec: Spec, batch_size: int, data: Dataset) -> str:
     """Refuse what cannot or must not be trained; return how to read the output."""
     analysis = analyze(spec)
     if not analysis.ok:
         raise SpecError(analysis.error)
     out = analysis.output_shape
-    if out != (NUM_CLASSES,):
+    if data.format == "digits" and out != (NUM_CLASSES,):
         raise SpecError(
             f"the last layer must output {NUM_CLASSES} values for the {NUM_CLASSES} digits, "
             f"got {out}; end with a Flatten (if needed) and a Linear with out_features=10"
+        )
+    classes = data.num_classes
+    if out is None or len(out) != 1 or out[0] < classes:
+        raise SpecError(
+            f"the last layer must output one value per class ({classes} for {data.name}), "
+            f"got {out}; end with a Flatten (if needed) and a Linear with "
+            f"out_features={classes}"
         )
     if analysis.total_params > MAX_HEAVY_PARAMS:
         raise SpecError(
@@ -684,7 +605,7 @@ class _Stop(Exception):
 
 def _evaluate(
     model: torch.nn.Module,
-    data: _Digits,
+    data: Split,
     chunk: int,
     kind: str,
     checkpoint: Callable[[], None],
@@ -695,13 +616,17 @@ def _evaluate(
     loss_sum, right = torch.zeros((), dtype=torch.float64), 0
     with torch.no_grad():
         for begin in range(0, len(data.test_idx), chunk):
-            x, y = data.batch(data.test_idx[begin : begin + chunk])
+            x, y = data.batch(data.test_idx[begin : begin + chunk], _device_of(model))
             out = model(x)
-            loss_sum += _loss(out, y, kind, reduction="sum").double()
+            loss_sum += float(_loss(out, y, kind, reduction="sum").double())
             right += int((out.argmax(1) == y).sum())
             checkpoint()
     n = len(data.test_idx)
     return float(loss_sum) / n, right / n
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
 
 
 def _batch_starts(n: int, batch_size: int) -> list[int]:
@@ -783,7 +708,9 @@ def training_figure(
             for r, label in zip(results, labels)
             if r.curve and math.isfinite(r.test_accuracy)
         ]
-        title = "Training on the digits" + (" · held-out " + ", ".join(finals) if finals else "")
+        data = results[0].settings.get("data", "digits") if results else "digits"
+        name = "the digits" if data == "digits" else data
+        title = f"Training on {name}" + (" · held-out " + ", ".join(finals) if finals else "")
     fig.update_layout(
         template=TEMPLATE,
         height=height,
