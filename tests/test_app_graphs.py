@@ -4,6 +4,7 @@ palette, templates, the projection-shortcut fix, the table's inputs column."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import builder
 from builder.share import encode_design
@@ -126,3 +127,23 @@ def test_template_inserts_a_wired_block_as_one_edit() -> None:
     assert analysis.ok, analysis.error
     merge = next(row for row in analysis.layers if row.type == "Concat")
     assert merge.input_shapes[0][1:] == merge.input_shapes[1][1:] == (16, 16)
+
+
+def test_import_tab_reads_a_residual_network_and_says_what_it_left_out() -> None:
+    source = (Path(__file__).parent / "fixtures" / "importer" / "cifar_resnet.txt").read_text()
+    source = source.replace(
+        "        self.linear = nn.Linear",
+        "        self.unused = nn.Conv2d(3, 3, 1)\n        self.linear = nn.Linear",
+        1,
+    )
+    lenet = start()
+    at = start({"d": encode_design({**design(lenet), "input_shape": [3, 32, 32]})})
+    at.session_state["view"] = "Import code"
+    at.run()
+    at.text_area(key="import_code").set_value(source)
+    at.text_input(key="import_entry").set_value("ResNet18")
+    at.button(key="import_go").click().run()
+    assert not at.exception
+    imported = builder.analyze(design(at))
+    assert imported.ok and imported.is_graph
+    assert any("unused" in w.value for w in at.warning)

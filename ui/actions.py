@@ -334,16 +334,26 @@ def load_upload(raw: bytes) -> None:
 
 
 def on_import() -> None:
-    from builder.importer import spec_from_code
+    """Read the pasted code as a design (never run); layers it leaves out are said."""
+    import warnings
+
+    from builder.importer import CodeImportWarning, spec_from_code
 
     source = st.session_state.get("import_code", "")
+    entry = str(st.session_state.get("import_entry", "") or "").strip() or None
     try:
-        design = spec_from_code(source, st.session_state.design["input_shape"]).to_dict()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CodeImportWarning)
+            spec = spec_from_code(source, st.session_state.design["input_shape"], entry=entry)
+        design = spec.to_dict()
     except builder.SpecError as exc:
         flash("error", f"Could not import that code:\n\n{exc}")
         return
+    notes = [str(w.message) for w in caught if issubclass(w.category, CodeImportWarning)]
     if commit(design, fresh_uids(len(design["layers"]))):
         flash("success", f"Imported {design.get('name', 'the class')}.")
+        for note in notes:
+            flash("warning", note)
 
 
 def on_make_assignment() -> None:

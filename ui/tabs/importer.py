@@ -11,9 +11,10 @@ from ..state import locked
 from . import Context
 
 CAPTION = (
-    "Paste a class written like the article's Net: named nn layers in __init__, a forward that "
-    "applies them in order, an optional initialize_weights. It is read, never run. The input "
-    "shape in the sidebar is used."
+    "Paste a PyTorch model: a class like the article's Net, or one built of blocks, "
+    "nn.Sequential and helper methods (a ResNet with its BasicBlock and ResNet18() factory), with "
+    "skip connections (out += self.shortcut(x)) and torch.cat in forward, and an optional "
+    "initialize_weights. It is read, never run. The input shape in the sidebar is used."
 )
 
 
@@ -26,6 +27,15 @@ def render(ctx: Context) -> None:
         max_chars=MAX_CODE_CHARS,
         disabled=locked("files"),
         placeholder="class Net(nn.Module):\n    def __init__(self):\n        ...",
+    )
+    st.text_input(
+        "Network to import (optional)",
+        key="import_entry",
+        max_chars=64,
+        placeholder="e.g. ResNet18",
+        help="where the code defines several networks: the class or factory function to read "
+        "(by default the last one that takes no arguments)",
+        width=320,
     )
     st.button(
         "Import as a design",
