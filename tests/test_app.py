@@ -452,7 +452,7 @@ def test_import_code_good_and_bad():
     at.selectbox(key="preset_choice").set_value("empty").run()
     at.button(key="load_preset").click().run()
     _open(at, "Import code")
-    assert any("named nn layers in __init__" in t.value for t in at.text)  # no Markdown
+    assert any("optional initialize_weights. It" in t.value for t in at.text)  # no Markdown
     at.text_area(key="import_code").input(ARTICLE_NET).run()
     at.button(key="import_go").click().run()
     assert not at.exception
