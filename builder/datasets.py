@@ -216,7 +216,7 @@ def _read_csv(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarr
     except ValueError:
         row, column = _first_non_number(table, label_column)
         raise SpecError(
-            f"CSV row {first + row + 1}, column {column + 1}: {table[row, column]!r:.40} is not "
+            f"CSV row {first + row + 1}, column {column + 1}: {str(table[row, column])!r:.40} is not "
             "a number (every column but the label must hold numbers)"
         ) from None
     return x, labels, None
@@ -340,14 +340,17 @@ def _read_zip(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarr
                     )
                 image = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
                 pixels[i] = np.asarray(image, dtype=np.float32).reshape(height, width, -1)
-        except SpecError:
-            raise
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        except Image.DecompressionBombError:
+            raise SpecError(
+                f"{info.filename!r:.80} declares an image of far more than "
+                f"{MAX_IMAGE_PIXELS:,} pixels, the limit per image"
+            ) from None
+        except (OSError, ValueError, SyntaxError) as exc:
             raise SpecError(f"cannot read {info.filename!r:.80} as an image: {exc}") from None
     pixels /= 255.0
     labels = np.array([classes.index(name) for name, _ in files])
-    x = pixels[..., 0] if channels == 1 else pixels  # [N, h, w] grey or [N, h, w, 3]
-    return x, labels, tuple(classes)
+    x = pixels[..., 0] if channels == 1 else pixels.transpose(0, 3, 1, 2)  # [N, h, w], [N, 3, h, w]
+    return np.ascontiguousarray(x), labels, tuple(classes)
 
 
 # --- checking and shaping ------------------------------------------------------------------------
