@@ -596,3 +596,53 @@ def test_memory_chart_in_the_unit_of_its_numbers():
     receptive = json.loads(charts(at)[0].proto.spec)  # its reference line's label: the legend
     assert not receptive["layout"].get("annotations")
     assert any(t.get("name", "").startswith("image height") for t in receptive["data"])
+
+
+def _npz(classes: int, samples: int = 300) -> bytes:
+    import io
+
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    keep = digits.target < classes
+    buffer = io.BytesIO()
+    np.savez(buffer, x=digits.images[keep][:samples], y=digits.target[keep][:samples])
+    return buffer.getvalue()
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="train_source").set_value("Upload a file").run()
+    at.file_uploader(key="train_upload").set_value((name, data, "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_train_tab_trains_on_an_uploaded_npz_and_shows_what_it_learned():
+    at = _upload(_open(start(), "Train"), "ten.npz", _npz(10))
+    assert any("300 samples of 1×8×8, 10 classes" in plain(c.value) for c in at.caption)
+    at.number_input(key="train_epochs").set_value(1).run()
+    at.button(key="train_go").click().run()
+    assert not at.exception
+    assert any("held-out accuracy after 1 epoch(s)" in c.value for c in at.caption)
+    figure = json.loads(charts(at)[0].proto.spec)
+    assert "ten.npz" in plain(figure["layout"]["title"]["text"])
+    assert "What it learned" in [s.value for s in at.subheader]
+    confusion = json.loads(charts(at)[1].proto.spec)["data"][0]
+    assert sum(map(sum, confusion["z"])) == 75  # a quarter of the 300 held out
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download trained weights (.pt)" in labels and "Download curves (.csv)" in labels
+    assert "Download training script (.py)" in labels
+
+
+def test_train_tab_refuses_a_bad_upload_and_fixes_the_output_size():
+    at = _upload(_open(start(), "Train"), "bad.csv", b"label,a\n1,x\n")
+    assert any("bad" in plain(e.value) and "is not a number" in plain(e.value) for e in at.error)
+    assert at.button(key="train_go").disabled
+    at = _upload(at, "three.npz", _npz(3))
+    assert any("3 classes" in plain(w.value) for w in at.warning)
+    at.button(key="train_fix_outputs").click().run()
+    assert not at.exception
+    assert builder.analyze(at.session_state.design).output_shape == (3,)
+    assert not at.warning

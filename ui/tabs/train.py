@@ -1,7 +1,9 @@
-"""Train: a few epochs on the digits, held-out accuracy per epoch, bounded in time, stoppable."""
+"""Train: a few epochs on the digits or an uploaded file, held-out accuracy per epoch, bounded
+in time, stoppable; then what the network learned, and the run as a script or notebook."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -11,10 +13,13 @@ import streamlit as st
 import builder
 from builder import presets
 
+from .. import actions
 from ..format import esc
 from . import Context, heavy_ok
 
 NO_PLAN = "—"
+DIGITS = "Handwritten digits (built in)"
+UPLOAD = "Upload a file"
 
 
 def _controls(largest: int) -> dict[str, Any]:
@@ -43,7 +48,7 @@ def _controls(largest: int) -> dict[str, Any]:
     }
 
 
-def _run(data: dict[str, Any], options: dict[str, Any], progress: Any) -> list[Any]:
+def _run(data: dict[str, Any], options: dict[str, Any], progress: Any, dataset: Any) -> list[Any]:
     """One run, or two with another initializer plan; the progress bar follows the batches."""
     from builder.training import compare_training, train
 
@@ -59,6 +64,7 @@ def _run(data: dict[str, Any], options: dict[str, Any], progress: Any) -> list[A
         "optimizer": options["optimizer"],
         "seed": data["seed"],
         "on_batch": on_batch,
+        "data": dataset,
     }
     if options["other"] == NO_PLAN:
         return [train(data, **common)]
@@ -78,8 +84,169 @@ def _summary(labels: list[str], results: list[Any]) -> str:
     )
 
 
+def _dataset(ctx: Context) -> tuple[bool, Any]:
+    """``(ready, dataset)``: the data to train on (None: the digits); not ready while an upload
+    is missing or refused (the message says why)."""
+    from builder.datasets import load_upload
+    from builder.limits import MAX_DATA_UPLOAD_BYTES
+
+    source = st.radio("Data", [DIGITS, UPLOAD], horizontal=True, key="train_source")
+    if source == DIGITS:
+        return True, None
+    upload = st.file_uploader(
+        "An .npz (arrays x and y), a CSV (a label column and feature or pixel columns) or a "
+        ".zip of class folders of images",
+        type=["npz", "csv", "zip"],
+        key="train_upload",
+        help=f"at most {MAX_DATA_UPLOAD_BYTES / 1e6:g} MB; read in memory, nothing is kept",
+    )
+    if upload is None:
+        st.info("Upload a file to train on it.")
+        return False, None
+    key = (upload.file_id, tuple(ctx.spec.input_shape))
+    kept = st.session_state.get("train_data")
+    if kept is None or kept["key"] != key:
+        try:
+            if upload.size > MAX_DATA_UPLOAD_BYTES:
+                raise builder.SpecError(
+                    f"the data file has {upload.size:,} bytes; the limit is "
+                    f"{MAX_DATA_UPLOAD_BYTES:,}"
+                )
+            dataset = load_upload(upload.name, upload.getvalue(), ctx.spec.input_shape)
+            kept = {"key": key, "dataset": dataset, "error": None}
+        except builder.SpecError as exc:
+            kept = {"key": key, "dataset": None, "error": str(exc)}
+        st.session_state.train_data = kept
+    if kept["error"] is not None:
+        st.error(f"{esc(upload.name)}: {esc(kept['error'])}")
+        return False, None
+    dataset = kept["dataset"]
+    st.caption(f"{esc(dataset.name)}: {esc(dataset.describe())}")
+    return _outputs_fit(ctx, dataset), dataset
+
+
+def _outputs_fit(ctx: Context, dataset: Any) -> bool:
+    """Whether the design has an output per class; if not, a one-click fix where one field
+    does it."""
+    from builder.datasets import output_fix
+
+    classes = dataset.num_classes
+    out = ctx.analysis.output_shape
+    if out == (classes,):
+        return True
+    fits = out is not None and len(out) == 1 and out[0] >= classes
+    outputs = "×".join(map(str, out)) if out else "no"
+    st.warning(
+        f"The design outputs {esc(outputs)} values; the data has {classes} classes"
+        + (" (the extra outputs are never right)." if fits else ".")
+    )
+    fix = output_fix(ctx.design, classes)
+    if fix is not None:
+        st.button(
+            f"Set the last layer's out_features to {classes}",
+            key="train_fix_outputs",
+            icon=":material/build:",
+            on_click=actions.on_fix,
+            args=(fix,),
+        )
+    return fits
+
+
+def _take_home(ctx: Context, options: dict[str, Any], dataset: Any) -> None:
+    """The run as a script and a notebook to download (made on click)."""
+    from builder.export import file_stem
+    from builder.training_code import generate_training_code, generate_training_notebook
+
+    settings = {
+        "optimizer": options["optimizer"],
+        "batch_size": int(options["batch"]),
+        "epochs": int(options["epochs"]),
+        "seed": ctx.spec.seed,
+        "data": "digits" if dataset is None else {"format": dataset.format, "path": dataset.name},
+    }
+    try:
+        generate_training_code(ctx.spec, **settings)  # checked now, so a click cannot fail
+    except builder.SpecError as exc:
+        st.caption(f"No training script for this design: {esc(exc)}")
+        return
+    stem = f"train_{file_stem(ctx.spec)}"
+    cols = st.columns(2)
+    for col, label, suffix, make, mime in (
+        (cols[0], "Download training script (.py)", "py", generate_training_code, "text/x-python"),
+        (
+            cols[1],
+            "Download training notebook (.ipynb)",
+            "ipynb",
+            generate_training_notebook,
+            "application/x-ipynb+json",
+        ),
+    ):
+        col.download_button(
+            label,
+            data=functools.partial(_encoded, make, ctx.spec, settings),
+            file_name=f"{stem}.{suffix}",
+            mime=mime,
+            key=f"train_download_{suffix}",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+        )
+
+
+def _encoded(make: Any, spec: Any, settings: dict[str, Any]) -> bytes:
+    return make(spec, **settings).encode("utf-8")
+
+
+def _show_learned(kept: dict[str, Any]) -> None:
+    """Confusion matrix, per-class accuracy, misclassified examples, filters; the downloads."""
+    learned = kept["learned"]
+    if learned is None:
+        return
+    st.subheader("What it learned")
+    cols = st.columns(2)
+    cols[0].plotly_chart(learned.confusion, width="stretch", key="train_confusion")
+    cols[1].plotly_chart(learned.per_class, width="stretch", key="train_per_class")
+    if learned.misclassified is not None:
+        st.plotly_chart(learned.misclassified, width="stretch", key="train_wrong")
+    else:
+        st.caption("Every held-out sample was classified right.")
+    if learned.filters is not None:
+        st.plotly_chart(learned.filters, width="stretch", key="train_filters")
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Download trained weights (.pt)",
+        data=learned.weights,
+        file_name=f"{kept['stem']}_trained.pt",
+        mime="application/octet-stream",
+        key="train_weights",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+        help="torch.load(path, weights_only=True) into the class the Code tab exports",
+    )
+    cols[1].download_button(
+        "Download curves (.csv)",
+        data=learned.curves,
+        file_name=f"{kept['stem']}_curves.csv",
+        mime="text/csv",
+        key="train_curves",
+        on_click="ignore",
+        icon=":material/download:",
+        width="stretch",
+    )
+
+
+def _show(kept: dict[str, Any], chart: Any) -> None:
+    chart.plotly_chart(kept["figure"], width="stretch", key="train_chart")
+    st.caption(kept["summary"])
+    _show_learned(kept)
+
+
 def render(ctx: Context) -> None:
+    from builder.devices import pick_device
+    from builder.export import file_stem
     from builder.figures import log_where_spread
+    from builder.learned import report
     from builder.training import TrainingBusy, training_batch_limit, training_figure
 
     if not heavy_ok(ctx.analysis):
@@ -90,14 +257,21 @@ def render(ctx: Context) -> None:
         st.info(f"Training is not offered for this design: {esc(exc)}")
         return
     st.caption(
-        "A few epochs on scikit-learn's handwritten digits (1,797 images of 8×8, resized to the "
-        "design's input), held-out accuracy per epoch. Runs on the server, bounded in time; "
-        "press Stop (or any control) to cancel."
+        "A few epochs on scikit-learn's handwritten digits (1,797 images of 8×8) or your own "
+        "data, resized to the design's input; held-out accuracy per epoch. Runs on the server "
+        f"(on: {esc(pick_device().label)}), bounded in time; press Stop (or any control) to "
+        "cancel."
     )
+    ready, dataset = _dataset(ctx)
     options = _controls(largest)
     go_cols = st.columns([1, 1, 4])
     start = go_cols[0].button(
-        "Train", key="train_go", type="primary", icon=":material/play_arrow:", width="stretch"
+        "Train",
+        key="train_go",
+        type="primary",
+        icon=":material/play_arrow:",
+        width="stretch",
+        disabled=not ready,
     )
     go_cols[1].button(
         "Stop",
@@ -106,23 +280,31 @@ def render(ctx: Context) -> None:
         width="stretch",
         help="cancel the run (any click does: the run stops at the next batch)",
     )
+    _take_home(ctx, options, dataset)
     chart, progress = st.empty(), st.empty()
     kept = st.session_state.get("train_result")
+    data_name = "digits" if dataset is None else dataset.name
     if not start:
-        if kept is not None and kept["spec"] == ctx.model_json:
-            chart.plotly_chart(kept["figure"], width="stretch", key="train_chart")
-            st.caption(kept["summary"])
+        if kept is not None and (kept["spec"], kept["data"]) == (ctx.model_json, data_name):
+            _show(kept, chart)
         return
     labels = ["this design"] if options["other"] == NO_PLAN else ["this design", options["other"]]
     try:
-        results = _run(json.loads(ctx.model_json), options, progress)
+        results = _run(json.loads(ctx.model_json), options, progress, dataset)
     except (builder.SpecError, TrainingBusy) as exc:
         progress.empty()
         st.error(esc(exc))
         return
     progress.empty()
-    figure = log_where_spread(training_figure(results, labels)).to_plotly_json()
-    summary = _summary(labels, results)
-    st.session_state.train_result = {"spec": ctx.model_json, "figure": figure, "summary": summary}
-    chart.plotly_chart(figure, width="stretch", key="train_chart")
-    st.caption(summary)
+    first = results[0]
+    trained = first.model is not None and first.epochs and first.stopped_reason != "diverged"
+    kept = {
+        "spec": ctx.model_json,
+        "data": data_name,
+        "figure": log_where_spread(training_figure(results, labels)).to_plotly_json(),
+        "summary": _summary(labels, results),
+        "learned": report(results, labels) if trained else None,
+        "stem": file_stem(ctx.spec),
+    }
+    st.session_state.train_result = kept
+    _show(kept, chart)
