@@ -215,9 +215,10 @@ def _read_csv(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarr
         x = features.astype(np.float32)
     except ValueError:
         row, column = _first_non_number(table, label_column)
+        cell = str(table[row, column])
         raise SpecError(
-            f"CSV row {first + row + 1}, column {column + 1}: {str(table[row, column])!r:.40} is not "
-            "a number (every column but the label must hold numbers)"
+            f"CSV row {first + row + 1}, column {column + 1}: {cell!r:.40} is not a number "
+            "(every column but the label must hold numbers)"
         ) from None
     return x, labels, None
 
@@ -531,14 +532,16 @@ class Split:
         self.input_shape = tuple(input_shape)
         self.train_idx, self.test_idx = split_indices(len(dataset.labels), seed, test_fraction)
         std, mean = torch.std_mean(dataset.images[self.train_idx])
-        self.images = (dataset.images - mean) / (std if std > 0 else 1.0)
+        self.mean, self.std = mean, std if std > 0 else torch.ones_like(std)
         self.labels = dataset.labels
         self.ready = tuple(dataset.images.shape[1:]) == self.input_shape
 
     def batch(
         self, indices: torch.Tensor, device: torch.device | str = "cpu"
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.images[indices]
+        """The samples at ``indices``, standardized and resized (standardizing a batch gives
+        the values standardizing the whole set would: no copy of the set is made)."""
+        x = (self.dataset.images[indices] - self.mean) / self.std
         if not self.ready:
             x = resize(x, self.input_shape)
         return x.to(device), self.labels[indices].to(device)
