@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from torch import nn
@@ -18,6 +19,7 @@ from .base import (
     _inplace,
     _same_shape,
     register,
+    saves_input,
 )
 
 # --- activations --------------------------------------------------------------------------------
@@ -33,6 +35,28 @@ def _dim_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
             {"op": "set", "field": "dim", "value": 1},
         )
     return shape, "same shape as the input"
+
+
+_KEEPS = {
+    "ReLU": "output",
+    "Sigmoid": "output",
+    "Tanh": "output",
+    "Softmax": "output",
+    "LogSoftmax": "output",
+}
+"""What each activation keeps for its backward when it is not in place (the rest: its input)."""
+_INPLACE_KEEPS = {"ReLU": "output", "LeakyReLU": "output", "ELU": "output"}
+"""In place, these keep their output (the input's storage); SiLU, Hardswish and Mish a copy of
+the input."""
+
+
+def _activation_saves(name: str) -> Callable[[dict[str, Any], Shape], tuple[str, ...]]:
+    def saves(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+        if args.get("inplace"):
+            return ("view", _INPLACE_KEEPS.get(name, "input_copy"))
+        return (_KEEPS.get(name, "input"),)
+
+    return saves
 
 
 for _name, _cls, _args, _functional, _summary in (
@@ -99,6 +123,7 @@ for _name, _cls, _args, _functional, _summary in (
             functional=_functional,
             summary=_summary,
             starter=(("dim", 1),) if _name in ("Softmax", "LogSoftmax") else (),
+            saves=_activation_saves(_name),
         )
     )
 
@@ -148,5 +173,6 @@ register(
         positional=("num_parameters",),
         summary="x, or a learned slope·x below 0",
         tensor_ndim=(("weight", 1),),
+        saves=saves_input,
     )
 )

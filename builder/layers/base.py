@@ -181,6 +181,44 @@ def _no_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
     return []
 
 
+SAVED_KINDS = {
+    "input": "the layer's input (the tensor another layer made: shared, not copied)",
+    "output": "the layer's output",
+    "view": "not a saved tensor: the output shares the input's storage (a view, an in-place op)",
+    "input_copy": "a copy of the input (an in-place SiLU / Hardswish / Mish keeps the original)",
+    "padded_input": "a padded copy of the input (a convolution padding by itself: a padding_mode "
+    "other than zeros, or padding='same' split unevenly)",
+    "indices": "the position of each maximum: int64, one per output element",
+    "mask": "Dropout's mask, one per output element (the value type on CPU, a bool on CUDA)",
+    "channel_mask": "Dropout2d's mask, one value per sample and channel",
+    "channel_stats": "a per-channel statistic over the batch (BatchNorm's mean or inverse std)",
+    "group_stats": "a per-sample, per-group statistic (GroupNorm's mean or inverse std)",
+    "row_stats": "a statistic per normalized row (LayerNorm's mean or inverse std)",
+    "instance_stats": "a per-sample, per-channel vector (InstanceNorm's statistics, and its "
+    "affine weight and running statistics repeated per sample)",
+}
+"""What a layer's ``saves`` lists: each entry one tensor autograd keeps for the backward pass
+(checked against ``torch.autograd.graph.saved_tensors_hooks`` on every layer of the shared test
+table, ``tests/test_memory_model.py``). Parameters it keeps (a weight) are not listed: they are
+counted as parameters."""
+
+
+def _saves_nothing(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    return ()
+
+
+def saves_input(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    return ("input",)
+
+
+def saves_output(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    return ("output",)
+
+
+def saves_view(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    return ("view",)
+
+
 def _same_shape(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     return shape, "same shape as the input"
 
@@ -230,6 +268,9 @@ class LayerType:
             ``"constant"`` (normalization ones and zeros, PReLU's 0.25).
         merge_rule: for a merge (a layer of two or more inputs), ``(input shapes, args) ->
             (output_shape, formula)`` raising ``LayerProblem``; None for every other layer.
+        saves: ``(resolved args, input shape) -> kinds`` of the tensors autograd keeps for the
+            backward pass, one entry per tensor (``SAVED_KINDS``; ``"view"``: the output
+            shares the input's storage). Read by ``builder.memory``.
     """
 
     name: str
@@ -257,6 +298,7 @@ class LayerType:
     footprint: Callable[[dict[str, Any], Shape, Shape], tuple[Footprint, ...]] | None = None
     default_init: str = "constant"
     merge_rule: Callable[[tuple[Shape, ...], dict[str, Any]], tuple[Shape, str]] | None = None
+    saves: Callable[[dict[str, Any], Shape], tuple[str, ...]] = _saves_nothing
 
     @property
     def merge(self) -> bool:

@@ -28,6 +28,7 @@ from .base import (
     axes,
     macs_per_position,
     register,
+    saves_input,
     window,
 )
 
@@ -68,6 +69,19 @@ def _in_groups(shape: Shape, args: dict[str, Any]) -> int:
             "choose groups that divides both in_channels and out_channels",
         )
     return in_channels
+
+
+def _conv_saves(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    """A convolution keeps its input, or the padded copy it makes itself: torch pads with
+    ``F.pad`` first for a padding_mode other than zeros (reflect and replicate keep the input
+    too, for their own backward) and for ``padding="same"`` split unevenly."""
+    mode = args["padding_mode"]
+    if mode in ("reflect", "replicate"):
+        return ("input", "padded_input")
+    wins = _conv_windows(args, len(in_shape) - 1)
+    if mode == "circular" or any(w.pad_left != w.pad_right for w in wins):
+        return ("padded_input",)
+    return ("input",)
 
 
 def _conv_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str]:
@@ -193,6 +207,7 @@ for _name, _n, _summary in (
             macs=macs_per_position,
             twin="Conv1d" if _name == "Conv2d" else "Conv2d",
             default_init="fan_in_uniform",
+            saves=_conv_saves,
         )
     )
 
@@ -324,5 +339,6 @@ register(
         macs=macs_per_position,
         footprint=_transposed_footprint,
         default_init="fan_in_uniform",
+        saves=saves_input,
     )
 )

@@ -19,6 +19,8 @@ from .base import (
     _image,
     _inplace,
     register,
+    saves_input,
+    saves_view,
 )
 
 # --- Linear -------------------------------------------------------------------------------------
@@ -66,6 +68,7 @@ register(
         tensor_ndim=(("weight", 2), ("bias", 1)),
         starter=(("out_features", 10),),
         default_init="fan_in_uniform",
+        saves=saves_input,
     )
 )
 
@@ -127,10 +130,20 @@ register(
         ),
         _flatten_rule,
         summary="turns C×H×W feature maps into one vector",
+        saves=saves_view,
     )
 )
 
-register(LayerType("Identity", nn.Identity, "identity", "reshape", summary="passes the input on"))
+register(
+    LayerType(
+        "Identity",
+        nn.Identity,
+        "identity",
+        "reshape",
+        summary="passes the input on",
+        saves=saves_view,
+    )
+)
 
 
 # --- dropout ------------------------------------------------------------------------------------
@@ -155,6 +168,7 @@ register(
         positional=("p",),
         summary="zeroes random elements while training",
         functional_aliases=("dropout",),
+        saves=lambda args, in_shape: ("view", "mask") if args["inplace"] else ("mask",),
     )
 )
 register(
@@ -169,5 +183,8 @@ register(
         positional=("p",),
         summary="zeroes whole random channels while training",
         functional_aliases=("dropout2d",),
+        saves=lambda args, in_shape: (
+            ("view", "channel_mask") if args["inplace"] else ("channel_mask",)
+        ),
     )
 )

@@ -24,6 +24,16 @@ from .base import (
 
 # --- normalization ------------------------------------------------------------------------------
 
+_BN_SAVES = ("input", "channel_stats", "channel_stats")  # the input, the batch's mean and invstd
+
+
+def _instance_saves(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    """InstanceNorm runs BatchNorm on the batch seen as one sample of N·C channels: the mean and
+    invstd per (sample, channel), the affine weight repeated per sample, and with running
+    statistics those two repeated too."""
+    count = 2 + bool(args["affine"]) + 2 * bool(args["track_running_stats"])
+    return ("input", *("instance_stats",) * count)
+
 
 def _bn_tensors(args: dict[str, Any], in_dim: int | None) -> TensorList:
     if in_dim is None or not args["affine"]:
@@ -88,6 +98,7 @@ for _name, _cls, _summary in (
             summary=_summary,
             tensor_ndim=(("weight", 1), ("bias", 1)),
             twin="BatchNorm1d" if _name == "BatchNorm2d" else "BatchNorm2d",
+            saves=lambda args, in_shape: _BN_SAVES,
         )
     )
 
@@ -199,6 +210,7 @@ register(
         tensor_ndim=(("weight", 1), ("bias", 1)),
         starter=(("num_groups", 1),),
         check=_group_check,
+        saves=lambda args, in_shape: ("input", "group_stats", "group_stats"),
     )
 )
 
@@ -233,6 +245,7 @@ register(
         # a vector, which every shape takes
         tensor_ndim=(("weight", 1), ("bias", 1)),
         infer=_infer_normalized,
+        saves=lambda args, in_shape: ("input", "row_stats", "row_stats"),
     )
 )
 
@@ -258,5 +271,6 @@ register(
         positional=("num_features",),
         summary="normalizes each channel of each sample over its H×W",
         tensor_ndim=(("weight", 1), ("bias", 1)),
+        saves=_instance_saves,
     )
 )

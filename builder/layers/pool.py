@@ -129,6 +129,21 @@ def _avg_args(n: int) -> tuple[Arg, ...]:
     )
 
 
+def _max_saves(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    return ("input", "indices")
+
+
+def _avg_saves(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    return ("input",)
+
+
+def _adaptive_avg_saves(args: dict[str, Any], in_shape: Shape) -> tuple[str, ...]:
+    """An adaptive average down to 1 (every axis) is torch's ``mean``, which keeps only sizes."""
+    target = axes(args["output_size"], len(in_shape) - 1)
+    sizes = [in_shape[1 + i] if t is None else t for i, t in enumerate(target)]
+    return () if all(s == 1 for s in sizes) else ("input",)
+
+
 for _name, _args, _summary in (
     ("MaxPool2d", _max_args(2), "keeps the largest value of each window"),
     ("AvgPool2d", _avg_args(2), "averages each window"),
@@ -151,6 +166,7 @@ for _name, _args, _summary in (
             check=_pool_check,
             functional_aliases=(_name[:3].lower() + "_pool" + _name[-2:],),
             twin=_name[:-2] + ("1d" if _name.endswith("2d") else "2d"),
+            saves=_max_saves if _name.startswith("Max") else _avg_saves,
         )
     )
 
@@ -206,5 +222,6 @@ for _name, _extra, _summary in (
             check=_indices_check,
             functional_aliases=("adaptive_" + _name[8:11].lower() + "_pool" + _name[-2:],),
             twin=_ADAPTIVE_TWINS.get(_name),
+            saves=_max_saves if "Max" in _name else _adaptive_avg_saves,
         )
     )
