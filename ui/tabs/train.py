@@ -98,6 +98,7 @@ def _dataset(ctx: Context) -> tuple[bool, Any]:
         ".zip of class folders of images",
         type=["npz", "csv", "zip"],
         key="train_upload",
+        max_upload_size=math.ceil(MAX_DATA_UPLOAD_BYTES / 2**20),
         help=f"at most {MAX_DATA_UPLOAD_BYTES / 1e6:g} MB; read in memory, nothing is kept",
     )
     if upload is None:
