@@ -33,6 +33,7 @@ from builder.memory import (
     CUDA_RESERVE_BYTES,
     GIB,
     MAX_BATCH,
+    PARTS,
     fits,
     format_bytes,
     memory_estimate,
@@ -629,8 +630,15 @@ def test_lenet_numbers_by_hand():
     per_sample += 120 * 2 + 84 * 2 + 10
     assert e.activations == 64 * per_sample * 4
     assert e.input == 64 * 3 * 32 * 32 * 4 and e.buffers == 0
+    # what autograd keeps: ReLU outputs (read again by the pools, the convs and the Linears),
+    # the pools' outputs (the next conv's / Linear's input, through the Flatten's view) and
+    # their int64 indices; conv1's input is the input batch, a part of its own
+    floats = 6 * 28 * 28 + 6 * 14 * 14 + 16 * 10 * 10 + 16 * 5 * 5 + 120 + 84
+    assert e.saved == 64 * (floats * 4 + (6 * 14 * 14 + 16 * 5 * 5) * 8)
+    assert e.saved_parts["pooling_indices"] == 64 * (6 * 14 * 14 + 16 * 5 * 5) * 8
     half = memory_estimate(preset(), 64, "float16", "sgd")
-    assert half.total * 2 == e.total - e.optimizer_state  # half the bytes, no SGD state
+    assert (half.parameters, half.gradients, half.optimizer_state) == (62_006 * 2,) * 2 + (0,)
+    assert half.saved == 64 * (floats * 2 + (6 * 14 * 14 + 16 * 5 * 5) * 8)  # indices stay int64
 
 
 def test_a_vgg16_sized_design_is_estimated_without_building_it():
@@ -649,10 +657,14 @@ def test_a_vgg16_sized_design_is_estimated_without_building_it():
     )
 
 
-def test_fits_keeps_a_reserve_for_the_cuda_context():
-    assert fits(8 * GIB - CUDA_RESERVE_BYTES, 8)
-    assert not fits(8 * GIB - CUDA_RESERVE_BYTES + 1, 8)
-    assert fits(0, 1) and not fits(24 * GIB, 24)
+def test_fits_counts_the_reserved_memory_and_the_cuda_context():
+    assert fits(8 * GIB, 8) and not fits(8 * GIB + 1, 8) and fits(0, 1)
+    e = memory_estimate(preset("AlexNet-like"), 64)
+    assert e.total == e.reserved + CUDA_RESERVE_BYTES == sum(e.parts().values())
+    assert e.reserved >= e.peak >= e.parameters + e.optimizer_state + e.gradients
+    assert [gb for gb in (1, 2, 8) if e.fits_on(gb)] == [
+        gb for gb in (1, 2, 8) if e.total <= gb * GIB
+    ]
 
 
 @pytest.mark.parametrize(
@@ -681,7 +693,7 @@ def test_format_bytes_and_memory_figure():
         "1.5 GB",
     )
     fig = memory_figure(memory_estimate(preset(), 64))
-    assert len(fig.data) == 6 and fig.layout.barmode == "stack"
+    assert len(fig.data) == len(PARTS) and fig.layout.barmode == "stack"
     assert "8 GB ✓" in fig.layout.title.text
     fig.to_json()
 
