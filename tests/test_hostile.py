@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 import builder
 from builder import SpecError, analyze, build_model, generate_code, load_spec
 from builder.assignment import encode_assignment, load_assignment
-from builder.limits import MAX_UPLOAD_BYTES
+from builder.limits import MAX_LAYERS, MAX_UPLOAD_BYTES
 from builder.presets import preset
 from builder.share import encode_design
 
@@ -146,7 +146,7 @@ REJECTED = [
     ("std -1", conv_init({"scheme": "normal", "std": -1}), "std"),
     ("sparsity 1", linear_init({"scheme": "sparse", "sparsity": 1}), "sparsity"),
     ("dirac groups 2**40", conv_init({"scheme": "dirac", "groups": 2**40}), "groups"),
-    ("201 layers", spec_with(layers=[{"type": "ReLU"}] * 201), "at most"),
+    ("too many layers", spec_with(layers=[{"type": "ReLU"}] * (MAX_LAYERS + 1)), "at most"),
     # deep nesting
     ("100k nested lists as JSON", "[" * 100_000 + "]" * 100_000, "JSON"),
     ("100k nested objects as JSON", '{"a":' * 100_000 + "1" + "}" * 100_000, "JSON"),
