@@ -446,3 +446,84 @@ def test_training_figure_of_a_run_in_progress_and_an_empty_one():
     a, b = compare_training(mlp(), ARTICLE_INIT, TINY_PLAN, on_batch=lambda p: False)
     training_figure([a, b]).to_json()
     training_figure([]).to_json()
+
+
+# --- your own data and the device ----------------------------------------------------------------
+
+
+def _three_digit_classes(tmp_path):
+    """The digits 0, 1 and 2 as an uploaded .npz (its bytes and its path)."""
+    import io
+
+    import numpy as np
+
+    from builder.datasets import load_upload
+
+    digits = load_digits()
+    keep = digits.target < 3
+    buffer = io.BytesIO()
+    np.savez(buffer, x=digits.images[keep], y=digits.target[keep])
+    path = tmp_path / "three.npz"
+    path.write_bytes(buffer.getvalue())
+    return load_upload("three.npz", buffer.getvalue(), [64]), path
+
+
+def test_training_on_an_upload_learns_its_classes(tmp_path):
+    data, _ = _three_digit_classes(tmp_path)
+    three = {
+        "input_shape": [64],
+        "layers": [*mlp()["layers"][:2], {"type": "Linear", "out_features": 3}],
+    }
+    result = train(three, epochs=2, data=data)
+    n = int((torch.tensor(load_digits().target) < 3).sum())
+    assert result.settings["n_train"] + result.settings["n_test"] == n
+    assert result.settings["data"] == "three.npz"
+    assert result.test_accuracy > 0.9  # chance is 1/3
+    with torch.no_grad():  # the returned model and split give the reported accuracy
+        x, y = result.split.batch(result.split.test_idx)
+        assert (result.model(x).argmax(1) == y).float().mean().item() == pytest.approx(
+            result.test_accuracy
+        )
+    with pytest.raises(SpecError, match=r"one value per class \(3 for three\.npz\)"):
+        train({"input_shape": [64], "layers": [{"type": "Linear", "out_features": 2}]}, data=data)
+    wider = train(
+        {"input_shape": [64], "layers": [{"type": "Linear", "out_features": 10}]},
+        epochs=1,
+        data=data,
+    )
+    assert wider.stopped_reason == "done"  # more outputs than classes: allowed
+
+
+def test_training_runs_on_the_picked_device_and_returns_the_model_on_the_cpu():
+    from builder.devices import pick_device
+
+    result = train(mlp(), epochs=1)
+    assert result.settings["device"] == pick_device().label
+    assert all(p.device.type == "cpu" for p in result.model.parameters())
+    assert not result.model.training
+
+
+def test_the_exported_script_trains_an_upload_as_the_app_does(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from builder.training_code import generate_training_code
+
+    data, path = _three_digit_classes(tmp_path)
+    spec = {"input_shape": [64], "layers": [{"type": "Linear", "out_features": 3}]}
+    source = generate_training_code(spec, epochs=2, data={"format": "npz", "path": str(path)})
+    script = tmp_path / "train_net.py"
+    script.write_text(source)
+    done = subprocess.run(
+        [sys.executable, str(script), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    result = train(spec, epochs=2, data=data)
+    assert done.stdout.splitlines()[-1] == f"test accuracy: {100 * result.test_accuracy:.1f}%"
+    for line, epoch in zip(done.stdout.splitlines()[2:], result.epochs):
+        assert f"test loss {epoch.test_loss:.4f}" in line
