@@ -283,20 +283,8 @@ def _run(
     n_train = len(data.train_idx)
     batches = _batch_starts(n_train, batch_size)
     total_steps = max(1, epochs * len(batches))
-    settings = {
-        "optimizer": optimizer,
-        "lr": lr,
-        "batch_size": batch_size,
-        "epochs": epochs,
-        "seed": seed,
-        "n_train": n_train,
-        "n_test": len(data.test_idx),
-        "input_shape": spec.input_shape,
-        "loss": "cross_entropy" if loss_kind == "logits" else "nll",
-        "time_limit": time_limit,
-        "data": dataset.name,
-        "device": device.label,
-    }
+    settings = _settings(spec, data, device.label, loss_kind, optimizer, lr, batch_size, epochs)
+    settings.update(seed=seed, time_limit=time_limit)
 
     def finish(reason: str) -> TrainResult:
         elapsed = time.perf_counter() - start
@@ -440,6 +428,31 @@ def compare_training(
             )
             results.append(_execute(num_threads, seed, run_one))
     return results[0], results[1]
+
+
+def _settings(
+    spec: Spec,
+    data: Split,
+    device: str,
+    loss_kind: str,
+    optimizer: str,
+    lr: float,
+    batch_size: int,
+    epochs: int,
+) -> dict[str, Any]:
+    """A run's ``TrainResult.settings`` (seed and time limit added by the caller)."""
+    return {
+        "optimizer": optimizer,
+        "lr": lr,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "n_train": len(data.train_idx),
+        "n_test": len(data.test_idx),
+        "input_shape": spec.input_shape,
+        "loss": "cross_entropy" if loss_kind == "logits" else "nll",
+        "data": data.dataset.name,
+        "device": device,
+    }
 
 
 def _half_progress(on_batch: Callable[[float], bool | None], run: int, progress: float) -> Any:
