@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import builder
-from ui import actions, diagram_view, sidebar, stack, summary, tabs
+from ui import actions, diagram_view, partial, sidebar, stack, summary, tabs
 from ui.format import esc
 from ui.state import init_state, presenting
 
@@ -41,7 +41,7 @@ div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
 .st-key-header h4{padding:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .st-key-header{flex-wrap:nowrap}
 .st-key-header > div:first-child{min-width:0;flex:1 1 auto}
-.st-key-keyboard{display:none}
+.st-key-keyboard,.st-key-scroll{display:none}
 .st-key-import_code textarea{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;
 font-size:0.9rem}
 .nb-copy-link{font:inherit;font-size:0.95rem;line-height:1.6;padding:0.25rem 0.75rem;
@@ -149,8 +149,7 @@ def edit_page(ctx: tabs.Context) -> None:
         with st.container(key="table_pane"):
             summary.analysis_table(ctx.spec, ctx.analysis, height=summary.TABLE_HEIGHT)
     tabs.show_tabs(ctx, tabs.edit_tabs())
-    with st.container(key="keyboard"):  # scripts only: the box is not shown
-        st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
+    with st.container(key="scroll"):  # a script only: the box is not shown
         diagram_view.scroll_to_picked()
 
 
@@ -161,6 +160,45 @@ def present_page(ctx: tabs.Context) -> None:
     summary.problem(ctx.analysis, fixable=False)
     summary.analysis_table(ctx.spec, ctx.analysis)
     tabs.show_tabs(ctx, tabs.present_tabs())
+
+
+def sidebar_facts() -> tuple:
+    """What the parts outside the page fragment show of the session (the sidebar's fields,
+    locks and link notice; the teacher's assignment link): an edit that changes them reruns
+    the whole app, any other only the page."""
+    ss = st.session_state
+    design = ss.design
+    teacher = bool(ss.get("teacher_panel")) and ss.get("assignment") is not None
+    return (
+        design.get("name"),
+        list(design["input_shape"]),
+        design.get("seed"),
+        ss.get("assignment"),
+        sidebar.share_link(design) is None,
+        design if teacher else None,  # the assignment link carries the design
+    )
+
+
+def page(present: bool) -> None:
+    """Everything below the sidebar, drawn from the session's design: a fragment, so an edit
+    made here reruns only this (``partial.page``)."""
+    design = st.session_state.design
+    partial.drawn(design)  # a view that reruns alone reruns the page once this is stale
+    partial.current()["design"] = design
+    spec = builder.load_spec(design)  # state.commit lets only valid designs in
+    analysis = builder.analyze(spec)
+    sync_link(design)  # before any view: nothing a view does can leave the link stale
+    header(design, present)
+    summary.metrics(analysis, present)
+    summary.assignment_panel(design, analysis)
+    ctx = tabs.Context.of(spec, analysis, design)
+    if present:
+        present_page(ctx)
+    else:
+        edit_page(ctx)
+
+
+page_fragment = partial.page(page, sidebar_facts)
 
 
 def main() -> None:
@@ -176,20 +214,13 @@ def main() -> None:
     init_state()
     actions.process_upload()
     design = st.session_state.design
-    spec = builder.load_spec(design)  # state.commit lets only valid designs in
-    analysis = builder.analyze(spec)
-    sync_link(design)  # before any view: nothing a view does can leave the link stale
-
-    header(design, present)
-    summary.metrics(analysis, present)
-    summary.assignment_panel(design, analysis)
+    partial.current()["design"] = design
     sidebar.sidebar(design)
     sidebar.teacher_panel(design)
-    ctx = tabs.Context.of(spec, analysis, design)
-    if present:
-        present_page(ctx)
-    else:
-        edit_page(ctx)
+    page_fragment(present)
+    if not present:
+        with st.container(key="keyboard"):  # a script only: the box is not shown
+            st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
 
 
 main()

@@ -7,6 +7,9 @@ conv1's card and set its ``out_channels`` to a value only this session uses, add
 from the palette, open its card and delete it, change the seed, undo. After every edit it keeps
 its own copy of the design (made with ``builder.edits``, as the app makes it) and checks what
 the server rendered against it: the Parameters metric, and the design the app put in the URL.
+The palette is a popover drawn only while open, so adding a layer is three clicks (open the
+palette, the type, close it); opening it, closing it and opening a card rerun only their own
+part of the page (``st.fragment``): such a run's elements update the page's, as in the browser.
 
 Edit-to-render latency is the time from sending the edit until the rerun that shows the
 expected value has finished (the ``script_finished`` message). At the end each session checks
@@ -160,6 +163,7 @@ class Run:
     """What one rerun rendered."""
 
     widgets: dict[str, str] = field(default_factory=dict)  # user key -> element id
+    fragments: dict[str, str] = field(default_factory=dict)  # element id -> its fragment's id
     labels: dict[str, str] = field(default_factory=dict)  # user key -> expander label
     metrics: dict[str, str] = field(default_factory=dict)
     query: str | None = None
@@ -167,6 +171,14 @@ class Run:
     alerts: list[str] = field(default_factory=list)
     status: int | None = None
     rendered_at: float | None = None  # when the Parameters metric arrived
+
+    def update(self, earlier: Run) -> None:
+        """A fragment's run redraws only its part: keep the rest of the page from ``earlier``."""
+        self.widgets = {**earlier.widgets, **self.widgets}
+        self.fragments = {**earlier.fragments, **self.fragments}
+        self.labels = {**earlier.labels, **self.labels}
+        self.metrics = {**earlier.metrics, **self.metrics}
+        self.query = self.query if self.query is not None else earlier.query
 
 
 @dataclass
@@ -243,8 +255,14 @@ class Session:
                 await self.inbox.put(msg)
 
     async def rerun(self, states: list[WidgetState]) -> Run:
-        """Send one rerun request (what a click sends) and collect the rerun until it finishes."""
+        """Send one rerun request (what a click sends) and collect the rerun until it finishes.
+
+        As the browser does, a click on a widget drawn by a fragment asks for that fragment's
+        run alone (the app may still rerun the whole page)."""
         back = BackMsg()
+        fragments = {self.last.fragments.get(state.id, "") for state in states}
+        if len(fragments) == 1:
+            back.rerun_script.fragment_id = fragments.pop()
         back.rerun_script.query_string = self.query
         back.rerun_script.page_script_hash = ""
         back.rerun_script.widget_states.widgets.extend(states)
@@ -260,14 +278,21 @@ class Session:
                 self.query = run.query
             elif kind == "script_finished":
                 if msg.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-                    continue  # another rerun follows (on_change="rerun")
+                    continue  # another rerun follows (on_change="rerun", st.rerun)
                 run.status = msg.script_finished
+        if run.status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            run.update(self.last)
         self.last = run
         return run
 
     def _delta(self, delta: Any, run: Run) -> None:
         if delta.WhichOneof("type") == "add_block":
             block = delta.add_block
+            if block.WhichOneof("type") == "popover" and block.popover.id:
+                key = _user_key(block.popover.id)
+                if key:
+                    run.widgets[key] = block.popover.id
+                    run.fragments[block.popover.id] = delta.fragment_id
             if block.WhichOneof("type") == "expandable" and block.expandable.id:
                 key = _user_key(block.expandable.id)
                 if key:
@@ -293,6 +318,7 @@ class Session:
         key = _user_key(element_id) if element_id else None
         if key:
             run.widgets[key] = element_id
+            run.fragments[element_id] = delta.fragment_id
             if kind == "button" and key.startswith("head:"):
                 run.labels["card:" + key.split(":", 1)[1]] = body.label
 
@@ -318,7 +344,10 @@ class Session:
         took = time.perf_counter() - start
         problems = list(run.exceptions)
         problems += [f"error message: {a}" for a in run.alerts]
-        if run.status != ForwardMsg.FINISHED_SUCCESSFULLY:
+        if run.status not in (
+            ForwardMsg.FINISHED_SUCCESSFULLY,
+            ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+        ):
             problems.append(f"script finished with status {run.status}")
         want = expect.get("params")
         if want is not None and run.metrics.get("Parameters") != f"{want:,}":
@@ -381,11 +410,16 @@ class Session:
         self.design = edits.insert_layer(
             self.design, len(self.design["layers"]), edits.new_layer("Linear")
         )
+        palette = self._widget("palette")
+        await self.edit(
+            "open palette", [self._state(palette, bool_value=True)], {"widget": "add:Linear"}
+        )
         await self.edit(
             "add layer",
             [self._state(self._widget("add:Linear"), trigger_value=True)],
             {"params": self.params(), "design": True},
         )
+        await self.edit("close palette", [self._state(palette, bool_value=False)], {})
         new = sorted(self._cards() - before)
         if len(new) != 1:
             self.result.errors.append(f"add layer: expected one new card, got {new}")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from .analysis import analyze
+from .analysis import Analysis, analyze
 from .errors import SpecError
 from .layers import REGISTRY
 from .spec import Spec, _show, load_spec
@@ -200,18 +200,21 @@ class _Column:
     tags: list[tuple[int, str, str]]  # shape-keeping layers on the arrow into this column
 
 
-def diagram_layout(spec: Any) -> Layout:
+def diagram_layout(spec: Any, analysis: Analysis | None = None) -> Layout:
     """Compute the diagram's geometry (shared by ``diagram_svg`` and ``diagram_png``).
 
     Args:
         spec: a ``Spec`` or anything ``load_spec`` accepts.
+        analysis: ``analyze(spec)`` where the caller has it already (a deep network's analysis
+            costs milliseconds); computed here otherwise.
 
     Returns:
         The ``Layout``.
     """
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
-    analysis = analyze(spec)
+    if analysis is None:
+        analysis = analyze(spec)
     if analysis.is_graph:
         from .diagram_figure import graph_layout  # the DAG geometry lives with its live figure
 

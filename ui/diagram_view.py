@@ -18,6 +18,8 @@ import builder
 from builder.diagram import diagram_layout
 from builder.figures import diagram_figure
 
+from .partial import memo
+
 EDIT_HEIGHT = 270
 PRESENT_HEIGHT = 330
 EDIT_FONT, PRESENT_FONT = 12, 16
@@ -77,13 +79,19 @@ def live_diagram(spec: builder.Spec, analysis: builder.Analysis, present: bool =
     if not spec.layers:
         return
     index = selected_index()
-    figure = diagram_figure(
-        diagram_layout(spec),
-        selected=index,
-        width_hint=1000 if present else 900,
-        max_height=PRESENT_HEIGHT if present else EDIT_HEIGHT,
-        font_size=PRESENT_FONT if present else EDIT_FONT,
-        narrowest=NARROWEST[present],
+    design = st.session_state.design
+    layout = memo("diagram_layout", design, lambda: diagram_layout(spec, analysis))
+    figure = memo(
+        f"diagram:{index}:{present}",
+        design,
+        lambda: diagram_figure(
+            layout,
+            selected=index,
+            width_hint=1000 if present else 900,
+            max_height=PRESENT_HEIGHT if present else EDIT_HEIGHT,
+            font_size=PRESENT_FONT if present else EDIT_FONT,
+            narrowest=NARROWEST[present],
+        ),
     )
     key = _key(index)
     st.plotly_chart(

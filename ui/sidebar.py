@@ -16,6 +16,7 @@ from builder.share import LinkTooLong, encode_design
 from builder.spec import MAX_SEED, MAX_SPEC_NAME
 
 from . import actions
+from .partial import current, memo
 from .state import W, locked, seed_widget
 
 BROWSER_MAX_INT = 2**53 - 1  # the largest integer a browser's number box holds exactly
@@ -59,13 +60,21 @@ def _input_shape(sb: Any, shape: list[int]) -> None:
         _size_box(sb, "F (features)", f"{W}in_F", shape[0] if len(shape) == 1 else 784)
 
 
-def share_link(design: dict[str, Any]) -> str | None:
-    """The packed design for ``?d=``, or None (with a message) when it is too large for a link."""
+def _packed(design: dict[str, Any]) -> str | LinkTooLong:
     try:
         return encode_design(design)
     except LinkTooLong as exc:
-        st.session_state.link_too_long = str(exc)
+        return exc
+
+
+def share_link(design: dict[str, Any]) -> str | None:
+    """The packed design for ``?d=``, or None (with a message) when it is too large for a link.
+    Packed once per design (zlib at level 9: the page asks several times a run)."""
+    packed = memo("share_link", design, lambda: _packed(design))
+    if isinstance(packed, LinkTooLong):
+        st.session_state.link_too_long = str(packed)
         return None
+    return packed
 
 
 def sidebar(design: dict[str, Any]) -> None:
@@ -104,9 +113,10 @@ def sidebar(design: dict[str, Any]) -> None:
 
     sb.subheader("Files")
     sb.file_uploader("Load a design (.json)", type=["json"], key="upload", disabled=files_off)
+    shown = current()  # the design the page shows when the download is clicked
     sb.download_button(
         "Download design (.json)",
-        data=lambda: spec_json_bytes(design),
+        data=lambda: spec_json_bytes(shown["design"]),
         file_name=f"{file_stem(design)}.json",
         mime="application/json",
         key="download_spec",
@@ -186,7 +196,7 @@ def copy_link_button(
 def teacher_panel(design: dict[str, Any]) -> None:
     """Set assignment constraints; they travel in the link beside the design."""
     panel = st.sidebar.expander("Assignment (for teachers)", key="teacher_panel", on_change="rerun")
-    if not panel.open and st.session_state.get("assignment") is None:
+    if not panel.open:
         return  # a closed panel draws nothing: every rerun of every session stays cheap
     with panel:
         st.caption("Constraints a student sees pass or fail live. They go into the link.")

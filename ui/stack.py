@@ -11,6 +11,7 @@ from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 
 from . import actions
 from .format import esc, shape_text
+from .partial import view
 from .state import W, locked, seed_widget
 from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
 
@@ -46,8 +47,13 @@ def _page_bounds(count: int) -> tuple[int, int]:
 
 def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
     """The palette, then the layers' cards (a page of them in a deep network) in a scrolling
-    box of its own."""
+    box of its own. Opening the palette reruns only the palette."""
     palette()
+    cards(design, analysis, tall)
+
+
+def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
+    """The layers' cards, a page of them in a deep network, in a scrolling box."""
     start, stop = _page_bounds(len(design["layers"]))
     box = st.container(height=STACK_HEIGHT[tall], key="stack", border=True)
     with box:
@@ -59,16 +65,29 @@ def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
             layer_card(uids[index], index, design["layers"][index], analysis.layers[index], names)
 
 
+@view
 def palette() -> None:
-    """Add a layer: one click on its type, at the end or right after the selected layer."""
-    with st.popover(
-        "Add a layer", icon=":material/add:", type="primary", width="stretch", key="palette"
-    ):
+    """Add a layer: one click on its type, at the end or right after the selected layer.
+
+    The types are drawn only while the palette is open: closed, it costs one element."""
+    box = st.popover(
+        "Add a layer",
+        icon=":material/add:",
+        type="primary",
+        width="stretch",
+        key="palette",
+        on_change="rerun",
+    )
+    if not box.open:
+        return
+    with box:
+        seed_widget("palette_where", st.session_state.get("palette_where_kept", "at the end"))
         st.radio(
             "Where",
             ["at the end", "after the selected layer"],
             key="palette_where",
             horizontal=True,
+            on_change=_keep_where,
         )
         assignment = st.session_state.get("assignment")
         allowed = assignment.allowed_types if assignment is not None else None
@@ -88,6 +107,11 @@ def palette() -> None:
                         help=REGISTRY[layer_type].summary,
                     )
         _templates(allowed)
+
+
+def _keep_where() -> None:
+    """Remember where new layers go while the palette is closed (its radio is not drawn)."""
+    st.session_state.palette_where_kept = st.session_state.palette_where
 
 
 def _templates(allowed: Any) -> None:

@@ -12,6 +12,7 @@ from builder.assignment import check
 
 from . import actions
 from .format import compact, count, esc, fix_label, megabytes, shape_text
+from .partial import memo, view
 
 METRICS = (
     ("Parameters", "sum of every layer's weights and biases"),
@@ -58,35 +59,36 @@ def metrics(analysis: builder.Analysis | None, present: bool = False) -> None:
 
 
 def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
-    rows = [
-        {
-            "no.": r.index + 1,
-            "name": r.name,
-            "inputs": " + ".join(r.inputs) if r.type == "Add" else ", ".join(r.inputs),
-            "type": r.type,
-            "output shape": shape_text(r.output_shape),
-            "params": "" if r.params is None else f"{r.params:,}",
-            "mult-adds": f"{r.mult_adds:,}" if r.output_shape is not None else "",
-            "status": "✖ " + (r.error_field or "error") if r.error else "",
-        }
-        for r in analysis.layers
-    ]
-    first = {
-        "no.": 0,
-        "name": "input",
-        "inputs": "",
-        "type": "",
-        "output shape": shape_text(spec.input_shape),
-        "params": "",
-        "mult-adds": "",
-        "status": "",
+    """The table's columns, the input first (built column by column: no frame is copied)."""
+    layers = analysis.layers
+    columns: dict[str, list[Any]] = {
+        "no.": [0, *(r.index + 1 for r in layers)],
+        "name": ["input", *(r.name for r in layers)],
     }
-    frame = pd.DataFrame([first, *rows])
-    if not analysis.is_graph:  # a plain stack: every layer reads the one above it
-        frame = frame.drop(columns="inputs")
-    return frame.drop(columns="status") if analysis.ok else frame
+    if analysis.is_graph:  # a plain stack has no inputs column: each layer reads the one above
+        columns["inputs"] = [
+            "",
+            *(" + ".join(r.inputs) if r.type == "Add" else ", ".join(r.inputs) for r in layers),
+        ]
+    columns["type"] = ["", *(r.type for r in layers)]
+    columns["output shape"] = [
+        shape_text(spec.input_shape),
+        *(shape_text(r.output_shape) for r in layers),
+    ]
+    columns["params"] = ["", *("" if r.params is None else f"{r.params:,}" for r in layers)]
+    columns["mult-adds"] = [
+        "",
+        *(f"{r.mult_adds:,}" if r.output_shape is not None else "" for r in layers),
+    ]
+    if not analysis.ok:
+        columns["status"] = [
+            "",
+            *("✖ " + (r.error_field or "error") if r.error else "" for r in layers),
+        ]
+    return pd.DataFrame(columns)
 
 
+@view
 def _explain(analysis: builder.Analysis) -> None:
     names = [
         f"{r.index + 1}. {r.name}" for r in analysis.layers if r.shape_formula or r.param_formula
@@ -131,6 +133,21 @@ def problem(analysis: builder.Analysis, fixable: bool = True) -> None:
         )
 
 
+def _table(spec: builder.Spec, analysis: builder.Analysis) -> Any:
+    """The table's frame; a failing row painted (a pandas Styler) where it fits a static table."""
+    frame = _rows(spec, analysis)
+    bad = analysis.error_index
+    if bad is None or len(frame) > BIG_TABLE:
+        return frame
+
+    def highlight(row: pd.Series) -> list[str]:
+        return [FAILED_ROW if row["no."] == bad + 1 else ""] * len(row)
+
+    # a static table: every row visible at once, readable on a projector, selectable text
+    # (pandas' Styler costs ~1 ms a row, so it is used only to paint the failing row)
+    return frame.style.apply(highlight, axis=1).hide(axis="index")
+
+
 def analysis_table(
     spec: builder.Spec, analysis: builder.Analysis, height: int | None = None
 ) -> None:
@@ -141,19 +158,12 @@ def analysis_table(
         analysis: its analysis.
         height: pixels of the scrolling box the table sits in (None: as tall as the table).
     """
-    frame = _rows(spec, analysis)
-    bad = analysis.error_index
-    if len(frame) > BIG_TABLE:  # a deep network: a scrolling grid draws only the rows in view
-        st.dataframe(frame, hide_index=True, height=height or 420, key="table_grid")
+    shown = memo("table", st.session_state.design, lambda: _table(spec, analysis))
+    if len(shown.index if isinstance(shown, pd.DataFrame) else shown.data.index) > BIG_TABLE:
+        # a deep network: a scrolling grid draws only the rows in view
+        st.dataframe(shown, hide_index=True, height=height or 420, key="table_grid")
         _explain(analysis)
         return
-
-    def highlight(row: pd.Series) -> list[str]:
-        return [FAILED_ROW if row["no."] == bad + 1 else ""] * len(row)
-
-    # a static table: every row visible at once, readable on a projector, selectable text
-    # (pandas' Styler costs ~1 ms a row, so it is used only to paint the failing row)
-    shown = frame.style.apply(highlight, axis=1).hide(axis="index") if bad is not None else frame
     box = st.container(height=height, key="table_box") if height else st.container(key="table_box")
     box.table(shown, border="horizontal", hide_index=True)
     _explain(analysis)
