@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import math
 import zipfile
 from collections.abc import Sequence
@@ -163,6 +164,8 @@ def _read_npz(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarr
     if not {"x.npy", "y.npy"} <= names:
         held = ", ".join(sorted(n.removesuffix(".npy") for n in names)[:10]) or "nothing"
         raise SpecError(f"the .npz must hold arrays x and y; it holds {held}")
+    for name in ("x.npy", "y.npy"):
+        _check_npy_header(archive, archive.getinfo(name))
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             x, y = arrays["x"], arrays["y"]
@@ -179,56 +182,80 @@ def _read_npz(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarr
     return x, y, None
 
 
+def _check_npy_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Refuse an array whose header declares more bytes than its member holds (numpy would
+    allocate that much before finding the data missing) or Python objects (pickles)."""
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(version)
+            if read is None:
+                raise ValueError(f"unknown .npy version {version}")
+            array_shape, _, dtype = read(member)
+    except (ValueError, OSError, EOFError, RuntimeError, zipfile.BadZipFile) as exc:
+        raise SpecError(f"cannot read {info.filename[:-4]} in the .npz: {exc}") from None
+    if dtype.hasobject:
+        raise SpecError(f"{info.filename[:-4]} holds Python objects; use numbers or strings")
+    size = math.prod(array_shape) * dtype.itemsize
+    if size > info.file_size:
+        raise SpecError(
+            f"{info.filename[:-4]} declares {array_shape} of {dtype} ({size:,} bytes) but holds "
+            f"{info.file_size:,} bytes"
+        )
+
+
 def _read_csv(data: bytes, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Row by row, each row's numbers kept as float32 at once (never a Python string per cell
+    for the whole file: 32 MB of short cells would take gigabytes)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SpecError(f"the CSV is not UTF-8 text (byte {exc.start})") from None
+    rows = (row for row in csv.reader(io.StringIO(text)) if row)
     try:
-        rows = [row for row in csv.reader(io.StringIO(text)) if row]
+        head = next(rows, None)
+        if head is None:
+            raise SpecError("the CSV is empty")
+        label_column, number = 0, 1
+        if not all(_is_number(cell) for cell in head[1:]):  # a header
+            names = [cell.strip().lower() for cell in head]
+            label_column = names.index("label") if "label" in names else 0
+            head, number = next(rows, []), 2
+        width, first = len(head), number
+        if width < 2:
+            raise SpecError(
+                "the CSV needs a label column and at least one feature column, one sample a row"
+            )
+        labels, features = [], []
+        for row in itertools.chain([head], rows):
+            if len(row) != width:
+                raise SpecError(
+                    f"CSV row {number} has {len(row)} columns; row {first} has {width}: "
+                    "every row needs a label and the same feature columns"
+                )
+            labels.append(row.pop(label_column))
+            features.append(_numbers(row, number, label_column))
+            _check_size(len(features), len(features) * (width - 1))
+            number += 1
     except csv.Error as exc:
         raise SpecError(f"cannot read the CSV: {exc}") from None
-    if not rows:
-        raise SpecError("the CSV is empty")
-    label_column, first = 0, 1
-    if not all(_is_number(cell) for cell in rows[0][1:]):
-        names = [cell.strip().lower() for cell in rows[0]]
-        label_column = names.index("label") if "label" in names else 0
-    else:
-        first = 0
-    widths = {len(row) for row in rows[first:]}
-    width = len(rows[first]) if len(rows) > first else 0
-    if len(widths) > 1:
-        bad = next(i for i, row in enumerate(rows) if i >= first and len(row) != width)
-        raise SpecError(
-            f"CSV row {bad + 1} has {len(rows[bad])} columns; row {first + 1} has {width}: "
-            "every row needs a label and the same feature columns"
-        )
-    if width < 2:
-        raise SpecError(
-            "the CSV needs a label column and at least one feature column, one sample a row"
-        )
-    table = np.array(rows[first:], dtype=str)
-    labels = table[:, label_column]
-    features = np.delete(table, label_column, axis=1)
+    return np.stack(features), np.array(labels), None
+
+
+def _numbers(cells: list[str], number: int, label_column: int) -> np.ndarray:
+    """One row's feature cells as float32, or a ``SpecError`` naming the first bad cell."""
     try:
-        x = features.astype(np.float32)
+        return np.array(cells, dtype=np.float32)
     except ValueError:
-        row, column = _first_non_number(table, label_column)
-        cell = str(table[row, column])
+        column = next(j for j, cell in enumerate(cells) if not _is_number(cell))
         raise SpecError(
-            f"CSV row {first + row + 1}, column {column + 1}: {cell!r:.40} is not a number "
-            "(every column but the label must hold numbers)"
+            f"CSV row {number}, column {column + 1 + (column >= label_column)}: "
+            f"{cells[column]!r:.40} is not a number (every column but the label must hold "
+            "numbers)"
         ) from None
-    return x, labels, None
-
-
-def _first_non_number(table: np.ndarray, label_column: int) -> tuple[int, int]:
-    for i, row in enumerate(table):
-        for j, cell in enumerate(row):
-            if j != label_column and not _is_number(cell):
-                return i, j
-    return 0, 0  # pragma: no cover - called only when a cell failed
 
 
 def _is_number(text: str) -> bool:
@@ -274,7 +301,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     try:
         with archive.open(info) as member:
             data = member.read(info.file_size + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError) as exc:
         raise SpecError(f"cannot read {info.filename!r:.80} in the zip: {exc}") from None
     if len(data) > info.file_size:
         raise SpecError(f"{info.filename!r:.80} in the zip is larger than it declares")

@@ -246,7 +246,7 @@ def test_npz_problems_get_clear_messages():
     cases = [
         (npz_bytes(x=x, y=np.arange(19) % 2), "x has 20 samples but y has 19 labels"),
         (npz_bytes(x=x), "must hold arrays x and y; it holds x"),
-        (npz_bytes(x=x, y=np.array([{"a": 1}] * 20, dtype=object)), "cannot read the .npz"),
+        (npz_bytes(x=x, y=np.array([{"a": 1}] * 20, dtype=object)), "holds Python objects"),
         (npz_bytes(x=np.array(["a"] * 20), y=np.arange(20) % 2), "x must hold numbers"),
         (npz_bytes(x=x, y=np.zeros(20)), "one class"),
         (npz_bytes(x=x, y=np.arange(20) * 10), f"the limit is {MAX_DATA_CLASSES}"),
@@ -296,3 +296,18 @@ def test_no_output_fix_when_the_design_does_not_end_in_a_linear():
         "layers": [{"type": "Conv2d", "out_channels": 3, "kernel_size": 3}],
     }
     assert ds.output_fix(design, 4) is None
+
+
+def test_an_npz_array_declaring_more_than_it_holds_is_refused_before_allocation(monkeypatch):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**4)}
+    )
+    members = {"x.npy": header.getvalue() + b"\0" * 64, "y.npy": b""}
+    y = io.BytesIO()
+    np.save(y, np.arange(10) % 2)
+    members["y.npy"] = y.getvalue()
+    data = zip_bytes(members)
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("np.load was reached"))
+    with pytest.raises(SpecError, match=r"x declares \(1000000, 10000\) of float64"):
+        ds.load_upload("liar.npz", data, [1, 8, 8])
