@@ -92,6 +92,7 @@ def _dataset(ctx: Context) -> tuple[bool, Any]:
 
     source = st.radio("Data", [DIGITS, UPLOAD], horizontal=True, key="train_source")
     if source == DIGITS:
+        st.session_state.pop("train_data", None)  # an upload's samples are not kept
         return True, None
     upload = st.file_uploader(
         "An .npz (arrays x and y), a CSV (a label column and feature or pixel columns) or a "
