@@ -217,6 +217,7 @@ class _Step:
     tensor: dict[str, str]
     size: dict[str, int]
     saved: dict[str, tuple[int, str, int]]
+    grad: dict[str, bool]
 
     def first_kept(self) -> dict[int, list[str]]:
         """Layer index -> the saved storages it is the first to keep."""
@@ -261,14 +262,22 @@ def _saved_bytes(
 
 
 def _step(spec: Spec, analysis: Analysis, batch: int, size: int, device: str) -> _Step:
-    """Storages, their sizes and what autograd keeps of them (see ``_Step``)."""
+    """Storages, their sizes and what autograd keeps of them (see ``_Step``). A layer whose
+    inputs need no gradient (the input batch, or what only such layers made) and which trains
+    no parameters of its own is outside autograd's graph: it keeps nothing."""
     tensor = {"input": "input"}
+    grad = {"input": False}
     sizes = {"input": batch * math.prod(spec.input_shape) * size}
     saved: dict[str, tuple[int, str, int]] = {}
     for layer, row in zip(spec.layers, analysis.layers):
         args = layer.resolved()
         kinds = REGISTRY[row.type].saves(args, row.input_shape)
         source = tensor[row.inputs[0]] if row.inputs else "input"
+        grad[row.name] = any(grad[name] for name in row.inputs) or bool(
+            row.trainable and row.params
+        )
+        if not grad[row.name]:
+            kinds = tuple(kind for kind in kinds if kind == "view")
         if "view" in kinds:
             tensor[row.name] = source
         else:
@@ -285,7 +294,7 @@ def _step(spec: Spec, analysis: Analysis, batch: int, size: int, device: str) ->
                 nbytes = _saved_bytes(kind, row, args, batch, size, device)
             if key not in saved:
                 saved[key] = (nbytes, SAVED_GROUPS[kind], row.index)
-    return _Step(tensor, sizes, saved)
+    return _Step(tensor, sizes, saved, grad)
 
 
 def _forward_peak(
@@ -354,7 +363,7 @@ def _backward(
         g_out = pending.pop(row.name, None)
         through = row.type in PASS_THROUGH or step.tensor[row.name] != row.name
         for name, shape in zip(row.inputs, row.input_shapes):
-            if name == "input" or name in pending:
+            if not step.grad[name] or name in pending:
                 continue  # the input batch needs no gradient; a second one is summed in
             if through:
                 if g_out is not None:
