@@ -26,6 +26,7 @@ from .initializers import SCHEMES, InitArg
 from .layers import MAX_INT, PARAM_TYPES, REGISTRY, TENSOR_NDIM, Arg, ArgKind, LayerType
 from .layers.merge import MAX_MERGE_INPUTS
 from .limits import MAX_INPUT_ELEMENTS, MAX_LAYERS
+from .messages import message
 
 VERSION = 1
 TOP_KEYS = ("version", "name", "input_shape", "seed", "layers", "init")
@@ -49,6 +50,7 @@ OPEN_END = 1e-6  # how far inside an open end a widget stops
 TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self", INPUT}
+_LAYER = "layer {index} ({name})"  # where a message points: a layer's position and name
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def _hint(value: Any, options: Any) -> str:
     if not isinstance(value, str) or len(value) > 100:
         return ""
     match = difflib.get_close_matches(value, list(options), 1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    return message(" (did you mean {match}?)", match=repr(match[0])) if match else ""
 
 
 def _is_int(value: Any) -> bool:
@@ -175,24 +177,36 @@ def _is_number(value: Any) -> bool:
     )
 
 
+_POSITIVE = "{where}: {key} must be a positive integer, got {value}"
+_NON_NEGATIVE = "{where}: {key} must be a non-negative integer, got {value}"
+_BETWEEN = "{where}: {key} must be between {low} and {high}, got {value}"
+_TRUE_OR_FALSE = "{where}: {key} must be true or false, got {value}"
+
+
+def _got(msgid: str, where: Any, key: str, value: Any, **params: Any) -> Any:
+    """A message about ``key`` at ``where`` that shows the received ``value``."""
+    return message(msgid, where=where, key=key, value=_show(value), **params)
+
+
 def _int_in(where: str, key: str, value: Any, low: float, high: float) -> int:
     if not _is_int(value):
-        raise SpecError(f"{where}: {key} must be an integer, got {_show(value)}")
+        raise SpecError(_got("{where}: {key} must be an integer, got {value}", where, key, value))
     if not low <= value <= high:
         if low == 1 and high == MAX_INT:
-            raise SpecError(f"{where}: {key} must be a positive integer, got {_show(value)}")
+            raise SpecError(_got(_POSITIVE, where, key, value))
         if low == 0 and high == MAX_INT:
-            raise SpecError(f"{where}: {key} must be a non-negative integer, got {_show(value)}")
-        raise SpecError(f"{where}: {key} must be between {low} and {high}, got {_show(value)}")
+            raise SpecError(_got(_NON_NEGATIVE, where, key, value))
+        raise SpecError(_got(_BETWEEN, where, key, value, low=low, high=high))
     return value
 
 
 _LIST_FORMS = {
-    (1,): "one integer",
-    (2,): "one integer or a pair [h, w]",
-    (4,): "one integer or a list [left, right, top, bottom]",
-    (1, 2): "one integer or a list of one per spatial axis ([l] or [h, w])",
+    (1,): message("one integer"),
+    (2,): message("one integer or a pair [h, w]"),
+    (4,): message("one integer or a list [left, right, top, bottom]"),
+    (1, 2): message("one integer or a list of one per spatial axis ([l] or [h, w])"),
 }
+_MUST_BE = "{where}: {key} must be {form}, got {value}"
 
 
 def _size_value(
@@ -200,7 +214,7 @@ def _size_value(
 ) -> Any:
     if isinstance(value, (list, tuple)):
         if len(value) not in lengths:
-            raise SpecError(f"{where}: {key} must be {_LIST_FORMS[lengths]}, got {_show(value)}")
+            raise SpecError(_got(_MUST_BE, where, key, value, form=_LIST_FORMS[lengths]))
         return [
             None if (allow_none and v is None) else _int_in(where, key, v, low, MAX_INT)
             for v in value
@@ -211,11 +225,9 @@ def _size_value(
 def _number_in(where: str, arg: Arg, value: Any) -> Any:
     key = arg.name
     if not _is_number(value):
-        raise SpecError(f"{where}: {key} must be a number, got {_show(value)}")
+        raise SpecError(_got("{where}: {key} must be a number, got {value}", where, key, value))
     if not arg.minimum <= value <= arg.maximum:
-        raise SpecError(
-            f"{where}: {key} must be between {arg.minimum} and {arg.maximum}, got {_show(value)}"
-        )
+        raise SpecError(_got(_BETWEEN, where, key, value, low=arg.minimum, high=arg.maximum))
     return value
 
 
@@ -224,7 +236,8 @@ def _special_value(where: str, arg: Arg, value: Any) -> Any:
     key, kind = arg.name, arg.kind
     if kind is ArgKind.OPT_BOOL:
         if value is not None and not isinstance(value, bool):
-            raise SpecError(f"{where}: {key} must be true, false or null, got {_show(value)}")
+            msgid = "{where}: {key} must be true, false or null, got {value}"
+            raise SpecError(_got(msgid, where, key, value))
         return value
     if kind is ArgKind.OPT_SCALE:
         if value is None:
@@ -271,7 +284,7 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
         return _size_value(where, key, value, 0, lengths=arg.axes)
     if kind is ArgKind.OUTPUT_SIZE:
         if value is None:
-            raise SpecError(f"{where}: {key} must be {_LIST_FORMS[arg.axes]}, got None")
+            raise SpecError(_got(_MUST_BE, where, key, None, form=_LIST_FORMS[arg.axes]))
         return _size_value(where, key, value, 1, allow_none=True, lengths=arg.axes)
     if kind is ArgKind.OPT_INT:
         return None if value is None else _int_in(where, key, value, arg.minimum, arg.maximum)
@@ -283,12 +296,13 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
         return _number_in(where, arg, value)
     if kind is ArgKind.BOOL:
         if not isinstance(value, bool):
-            raise SpecError(f"{where}: {key} must be true or false, got {_show(value)}")
+            raise SpecError(_got(_TRUE_OR_FALSE, where, key, value))
         return value
     if kind is ArgKind.CHOICE:
         if value not in arg.choices:
             options = ", ".join(repr(c) for c in arg.choices)
-            raise SpecError(f"{where}: {key} must be one of {options}, got {_show(value)}")
+            msgid = "{where}: {key} must be one of {options}, got {value}"
+            raise SpecError(_got(msgid, where, key, value, options=options))
         return value
     return _special_value(where, arg, value)
 
@@ -297,7 +311,7 @@ def _check_layer_alone(where: str, entry: LayerType, args: dict[str, Any]) -> No
     """Argument combinations torch refuses that the layer shows on its own (its entry's rule)."""
     problem = entry.check(entry.resolved(args))
     if problem:
-        raise SpecError(f"{where}: {problem}")
+        raise SpecError(message("{where}: {problem}", where=where, problem=problem))
 
 
 def _validate_init_arg(where: str, arg: InitArg, value: Any) -> Any:
@@ -507,69 +521,40 @@ def load_spec(obj: Any) -> Spec:
     for key in data:
         if key not in TOP_KEYS:
             extra = _hint(key, TOP_KEYS)
-            raise SpecError(f"spec: unknown key {_show(key)}{extra}")
+            msgid = "spec: unknown key {key}{hint}"
+            raise SpecError(message(msgid, key=_show(key), hint=extra))
     version = data.get("version", VERSION)
     if version != VERSION or isinstance(version, bool):
-        raise SpecError(f"spec: unknown version {_show(version)} (this NetBuilder reads version 1)")
+        msgid = "spec: unknown version {value} (this NetBuilder reads version 1)"
+        raise SpecError(message(msgid, value=_show(version)))
     name = data.get("name")
     if name is not None and (
         not isinstance(name, str) or len(name) > MAX_SPEC_NAME or not name.isprintable()
     ):
-        raise SpecError(
-            f"spec: name must be printable text of at most {MAX_SPEC_NAME} characters, "
-            f"got {_show(name)}"
-        )
+        msgid = "spec: name must be printable text of at most {limit} characters, got {value}"
+        raise SpecError(message(msgid, limit=MAX_SPEC_NAME, value=_show(name)))
     shape = data.get("input_shape")
     if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 2, 3):
-        raise SpecError(
-            "spec: input_shape must be [C, H, W], [C, L] or [F] (one sample, no batch), "
-            f"got {_show(shape)}"
+        msgid = (
+            "spec: input_shape must be [C, H, W], [C, L] or [F] (one sample, no batch), got {value}"
         )
+        raise SpecError(message(msgid, value=_show(shape)))
     input_shape = tuple(_int_in("spec", "input_shape", v, 1, MAX_INT) for v in shape)
     if math.prod(input_shape) > MAX_INPUT_ELEMENTS:
-        raise SpecError(
-            f"spec: input_shape {list(input_shape)} has {math.prod(input_shape):,} elements per "
-            f"sample; the limit is {MAX_INPUT_ELEMENTS:,}"
-        )
+        msgid = "spec: input_shape {shape} has {count} elements per sample; the limit is {limit}"
+        count, limit = f"{math.prod(input_shape):,}", f"{MAX_INPUT_ELEMENTS:,}"
+        raise SpecError(message(msgid, shape=list(input_shape), count=count, limit=limit))
     seed = _int_in("spec", "seed", data.get("seed", 0), 0, MAX_SEED)
 
     raw_layers = data.get("layers", [])
     if not isinstance(raw_layers, (list, tuple)):
-        raise SpecError(f"spec: layers must be a list, got {_show(raw_layers)}")
+        raise SpecError(
+            message("spec: layers must be a list, got {value}", value=_show(raw_layers))
+        )
     if len(raw_layers) > MAX_LAYERS:
-        raise SpecError(f"spec: {len(raw_layers)} layers; a design holds at most {MAX_LAYERS}")
-    types: list[str] = []
-    explicit: list[str | None] = []
-    for i, raw in enumerate(raw_layers):
-        where = f"layer {i + 1}"
-        if not isinstance(raw, Mapping):
-            raise SpecError(f"{where}: must be an object with a 'type', got {_show(raw)}")
-        layer_type = raw.get("type")
-        if not isinstance(layer_type, str) or layer_type not in REGISTRY:
-            extra = _hint(layer_type, REGISTRY)
-            raise SpecError(
-                f"{where}: type must be a known layer type, got {_show(layer_type)}{extra}"
-            )
-        types.append(layer_type)
-        layer_name = raw.get("name")
-        if layer_name is not None:
-            if (
-                not isinstance(layer_name, str)
-                or not _IDENTIFIER.match(layer_name)
-                or len(layer_name) > MAX_NAME
-            ):
-                raise SpecError(
-                    f"{where} ({layer_type}): name must be a Python identifier of ASCII letters, "
-                    f"digits and _, starting with a letter, got {_show(layer_name)}"
-                )
-            if keyword.iskeyword(layer_name) or layer_name in RESERVED_NAMES:
-                raise SpecError(
-                    f"{where} ({layer_type}): name {layer_name!r} is reserved "
-                    "by Python or nn.Module"
-                )
-            if layer_name in explicit:
-                raise SpecError(f"{where} ({layer_type}): name {layer_name!r} is used twice")
-        explicit.append(layer_name)
+        msgid = "spec: {count} layers; a design holds at most {limit}"
+        raise SpecError(message(msgid, count=len(raw_layers), limit=MAX_LAYERS))
+    types, explicit = _types_and_names(raw_layers)
     names = default_names(types, explicit)
 
     layers = [
@@ -593,6 +578,48 @@ def load_spec(obj: Any) -> Spec:
     return Spec(input_shape, tuple(layers), init, seed, name, version)
 
 
+def _types_and_names(raw_layers: Any) -> tuple[list[str], list[str | None]]:
+    """Each layer's type and its explicit name (None where it has none), checked."""
+    types: list[str] = []
+    explicit: list[str | None] = []
+    for i, raw in enumerate(raw_layers):
+        where = message("layer {index}", index=i + 1)
+        if not isinstance(raw, Mapping):
+            msgid = "{where}: must be an object with a 'type', got {value}"
+            raise SpecError(message(msgid, where=where, value=_show(raw)))
+        layer_type = raw.get("type")
+        if not isinstance(layer_type, str) or layer_type not in REGISTRY:
+            extra = _hint(layer_type, REGISTRY)
+            msgid = "{where}: type must be a known layer type, got {value}{hint}"
+            raise SpecError(message(msgid, where=where, value=_show(layer_type), hint=extra))
+        types.append(layer_type)
+        layer_name = raw.get("name")
+        if layer_name is not None:
+            _check_name(message(_LAYER, index=i + 1, name=layer_type), layer_name, explicit)
+        explicit.append(layer_name)
+    return types, explicit
+
+
+def _check_name(where: Any, layer_name: Any, explicit: list[str | None]) -> None:
+    """An explicit layer name: an ASCII identifier, not reserved, not used before."""
+    if (
+        not isinstance(layer_name, str)
+        or not _IDENTIFIER.match(layer_name)
+        or len(layer_name) > MAX_NAME
+    ):
+        msgid = (
+            "{where}: name must be a Python identifier of ASCII letters, digits and _, "
+            "starting with a letter, got {value}"
+        )
+        raise SpecError(message(msgid, where=where, value=_show(layer_name)))
+    if keyword.iskeyword(layer_name) or layer_name in RESERVED_NAMES:
+        msgid = "{where}: name {name} is reserved by Python or nn.Module"
+        raise SpecError(message(msgid, where=where, name=repr(layer_name)))
+    if layer_name in explicit:
+        msgid = "{where}: name {name} is used twice"
+        raise SpecError(message(msgid, where=where, name=repr(layer_name)))
+
+
 def _load_inputs(
     where: str, index: int, raw: Mapping[str, Any], entry: LayerType, names: list[str]
 ) -> tuple[str, ...]:
@@ -600,35 +627,42 @@ def _load_inputs(
     a merge takes 2 to ``MAX_MERGE_INPUTS``, any other layer exactly one."""
     if "inputs" not in raw:
         if entry.merge:
-            raise SpecError(
-                f"{where}: inputs: {entry.name} joins 2 or more inputs; name them, e.g. "
-                f"{[names[index - 1] if index else INPUT, INPUT]}"
-            )
+            msgid = "{where}: inputs: {layer} joins 2 or more inputs; name them, e.g. {example}"
+            example = [names[index - 1] if index else INPUT, INPUT]
+            raise SpecError(message(msgid, where=where, layer=entry.name, example=example))
         return (names[index - 1] if index else INPUT,)
     given = raw["inputs"]
     if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
-        raise SpecError(
-            f'{where}: inputs must be a list of layer names (or "input"), got {_show(given)}'
-        )
+        msgid = '{where}: inputs must be a list of layer names (or "input"), got {value}'
+        raise SpecError(message(msgid, where=where, value=_show(given)))
     low, high = (2, MAX_MERGE_INPUTS) if entry.merge else (1, 1)
     if not low <= len(given) <= high:
-        wanted = f"2 to {MAX_MERGE_INPUTS} inputs" if entry.merge else "exactly one input"
-        extra = "" if entry.merge else " (join branches with an Add or Concat layer)"
-        raise SpecError(f"{where}: inputs: {entry.name} takes {wanted}, got {len(given)}{extra}")
+        if entry.merge:
+            msgid = "{where}: inputs: {layer} takes 2 to {limit} inputs, got {count}"
+        else:
+            msgid = (
+                "{where}: inputs: {layer} takes exactly one input, got {count} "
+                "(join branches with an Add or Concat layer)"
+            )
+        params = {"layer": entry.name, "limit": MAX_MERGE_INPUTS, "count": len(given)}
+        raise SpecError(message(msgid, where=where, **params))
     earlier = {name: i for i, name in enumerate(names[:index])}
     for name in given:
         if name == INPUT or name in earlier:
             continue
         if name == names[index]:
-            raise SpecError(f"{where}: inputs: a layer cannot take its own output")
+            msgid = "{where}: inputs: a layer cannot take its own output"
+            raise SpecError(message(msgid, where=where))
         if name in names:
             later = names.index(name)
-            raise SpecError(
-                f"{where}: inputs: {name} is layer {later + 1}, after this one; a layer reads "
-                "only earlier layers (move it below its inputs)"
+            msgid = (
+                "{where}: inputs: {name} is layer {index}, after this one; a layer reads only "
+                "earlier layers (move it below its inputs)"
             )
+            raise SpecError(message(msgid, where=where, name=name, index=later + 1))
         extra = _hint(name, [INPUT, *earlier])
-        raise SpecError(f"{where}: inputs: no earlier layer is named {_show(name)}{extra}")
+        msgid = "{where}: inputs: no earlier layer is named {value}{hint}"
+        raise SpecError(message(msgid, where=where, value=_show(name), hint=extra))
     return tuple(given)
 
 
@@ -642,7 +676,7 @@ def _load_layer(
 ) -> Layer:
     """Validate one layer's arguments, its own ``init``, ``trainable`` and ``inputs``
     (``load_spec``)."""
-    where = f"layer {index + 1} ({layer_name})"
+    where = message(_LAYER, index=index + 1, name=layer_name)
     entry = REGISTRY[layer_type]
     args: dict[str, Any] = {}
     for key, value in raw.items():
@@ -652,16 +686,21 @@ def _load_layer(
         if arg is None:
             known = [a.name for a in entry.args]
             extra = _hint(key, known)
-            raise SpecError(f"{where}: {layer_type} has no argument {_show(key)}{extra}")
+            msgid = "{where}: {layer} has no argument {value}{hint}"
+            raise SpecError(
+                message(msgid, where=where, layer=layer_type, value=_show(key), hint=extra)
+            )
         args[key] = _validate_arg(where, arg, value)
     for arg in entry.args:
         if arg.required and arg.name not in args:
-            raise SpecError(f"{where}: {layer_type} needs {arg.name}")
+            msgid = "{where}: {layer} needs {key}"
+            raise SpecError(message(msgid, where=where, layer=layer_type, key=arg.name))
     _check_layer_alone(where, entry, args)
     layer_init: dict[str, Any] = {}
     if "init" in raw:
         if layer_type not in PARAM_TYPES:
-            raise SpecError(f"{where}: init is set but {layer_type} has no weights")
+            msgid = "{where}: init is set but {layer} has no weights"
+            raise SpecError(message(msgid, where=where, layer=layer_type))
         layer_init = _validate_tensor_inits(f"{where}: init", layer_type, raw["init"])
         present = {n for n, _ in entry.tensors(entry.resolved(args), 1)}
         affine = next((a.name for a in entry.args if a.name.endswith("affine")), "affine")
@@ -673,7 +712,7 @@ def _load_layer(
                 )
     trainable = raw.get("trainable", True)
     if not isinstance(trainable, bool):
-        raise SpecError(f"{where}: trainable must be true or false, got {_show(trainable)}")
+        raise SpecError(_got(_TRUE_OR_FALSE, where, "trainable", trainable))
     extra: dict[str, Any] = {"trainable": trainable} if "trainable" in raw else {}
     inputs = _load_inputs(where, index, raw, entry, names)
     if "inputs" in raw:
