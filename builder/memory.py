@@ -304,6 +304,8 @@ def _forward_peak(
     layer's until the loss), or on to the backward pass if saved. Returns the peak: (bytes with
     the input batch, layer index, saved bytes by part, bytes of outputs not saved)."""
     rows = analysis.layers
+    if not rows:
+        return rnd(step.size["input"]), -1, dict.fromkeys(SAVED_PARTS, 0), 0
     last = {step.tensor[rows[-1].name]: len(rows)}
     for row in rows:
         for name in row.inputs:
@@ -349,6 +351,8 @@ def _backward(
     Returns the peak: (bytes, layer index, saved bytes by part, parameter-gradient bytes,
     activation-gradient bytes)."""
     rows = analysis.layers
+    if not rows:
+        return 0, -1, dict.fromkeys(SAVED_PARTS, 0), 0, 0
     saved = {key: rnd(nbytes) for key, (nbytes, _, _) in step.saved.items()}
     firsts, kept = step.first_kept(), sum(saved.values())
     by_part = dict.fromkeys(SAVED_PARTS, 0)
@@ -433,12 +437,12 @@ def _peak(
     bwd, b_at, b_parts, b_grads, b_flight = _backward(step, analysis, batch, size, rnd)
     held = {part: static[part] for part in ("parameters", "buffers", "optimizer_state")}
     held["input"] = rnd(step.size["input"])
-    names = [row.name for row in analysis.layers]
+    names = {row.index: f": {row.name}" for row in analysis.layers}
     phases = [
-        (fwd - held["input"], f"forward: {names[f_at]}", {**f_parts, "temporaries": f_loose}),
+        (fwd - held["input"], f"forward{names.get(f_at, '')}", {**f_parts, "temporaries": f_loose}),
         (
             bwd,
-            f"backward: {names[b_at]}",
+            f"backward{names.get(b_at, '')}",
             {**b_parts, "gradients": b_grads, "temporaries": b_flight},
         ),
         (
