@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import builder
-from ui import actions, diagram_view, partial, sidebar, stack, summary, tabs
+from ui import actions, diagram_view, partial, sidebar, stack, store_view, summary, tabs
 from ui.format import esc
 from ui.state import init_state, presenting
 
@@ -128,8 +128,16 @@ def header(design: dict, present: bool) -> None:
 
 def sync_link(design: dict) -> None:
     """Keep the design in the address bar, so the URL is always a share link; a design too large
-    for one leaves no stale design there (the sidebar says so and offers the JSON)."""
+    for one leaves no stale design there (the sidebar says so and offers the JSON). A stored
+    design (a short link, or one too large for ``?d=``) is ``?s=<id>`` instead."""
     packed = sidebar.share_link(design)
+    short = store_view.link_for(design, fits=packed is not None)
+    if short is not None:
+        st.query_params.pop("d", None)
+        if st.query_params.get("s") != short:
+            st.query_params["s"] = short
+        return
+    st.query_params.pop("s", None)
     if packed is None:
         st.query_params.pop("d", None)
     elif st.query_params.get("d") != packed:
@@ -191,6 +199,7 @@ def page(present: bool) -> None:
     header(design, present)
     summary.metrics(analysis, present)
     summary.assignment_panel(design, analysis)
+    store_view.submit_panel(design)
     ctx = tabs.Context.of(spec, analysis, design)
     if present:
         present_page(ctx)
@@ -212,11 +221,17 @@ def main() -> None:
     if present:
         st.html(PRESENT_CSS)
     init_state()
+    if store_view.open_from_query():  # ?t=: the teacher's class table, not the editor
+        store_view.teacher_page()
+        return
     actions.process_upload()
     design = st.session_state.design
     partial.current()["design"] = design
     sidebar.sidebar(design)
+    with st.sidebar:
+        store_view.share_panel(design)
     sidebar.teacher_panel(design)
+    store_view.class_panel(design)
     page_fragment(present)
     if not present:
         with st.container(key="keyboard"):  # a script only: the box is not shown

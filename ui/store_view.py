@@ -117,22 +117,30 @@ def open_from_query() -> bool:
     return bool(st.query_params.get("t"))
 
 
-def link_for(design: dict[str, Any]) -> str | None:
+def link_for(design: dict[str, Any], fits: bool | None = None) -> str | None:
     """The ``?s=`` id for the design on screen: when this session stored or opened it, or when
     it is too large for ``?d=`` (then it is stored now). None keeps ``?d=``: no store, a store
-    that is down, or a design not stored."""
+    that is down, or a design not stored.
+
+    Args:
+        design: the design on screen.
+        fits: whether it fits a ``?d=`` link, where the caller knows (saves packing it again).
+    """
     if not configured():
         return None
-    text = builder.load_spec(design).to_json()
-    key = store.design_id(text)
-    if key in st.session_state.get("stored_ids", ()):
-        return key
-    try:
-        encode_design(design)
+    if fits is None:
+        try:
+            encode_design(design)
+            fits = True
+        except LinkTooLong:
+            fits = False
+    stored = st.session_state.get("stored_ids", ())
+    if fits and not stored:  # the usual edit: nothing stored, nothing to hash
         return None
-    except LinkTooLong:
-        pass
-    return _save(design)
+    key = store.design_id(builder.load_spec(design).to_json())
+    if key in stored:
+        return key
+    return None if fits else _save(design)
 
 
 def _save(design: dict[str, Any]) -> str | None:
