@@ -20,6 +20,7 @@ from .partial import current, memo
 from .state import W, locked, seed_widget
 
 BROWSER_MAX_INT = 2**53 - 1  # the largest integer a browser's number box holds exactly
+DESIGN_UPLOAD_MB = 5  # the server takes larger uploads (training data); a design file is small
 
 
 def _size_box(container: Any, label: str, key: str, value: int) -> None:
@@ -112,7 +113,13 @@ def sidebar(design: dict[str, Any]) -> None:
     )
 
     sb.subheader("Files")
-    sb.file_uploader("Load a design (.json)", type=["json"], key="upload", disabled=files_off)
+    sb.file_uploader(
+        "Load a design (.json)",
+        type=["json"],
+        key="upload",
+        disabled=files_off,
+        max_upload_size=DESIGN_UPLOAD_MB,
+    )
     shown = current()  # the design the page shows when the download is clicked
     sb.download_button(
         "Download design (.json)",
