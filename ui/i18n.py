@@ -145,11 +145,10 @@ def render_error(exc: BaseException, lang: str) -> str:
         return translate(msgid, lang, **dict(getattr(exc, "params", None) or {}))
     problem = getattr(exc, "message", None)
     if isinstance(problem, str):
-        text = translate_text(problem, lang)
         fix = getattr(exc, "fix", "")
         if fix:
-            text += translate("Fix: {fix}", lang, fix=translate_text(fix, lang))
-        return text
+            return translate("{problem}. Fix: {fix}", lang, problem=problem, fix=fix)
+        return translate_text(problem, lang)
     return str(exc)
 
 
