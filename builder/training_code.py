@@ -233,7 +233,10 @@ def load_data(path: str) -> tuple[torch.Tensor, torch.Tensor]:
             image = image.convert(IMAGE_MODE).resize(IMAGE_SIZE[::-1], Image.Resampling.BILINEAR)
             pixels.append(np.asarray(image, dtype=np.float32) / 255.0)
     labels = np.array([classes.index(name) for name, _ in files])
-    return as_images(np.stack(pixels)), as_labels(labels)
+    stacked = np.stack(pixels)
+    if stacked.ndim == 4:  # colour: channels first, whatever the size ([N, 3, H, W])
+        stacked = stacked.transpose(0, 3, 1, 2)
+    return as_images(stacked), as_labels(labels)
 
 
 def image_files(path: str) -> list[tuple[str, bytes]]:

@@ -398,6 +398,22 @@ def test_folder_and_zip_loaders_read_the_images(tmp_path):
         assert torch.equal(labels, expected_y)
 
 
+def test_folder_loader_puts_colour_channels_first_even_for_tiny_images(tmp_path):
+    """A 3×4×4 design: RGB images of height 4 stay [N, 3, 4, 4] with each channel in place."""
+    rgb = np.zeros((4, 4, 3), dtype=np.uint8)
+    rgb[..., 0], rgb[..., 1], rgb[..., 2] = 255, 128, 0
+    for name in ("a", "b"):
+        (tmp_path / "rgb" / name).mkdir(parents=True)
+        Image.fromarray(rgb, mode="RGB").save(tmp_path / "rgb" / name / "0.png")
+    design = {"input_shape": [3, 4, 4], "layers": [{"type": "Flatten"},
+                                                    {"type": "Linear", "out_features": 2}]}  # fmt: skip
+    ns = load(generate_training_code(design, data={"format": "folder", "path": "rgb"}), tmp_path)
+    images, labels = ns["load_data"](str(tmp_path / "rgb"))
+    assert tuple(images.shape) == (2, 3, 4, 4)
+    expected = torch.tensor([1.0, 128 / 255, 0.0]).view(1, 3, 1, 1).expand(2, 3, 4, 4)
+    assert torch.allclose(images, expected, atol=1e-6)
+
+
 # --- code quality and safety ----------------------------------------------------------------------
 
 
