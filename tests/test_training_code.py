@@ -409,6 +409,7 @@ def test_folder_loader_puts_colour_channels_first_even_for_tiny_images(tmp_path)
                                                     {"type": "Linear", "out_features": 2}]}  # fmt: skip
     ns = load(generate_training_code(design, data={"format": "folder", "path": "rgb"}), tmp_path)
     images, labels = ns["load_data"](str(tmp_path / "rgb"))
+    assert sorted(labels.tolist()) == [0, 1]
     assert tuple(images.shape) == (2, 3, 4, 4)
     expected = torch.tensor([1.0, 128 / 255, 0.0]).view(1, 3, 1, 1).expand(2, 3, 4, 4)
     assert torch.allclose(images, expected, atol=1e-6)
