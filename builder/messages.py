@@ -5,7 +5,7 @@ a ``str`` (its English text, so ``str(exc)`` and every test that matches it are 
 also carries ``.msgid`` and ``.params``. The app looks the id up in its catalog
 (``ui/locale/<lang>/LC_MESSAGES/netbuilder.po``) and formats the translation with the same
 parameters; a parameter that is itself a ``Message`` (``where``: ``layer 3 (conv2)``) is
-translated the same way. ``pybabel extract -k message`` finds every id (see README).
+translated the same way. ``pybabel extract -k message -k N_`` finds every id (babel.cfg).
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ class Message(str):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Message:
         return self
+
+
+def N_(msgid: str) -> str:
+    """Mark a message id bound to a name before use (``msgid = N_("...")``) so that
+    ``pybabel extract -k N_`` finds it; returns it unchanged."""
+    return msgid
 
 
 def message(msgid: str, **params: Any) -> Message:

@@ -26,7 +26,7 @@ from .initializers import SCHEMES, InitArg
 from .layers import MAX_INT, PARAM_TYPES, REGISTRY, TENSOR_NDIM, Arg, ArgKind, LayerType
 from .layers.merge import MAX_MERGE_INPUTS
 from .limits import MAX_INPUT_ELEMENTS, MAX_LAYERS
-from .messages import message
+from .messages import N_, message
 
 VERSION = 1
 TOP_KEYS = ("version", "name", "input_shape", "seed", "layers", "init")
@@ -50,7 +50,7 @@ OPEN_END = 1e-6  # how far inside an open end a widget stops
 TRUNC_TAIL = 5.0  # trunc_normal's window may start at most this many std from the mean
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(dir(nn.Module)) | {"initialize_weights", "forward", "self", INPUT}
-_LAYER = "layer {index} ({name})"  # where a message points: a layer's position and name
+_LAYER = N_("layer {index} ({name})")  # where a message points: a layer's position and name
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,10 @@ def _is_number(value: Any) -> bool:
     )
 
 
-_POSITIVE = "{where}: {key} must be a positive integer, got {value}"
-_NON_NEGATIVE = "{where}: {key} must be a non-negative integer, got {value}"
-_BETWEEN = "{where}: {key} must be between {low} and {high}, got {value}"
-_TRUE_OR_FALSE = "{where}: {key} must be true or false, got {value}"
+_POSITIVE = N_("{where}: {key} must be a positive integer, got {value}")
+_NON_NEGATIVE = N_("{where}: {key} must be a non-negative integer, got {value}")
+_BETWEEN = N_("{where}: {key} must be between {low} and {high}, got {value}")
+_TRUE_OR_FALSE = N_("{where}: {key} must be true or false, got {value}")
 
 
 def _got(msgid: str, where: Any, key: str, value: Any, **params: Any) -> Any:
@@ -190,7 +190,9 @@ def _got(msgid: str, where: Any, key: str, value: Any, **params: Any) -> Any:
 
 def _int_in(where: str, key: str, value: Any, low: float, high: float) -> int:
     if not _is_int(value):
-        raise SpecError(_got("{where}: {key} must be an integer, got {value}", where, key, value))
+        raise SpecError(
+            _got(N_("{where}: {key} must be an integer, got {value}"), where, key, value)
+        )
     if not low <= value <= high:
         if low == 1 and high == MAX_INT:
             raise SpecError(_got(_POSITIVE, where, key, value))
@@ -206,7 +208,7 @@ _LIST_FORMS = {
     (4,): message("one integer or a list [left, right, top, bottom]"),
     (1, 2): message("one integer or a list of one per spatial axis ([l] or [h, w])"),
 }
-_MUST_BE = "{where}: {key} must be {form}, got {value}"
+_MUST_BE = N_("{where}: {key} must be {form}, got {value}")
 
 
 def _size_value(
@@ -225,7 +227,7 @@ def _size_value(
 def _number_in(where: str, arg: Arg, value: Any) -> Any:
     key = arg.name
     if not _is_number(value):
-        raise SpecError(_got("{where}: {key} must be a number, got {value}", where, key, value))
+        raise SpecError(_got(N_("{where}: {key} must be a number, got {value}"), where, key, value))
     if not arg.minimum <= value <= arg.maximum:
         raise SpecError(_got(_BETWEEN, where, key, value, low=arg.minimum, high=arg.maximum))
     return value
@@ -236,7 +238,7 @@ def _special_value(where: str, arg: Arg, value: Any) -> Any:
     key, kind = arg.name, arg.kind
     if kind is ArgKind.OPT_BOOL:
         if value is not None and not isinstance(value, bool):
-            msgid = "{where}: {key} must be true, false or null, got {value}"
+            msgid = N_("{where}: {key} must be true, false or null, got {value}")
             raise SpecError(_got(msgid, where, key, value))
         return value
     if kind is ArgKind.OPT_SCALE:
@@ -301,7 +303,7 @@ def _validate_arg(where: str, arg: Arg, value: Any) -> Any:
     if kind is ArgKind.CHOICE:
         if value not in arg.choices:
             options = ", ".join(repr(c) for c in arg.choices)
-            msgid = "{where}: {key} must be one of {options}, got {value}"
+            msgid = N_("{where}: {key} must be one of {options}, got {value}")
             raise SpecError(_got(msgid, where, key, value, options=options))
         return value
     return _special_value(where, arg, value)
@@ -521,27 +523,29 @@ def load_spec(obj: Any) -> Spec:
     for key in data:
         if key not in TOP_KEYS:
             extra = _hint(key, TOP_KEYS)
-            msgid = "spec: unknown key {key}{hint}"
+            msgid = N_("spec: unknown key {key}{hint}")
             raise SpecError(message(msgid, key=_show(key), hint=extra))
     version = data.get("version", VERSION)
     if version != VERSION or isinstance(version, bool):
-        msgid = "spec: unknown version {value} (this NetBuilder reads version 1)"
+        msgid = N_("spec: unknown version {value} (this NetBuilder reads version 1)")
         raise SpecError(message(msgid, value=_show(version)))
     name = data.get("name")
     if name is not None and (
         not isinstance(name, str) or len(name) > MAX_SPEC_NAME or not name.isprintable()
     ):
-        msgid = "spec: name must be printable text of at most {limit} characters, got {value}"
+        msgid = N_("spec: name must be printable text of at most {limit} characters, got {value}")
         raise SpecError(message(msgid, limit=MAX_SPEC_NAME, value=_show(name)))
     shape = data.get("input_shape")
     if not isinstance(shape, (list, tuple)) or len(shape) not in (1, 2, 3):
-        msgid = (
+        msgid = N_(
             "spec: input_shape must be [C, H, W], [C, L] or [F] (one sample, no batch), got {value}"
         )
         raise SpecError(message(msgid, value=_show(shape)))
     input_shape = tuple(_int_in("spec", "input_shape", v, 1, MAX_INT) for v in shape)
     if math.prod(input_shape) > MAX_INPUT_ELEMENTS:
-        msgid = "spec: input_shape {shape} has {count} elements per sample; the limit is {limit}"
+        msgid = N_(
+            "spec: input_shape {shape} has {count} elements per sample; the limit is {limit}"
+        )
         count, limit = f"{math.prod(input_shape):,}", f"{MAX_INPUT_ELEMENTS:,}"
         raise SpecError(message(msgid, shape=list(input_shape), count=count, limit=limit))
     seed = _int_in("spec", "seed", data.get("seed", 0), 0, MAX_SEED)
@@ -552,7 +556,7 @@ def load_spec(obj: Any) -> Spec:
             message("spec: layers must be a list, got {value}", value=_show(raw_layers))
         )
     if len(raw_layers) > MAX_LAYERS:
-        msgid = "spec: {count} layers; a design holds at most {limit}"
+        msgid = N_("spec: {count} layers; a design holds at most {limit}")
         raise SpecError(message(msgid, count=len(raw_layers), limit=MAX_LAYERS))
     types, explicit = _types_and_names(raw_layers)
     names = default_names(types, explicit)
@@ -585,12 +589,12 @@ def _types_and_names(raw_layers: Any) -> tuple[list[str], list[str | None]]:
     for i, raw in enumerate(raw_layers):
         where = message("layer {index}", index=i + 1)
         if not isinstance(raw, Mapping):
-            msgid = "{where}: must be an object with a 'type', got {value}"
+            msgid = N_("{where}: must be an object with a 'type', got {value}")
             raise SpecError(message(msgid, where=where, value=_show(raw)))
         layer_type = raw.get("type")
         if not isinstance(layer_type, str) or layer_type not in REGISTRY:
             extra = _hint(layer_type, REGISTRY)
-            msgid = "{where}: type must be a known layer type, got {value}{hint}"
+            msgid = N_("{where}: type must be a known layer type, got {value}{hint}")
             raise SpecError(message(msgid, where=where, value=_show(layer_type), hint=extra))
         types.append(layer_type)
         layer_name = raw.get("name")
@@ -607,16 +611,16 @@ def _check_name(where: Any, layer_name: Any, explicit: list[str | None]) -> None
         or not _IDENTIFIER.match(layer_name)
         or len(layer_name) > MAX_NAME
     ):
-        msgid = (
+        msgid = N_(
             "{where}: name must be a Python identifier of ASCII letters, digits and _, "
             "starting with a letter, got {value}"
         )
         raise SpecError(message(msgid, where=where, value=_show(layer_name)))
     if keyword.iskeyword(layer_name) or layer_name in RESERVED_NAMES:
-        msgid = "{where}: name {name} is reserved by Python or nn.Module"
+        msgid = N_("{where}: name {name} is reserved by Python or nn.Module")
         raise SpecError(message(msgid, where=where, name=repr(layer_name)))
     if layer_name in explicit:
-        msgid = "{where}: name {name} is used twice"
+        msgid = N_("{where}: name {name} is used twice")
         raise SpecError(message(msgid, where=where, name=repr(layer_name)))
 
 
@@ -627,20 +631,20 @@ def _load_inputs(
     a merge takes 2 to ``MAX_MERGE_INPUTS``, any other layer exactly one."""
     if "inputs" not in raw:
         if entry.merge:
-            msgid = "{where}: inputs: {layer} joins 2 or more inputs; name them, e.g. {example}"
+            msgid = N_("{where}: inputs: {layer} joins 2 or more inputs; name them, e.g. {example}")
             example = [names[index - 1] if index else INPUT, INPUT]
             raise SpecError(message(msgid, where=where, layer=entry.name, example=example))
         return (names[index - 1] if index else INPUT,)
     given = raw["inputs"]
     if not isinstance(given, (list, tuple)) or not all(isinstance(n, str) for n in given):
-        msgid = '{where}: inputs must be a list of layer names (or "input"), got {value}'
+        msgid = N_('{where}: inputs must be a list of layer names (or "input"), got {value}')
         raise SpecError(message(msgid, where=where, value=_show(given)))
     low, high = (2, MAX_MERGE_INPUTS) if entry.merge else (1, 1)
     if not low <= len(given) <= high:
         if entry.merge:
-            msgid = "{where}: inputs: {layer} takes 2 to {limit} inputs, got {count}"
+            msgid = N_("{where}: inputs: {layer} takes 2 to {limit} inputs, got {count}")
         else:
-            msgid = (
+            msgid = N_(
                 "{where}: inputs: {layer} takes exactly one input, got {count} "
                 "(join branches with an Add or Concat layer)"
             )
@@ -651,17 +655,17 @@ def _load_inputs(
         if name == INPUT or name in earlier:
             continue
         if name == names[index]:
-            msgid = "{where}: inputs: a layer cannot take its own output"
+            msgid = N_("{where}: inputs: a layer cannot take its own output")
             raise SpecError(message(msgid, where=where))
         if name in names:
             later = names.index(name)
-            msgid = (
+            msgid = N_(
                 "{where}: inputs: {name} is layer {index}, after this one; a layer reads only "
                 "earlier layers (move it below its inputs)"
             )
             raise SpecError(message(msgid, where=where, name=name, index=later + 1))
         extra = _hint(name, [INPUT, *earlier])
-        msgid = "{where}: inputs: no earlier layer is named {value}{hint}"
+        msgid = N_("{where}: inputs: no earlier layer is named {value}{hint}")
         raise SpecError(message(msgid, where=where, value=_show(name), hint=extra))
     return tuple(given)
 
@@ -686,20 +690,20 @@ def _load_layer(
         if arg is None:
             known = [a.name for a in entry.args]
             extra = _hint(key, known)
-            msgid = "{where}: {layer} has no argument {value}{hint}"
+            msgid = N_("{where}: {layer} has no argument {value}{hint}")
             raise SpecError(
                 message(msgid, where=where, layer=layer_type, value=_show(key), hint=extra)
             )
         args[key] = _validate_arg(where, arg, value)
     for arg in entry.args:
         if arg.required and arg.name not in args:
-            msgid = "{where}: {layer} needs {key}"
+            msgid = N_("{where}: {layer} needs {key}")
             raise SpecError(message(msgid, where=where, layer=layer_type, key=arg.name))
     _check_layer_alone(where, entry, args)
     layer_init: dict[str, Any] = {}
     if "init" in raw:
         if layer_type not in PARAM_TYPES:
-            msgid = "{where}: init is set but {layer} has no weights"
+            msgid = N_("{where}: init is set but {layer} has no weights")
             raise SpecError(message(msgid, where=where, layer=layer_type))
         layer_init = _validate_tensor_inits(f"{where}: init", layer_type, raw["init"])
         present = {n for n, _ in entry.tensors(entry.resolved(args), 1)}
