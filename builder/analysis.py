@@ -14,7 +14,10 @@ from typing import Any
 from .errors import SpecError
 from .formatting import shape_text
 from .layers import LayerProblem
+from .messages import N_, message
 from .spec import INPUT, Spec, load_spec
+
+_LAYER = N_("layer {index} ({name})")  # where a row's error points (as builder.spec says it)
 
 BYTES_PER_PARAM = 4  # float32
 MB = 1e6
@@ -237,8 +240,9 @@ def _analyze_layer(
         else:
             out_shape, formula = entry.rule(shape, args)
     except LayerProblem as problem:
-        where = f"layer {index + 1} ({layer.name})"
-        error = f"{where}: {problem.message}" + (f". Fix: {problem.fix}" if problem.fix else "")
+        error = _error(
+            message(_LAYER, index=index + 1, name=layer.name), problem.message, problem.fix
+        )
         action = _located(problem.action, index, layer.inputs)
         tensors = entry.tensors(args, given_in) if fixed else []
         links = (used_by, in_shapes)
@@ -276,19 +280,30 @@ def _located(
     return out
 
 
+def _error(where: str, problem: str, fix: str) -> str:
+    """``layer 3 (conv2): <problem>. Fix: <fix>`` (a ``Message``: the app renders it in the
+    user's language)."""
+    if fix:
+        return message("{where}: {problem}. Fix: {fix}", where=where, problem=problem, fix=fix)
+    return message("{where}: {problem}", where=where, problem=problem)
+
+
 def _unused(row: LayerAnalysis, spec: Spec) -> LayerAnalysis:
     """The error of a layer whose output nothing reads (SPEC.md "Graphs"), with its fixes."""
     last = spec.layers[-1].name
-    where = f"layer {row.index + 1} ({row.name})"
-    fix = (
-        f"delete it, or feed it into a merge (an Add or Concat that also reads {last}, "
-        "or a later layer's inputs)"
+    where = message(_LAYER, index=row.index + 1, name=row.name)
+    fix = message(
+        "delete it, or feed it into a merge (an Add or Concat that also reads {last}, "
+        "or a later layer's inputs)",
+        last=last,
     )
-    message = "its output is never used: no later layer reads it, and it is not the last layer"
-    problem = LayerProblem("inputs", message, fix, torch_fails=False)
+    text = message(
+        "its output is never used: no later layer reads it, and it is not the last layer"
+    )
+    problem = LayerProblem("inputs", text, fix, torch_fails=False)
     return replace(
         row,
-        error=f"{where}: {message}. Fix: {fix}",
+        error=_error(where, text, fix),
         error_field="inputs",
         fix=fix,
         fix_action={"op": "delete", "index": row.index},

@@ -14,14 +14,15 @@ from typing import Any
 from .analysis import Analysis
 from .errors import SpecError
 from .layers import MAX_INT, REGISTRY
+from .messages import N_, message
 from .share import pack, unpack
 from .spec import _show
 
 LOCKABLE = {
-    "input_shape": "input shape",
-    "seed": "seed",
-    "init": "initializers",
-    "files": "presets, uploads and imports",
+    "input_shape": N_("input shape"),
+    "seed": N_("seed"),
+    "init": N_("initializers"),
+    "files": N_("presets, uploads and imports"),
 }
 KEYS = ("title", "max_params", "output_shape", "allowed_types", "locked")
 MAX_TITLE = 120
@@ -122,25 +123,28 @@ def check(assignment: Assignment, layer_types: list[str], analysis: Analysis | N
     """Each constraint, pass or fail, for the design's layer types and analysis."""
     checks: list[Check] = []
     ok = analysis is not None and analysis.ok
-    checks.append(
-        Check("the design is valid", ok, "" if ok else (analysis.error if analysis else ""))
-    )
+    error = "" if ok else (analysis.error if analysis else "")
+    checks.append(Check(message("the design is valid"), ok, error or ""))
     if assignment.max_params is not None:
         total = analysis.total_params if analysis is not None else None
         passed = total is not None and total <= assignment.max_params
-        detail = f"{total:,} of {assignment.max_params:,}" if total is not None else "unknown"
-        checks.append(Check(f"at most {assignment.max_params:,} parameters", passed, detail))
+        most = f"{assignment.max_params:,}"
+        detail = (
+            message("{total} of {max_params}", total=format(total, ","), max_params=most)
+            if total is not None
+            else message("unknown")
+        )
+        label = message("at most {max_params} parameters", max_params=most)
+        checks.append(Check(label, passed, detail))
     if assignment.output_shape is not None:
         got = analysis.output_shape if ok else None
         want = tuple(assignment.output_shape)
-        passed = got == want
-        checks.append(
-            Check(f"output shape {want}", passed, f"got {got}" if got else "no output yet")
-        )
+        detail = message("got {shape}", shape=got) if got else message("no output yet")
+        checks.append(Check(message("output shape {shape}", shape=want), got == want, detail))
     if assignment.allowed_types is not None:
         extra = sorted({t for t in layer_types if t not in assignment.allowed_types})
-        detail = "not allowed: " + ", ".join(extra) if extra else ""
-        label = "only " + ", ".join(assignment.allowed_types)
+        detail = message("not allowed: {types}", types=", ".join(extra)) if extra else ""
+        label = message("only {types}", types=", ".join(assignment.allowed_types))
         checks.append(Check(label, not extra, detail))
     return checks
 

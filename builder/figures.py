@@ -28,6 +28,7 @@ from .diagram_figure import (  # noqa: F401  (the live diagram moved; its names 
     reflow,
 )
 from .histograms import Histogram, promised_curve
+from .messages import N_, Translator, localize
 from .signal import ActivationStat
 
 FONT_SIZE = 18
@@ -62,13 +63,13 @@ GRID_TEMPLATE.layout.xaxis.update(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
 GRID_TEMPLATE.layout.yaxis.update(tickfont_size=SMALL_FONT_SIZE - 2, nticks=4)
 
 
-def scheme_label(scheme: Mapping[str, Any] | None) -> str:
+def scheme_label(scheme: Mapping[str, Any] | None, translate: Translator | None = None) -> str:
     """A scheme in words: ``"normal(mean=0, std=0.01)"``, ``"PyTorch default"``, ``"unknown"``."""
     if scheme is None:
-        return "scheme unknown"
+        return localize(translate, N_("scheme unknown"))
     name = scheme.get("scheme", "?")
     if name == "default":
-        return "PyTorch default"
+        return localize(translate, N_("PyTorch default"))
     args = ", ".join(
         f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
         for key, value in scheme.items()
@@ -77,44 +78,52 @@ def scheme_label(scheme: Mapping[str, Any] | None) -> str:
     return f"{name}({args})" if args else str(name)
 
 
-def caption(hist: Histogram) -> str:
-    """Measured vs promised spread in one line: ``measured std 0.0412 · promised 0.041 (+0.5%)``."""
+def caption(hist: Histogram, translate: Translator | None = None) -> str:
+    """Measured vs promised spread in one line: ``measured std 0.0412 · promised 0.041 (+0.5%)``
+    (``translate``: the reader's language, see ``builder.messages.localize``)."""
     if hist.is_constant:
-        text = f"constant {_num(hist.min)}: measured std 0"
+        text = localize(translate, N_("constant {value}: measured std 0"), value=_num(hist.min))
         if hist.expected_std is not None:
-            text += f" · promised {_num(hist.expected_std)}"
+            text += localize(translate, N_(" · promised {std}"), std=_num(hist.expected_std))
         return text
-    text = f"measured std {_num(hist.std)}"
+    text = localize(translate, N_("measured std {std}"), std=_num(hist.std))
     if hist.expected_std is None:
-        return text + " · no promise known"
-    text += f" · promised {_num(hist.expected_std)}"
+        return text + localize(translate, N_(" · no promise known"))
+    text += localize(translate, N_(" · promised {std}"), std=_num(hist.expected_std))
     if hist.expected_std > 0:
         text += f" ({hist.std / hist.expected_std - 1:+.1%})"
     return text
 
 
-def histogram_figure(hist: Histogram, curve_points: int = 200, height: int = 460) -> go.Figure:
+def histogram_figure(
+    hist: Histogram,
+    curve_points: int = 200,
+    height: int = 460,
+    translate: Translator | None = None,
+) -> go.Figure:
     """One parameter tensor: its counts as bars, the promised density as a curve, and a caption.
 
     Args:
         hist: a ``Histogram`` from ``weight_histograms``.
         curve_points: points on the promised curve.
         height: figure height in pixels.
+        translate: message id -> the reader's template (``builder.messages.localize``);
+            English by default.
 
     Returns:
         The figure; its title names the tensor, shape and scheme, its caption compares the stds.
     """
     fig = go.Figure(layout={"template": HISTOGRAM_TEMPLATE, "height": height})
-    for trace in _histogram_traces(hist, curve_points, detailed=True):
+    for trace in _histogram_traces(hist, curve_points, detailed=True, translate=translate):
         fig.add_trace(trace)
-    shape = "×".join(str(s) for s in hist.shape) or "scalar"
+    shape = "×".join(str(s) for s in hist.shape) or localize(translate, N_("scalar"))
     fig.update_layout(
         title={
-            "text": f"{hist.name} [{shape}] · {scheme_label(hist.scheme)}",
-            "subtitle": {"text": caption(hist), "font": {"size": FONT_SIZE}},
+            "text": f"{hist.name} [{shape}] · {scheme_label(hist.scheme, translate)}",
+            "subtitle": {"text": caption(hist, translate), "font": {"size": FONT_SIZE}},
         },
-        xaxis_title="value",
-        yaxis_title="count",
+        xaxis_title=localize(translate, N_("value")),
+        yaxis_title=localize(translate, N_("count")),
         bargap=0.05,
         margin={"t": 110, "b": 70, "l": 80, "r": 30},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
@@ -127,6 +136,7 @@ def histogram_grid(
     cols: int = 3,
     curve_points: int | None = None,
     panel_height: int = 260,
+    translate: Translator | None = None,
 ) -> go.Figure:
     """Small multiples: every tensor's histogram and promised curve in a grid of panels.
 
@@ -136,6 +146,7 @@ def histogram_grid(
         curve_points: points per curve; by default the grid shares ``GRID_BUDGET`` points among
             its panels (at least 24, at most 120 each), so a deep model's grid stays small.
         panel_height: pixels per row of panels.
+        translate: message id -> the reader's template; English by default.
 
     Returns:
         The figure; each panel's title is the tensor's name and its measured / promised std.
@@ -145,7 +156,7 @@ def histogram_grid(
     rows = max(1, math.ceil(len(hists) / cols))
     if curve_points is None:
         curve_points = max(24, min(120, GRID_BUDGET // max(len(hists), 1)))
-    titles = [f"<b>{h.name}</b><br>{_short_caption(h)}" for h in hists]
+    titles = [f"<b>{h.name}</b><br>{_short_caption(h, translate)}" for h in hists]
     fig = make_subplots(
         rows=rows,
         cols=cols,
@@ -160,7 +171,9 @@ def histogram_grid(
     fig.update_layout(
         template=GRID_TEMPLATE,
         height=rows * panel_height + 140,
-        title={"text": "Weights by layer: measured (bars) vs promised (curve)"},
+        title={
+            "text": localize(translate, N_("Weights by layer: measured (bars) vs promised (curve)"))
+        },
         bargap=0.05,
         margin={"t": 130, "b": 30, "l": 50, "r": 20},
         showlegend=False,
@@ -169,7 +182,10 @@ def histogram_grid(
 
 
 def signal_figure(
-    stats: Sequence[ActivationStat], title: str | None = None, label: str = "std"
+    stats: Sequence[ActivationStat],
+    title: str | None = None,
+    label: str = "std",
+    translate: Translator | None = None,
 ) -> go.Figure:
     """The std of each layer's output through depth, on a log axis.
 
@@ -177,6 +193,7 @@ def signal_figure(
         stats: from ``activation_stats`` (index 0 is the input).
         title: the figure title (default: "Signal through depth").
         label: the trace's legend name.
+        translate: message id -> the reader's template; English by default.
 
     Returns:
         The figure; hovering a point shows the layer's mean, std and fraction of zeros. A layer
@@ -184,7 +201,8 @@ def signal_figure(
     """
     fig = go.Figure(layout={"template": TEMPLATE, "height": 520})
     fig.add_trace(_signal_trace(stats, label, PLAN_COLORS[1]))
-    _signal_layout(fig, stats, title or "Signal through depth: std of each layer's output")
+    title = title or localize(translate, N_("Signal through depth: std of each layer's output"))
+    _signal_layout(fig, stats, title, translate=translate)
     return fig
 
 
@@ -194,6 +212,7 @@ def compare_signal_figure(
     labels: Sequence[str] = ("plan A", "plan B"),
     side_by_side: bool = False,
     title: str | None = None,
+    translate: Translator | None = None,
 ) -> go.Figure:
     """Two initializer plans' signal through depth, for a class to compare.
 
@@ -206,27 +225,28 @@ def compare_signal_figure(
         labels: the two plans' names.
         side_by_side: one panel per plan instead of one shared panel.
         title: the figure title.
+        translate: message id -> the reader's template; English by default.
 
     Returns:
         The figure, annotated with the ratio of the two stds after the last layer.
     """
     label_a, label_b = labels
-    title = title or "Signal through depth: two initializer plans"
-    ratio = _ratio_text(stats_a, stats_b, label_a, label_b)
+    title = title or localize(translate, N_("Signal through depth: two initializer plans"))
+    ratio = _ratio_text(stats_a, stats_b, label_a, label_b, translate)
     if side_by_side:
         fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=(label_a, label_b))
         fig.add_trace(_signal_trace(stats_a, label_a, PLAN_COLORS[0]), row=1, col=1)
         fig.add_trace(_signal_trace(stats_b, label_b, PLAN_COLORS[1]), row=1, col=2)
         fig.update_layout(template=TEMPLATE, height=560)
         both = [*stats_a, *stats_b]
-        _signal_layout(fig, stats_a, title, col=1, all_stats=both)
-        _signal_layout(fig, stats_b, title, col=2, all_stats=both)
+        _signal_layout(fig, stats_a, title, col=1, all_stats=both, translate=translate)
+        _signal_layout(fig, stats_b, title, col=2, all_stats=both, translate=translate)
     else:
         fig = go.Figure(layout={"template": TEMPLATE, "height": 560})
         fig.add_trace(_signal_trace(stats_a, label_a, PLAN_COLORS[0]))
         fig.add_trace(_signal_trace(stats_b, label_b, PLAN_COLORS[1], dash="dash"))
         longer = stats_a if len(stats_a) >= len(stats_b) else stats_b
-        _signal_layout(fig, longer, title, all_stats=[*stats_a, *stats_b])
+        _signal_layout(fig, longer, title, all_stats=[*stats_a, *stats_b], translate=translate)
     if ratio:
         fig.update_layout(
             title={"subtitle": {"text": ratio, "font": {"size": FONT_SIZE}}}, margin={"t": 120}
@@ -342,7 +362,9 @@ def figures_json_size(figures: Iterable[go.Figure]) -> int:
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _histogram_traces(hist: Histogram, curve_points: int, detailed: bool) -> list[go.BaseTraceType]:
+def _histogram_traces(
+    hist: Histogram, curve_points: int, detailed: bool, translate: Translator | None = None
+) -> list[go.BaseTraceType]:
     """The bars (``x0`` + ``dx``: no list of positions) and the promised curve of one tensor.
 
     ``detailed`` adds what a single figure shows and a grid panel does without: legend entries,
@@ -359,7 +381,7 @@ def _histogram_traces(hist: Histogram, curve_points: int, detailed: bool) -> lis
             [_round_to(a, width), _round_to(b, width)] for a, b in itertools.pairwise(hist.edges)
         ]
         bar["hovertemplate"] = "[%{customdata[0]}, %{customdata[1]}): %{y}<extra></extra>"
-        bar["name"] = "measured"
+        bar["name"] = localize(translate, N_("measured"))
     traces: list[go.BaseTraceType] = [go.Bar(**bar)]
     xs, ys = promised_curve(hist, curve_points, steps=detailed)
     if xs:
@@ -367,7 +389,9 @@ def _histogram_traces(hist: Histogram, curve_points: int, detailed: bool) -> lis
         if detailed:
             curve["x"] = [_round_to(x, width) for x in xs]
             approximate = hist.promise is not None and hist.promise.approximate
-            curve["name"] = "promised" + (" (approx.)" if approximate else "")
+            curve["name"] = localize(
+                translate, N_("promised (approx.)") if approximate else N_("promised")
+            )
         else:  # evenly spaced: x0 + dx as for the bars
             curve["x0"] = _round_to(xs[0], width)
             curve["dx"] = _round_sig(xs[1] - xs[0], 6)
@@ -375,11 +399,13 @@ def _histogram_traces(hist: Histogram, curve_points: int, detailed: bool) -> lis
     return traces
 
 
-def _short_caption(hist: Histogram) -> str:
+def _short_caption(hist: Histogram, translate: Translator | None = None) -> str:
     if hist.is_constant:
-        return f"constant {_num(hist.min)}"
+        return localize(translate, N_("constant {value}"), value=_num(hist.min))
     promised = "?" if hist.expected_std is None else _num(hist.expected_std)
-    return f"σ {_num(hist.std)} / promised {promised}"
+    return localize(
+        translate, N_("σ {std} / promised {promised}"), std=_num(hist.std), promised=promised
+    )
 
 
 def _signal_trace(
@@ -408,6 +434,7 @@ def _signal_layout(
     title: str,
     col: int | None = None,
     all_stats: Sequence[ActivationStat] | None = None,
+    translate: Translator | None = None,
 ) -> None:
     """Axes and title of a signal chart; ``all_stats`` (default ``stats``) sets the y ticks."""
     where = {"row": 1, "col": col} if col is not None else {}
@@ -416,7 +443,7 @@ def _signal_layout(
         ticktext=[s.name for s in stats],
         tickangle=-45,
         tickfont_size=SMALL_FONT_SIZE,
-        title_text="layer (depth)",
+        title_text=localize(translate, N_("layer (depth)")),
         **where,
     )
     positive = [s.std for s in (all_stats or stats) if s.std > 0]
@@ -425,7 +452,7 @@ def _signal_layout(
         type="log",
         exponentformat="power",
         dtick=1 if decades >= 2 else "D2",  # one label per decade, or 1-2-5 on a short range
-        title_text="std of output (log)" if col in (None, 1) else None,
+        title_text=localize(translate, N_("std of output (log)")) if col in (None, 1) else None,
         **where,
     )
     fig.update_layout(
@@ -437,7 +464,11 @@ def _signal_layout(
 
 
 def _ratio_text(
-    stats_a: Sequence[ActivationStat], stats_b: Sequence[ActivationStat], label_a: str, label_b: str
+    stats_a: Sequence[ActivationStat],
+    stats_b: Sequence[ActivationStat],
+    label_a: str,
+    label_b: str,
+    translate: Translator | None = None,
 ) -> str:
     if not stats_a or not stats_b:
         return ""
@@ -445,9 +476,18 @@ def _ratio_text(
     if last_a.std <= 0 or last_b.std <= 0:
         return ""
     ratio = last_b.std / last_a.std
-    return (
-        f"after {last_a.name}: std {_num(last_a.std)} ({label_a}) vs {_num(last_b.std)} "
-        f"({label_b}), {abs(math.log10(ratio)):.1f} orders of magnitude apart"
+    return localize(
+        translate,
+        N_(
+            "after {layer}: std {std_a} ({label_a}) vs {std_b} ({label_b}), "
+            "{orders} orders of magnitude apart"
+        ),
+        layer=last_a.name,
+        std_a=_num(last_a.std),
+        label_a=label_a,
+        std_b=_num(last_b.std),
+        label_b=label_b,
+        orders=f"{abs(math.log10(ratio)):.1f}",
     )
 
 

@@ -56,6 +56,7 @@ from .analysis import Analysis, analyze
 from .errors import SpecError
 from .figures import FONT_SIZE, SMALL_FONT_SIZE, TEMPLATE
 from .layers import REGISTRY
+from .messages import N_, Translator, localize
 from .spec import Spec, _show, load_spec
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -566,18 +567,18 @@ def format_bytes(n: float) -> str:
 
 
 _LABELS = {
-    "parameters": "parameters",
-    "buffers": "buffers",
-    "optimizer_state": "optimizer state",
-    "gradients": "gradients",
-    "input": "input batch",
-    "saved_activations": "saved activations",
-    "pooling_indices": "pooling indices",
-    "dropout_masks": "dropout masks",
-    "norm_statistics": "norm statistics",
-    "temporaries": "temporaries",
-    "allocator": "allocator cache",
-    "cuda_context": "CUDA context",
+    "parameters": N_("parameters"),
+    "buffers": N_("buffers"),
+    "optimizer_state": N_("optimizer state"),
+    "gradients": N_("gradients"),
+    "input": N_("input batch"),
+    "saved_activations": N_("saved activations"),
+    "pooling_indices": N_("pooling indices"),
+    "dropout_masks": N_("dropout masks"),
+    "norm_statistics": N_("norm statistics"),
+    "temporaries": N_("temporaries"),
+    "allocator": N_("allocator cache"),
+    "cuda_context": N_("CUDA context"),
 }
 """How each part (``PARTS``) is said in the figure and the Sizes tab."""
 _COLORS = (
@@ -597,7 +598,10 @@ _COLORS = (
 
 
 def memory_figure(
-    estimate: MemoryEstimate, gpus: Sequence[float] = GPU_SIZES_GB, height: int = 330
+    estimate: MemoryEstimate,
+    gpus: Sequence[float] = GPU_SIZES_GB,
+    height: int = 330,
+    translate: Translator | None = None,
 ) -> go.Figure:
     """One stacked bar of the parts (``PARTS``: what is alive at the peak, the allocator's cache,
     the CUDA context), with a line at each GPU size (in GB, decimal on the axis).
@@ -606,20 +610,23 @@ def memory_figure(
         estimate: from ``memory_estimate``.
         gpus: GPU sizes to mark (GB as sold: GiB).
         height: pixels.
+        translate: message id -> the reader's template (``builder.messages.localize``);
+            English by default.
 
     Returns:
         The figure; its title gives the total and which GPUs it fits on.
     """
     fig = go.Figure(layout={"template": TEMPLATE, "height": height})
     for (part, value), color in zip(estimate.parts().items(), _COLORS):
+        label = localize(translate, _LABELS[part])
         fig.add_trace(
             go.Bar(
                 y=["memory"],
                 x=[round(value / 1e9, 6)],
                 orientation="h",
-                name=_LABELS[part],
+                name=label,
                 marker={"color": color},
-                hovertemplate=f"{_LABELS[part]}: {format_bytes(value)}<extra></extra>",
+                hovertemplate=f"{label}: {format_bytes(value)}<extra></extra>",
             )
         )
     top = estimate.total / 1e9
@@ -636,12 +643,27 @@ def memory_figure(
     fig.update_layout(
         barmode="stack",
         title={
-            "text": f"Training memory: {format_bytes(estimate.total)} · {verdict}",
+            "text": localize(
+                translate,
+                N_("Training memory: {total} · {verdict}"),
+                total=format_bytes(estimate.total),
+                verdict=verdict,
+            ),
             "subtitle": {
-                "text": f"batch {estimate.batch_size}, {estimate.dtype}, {estimate.optimizer} · "
-                f"peak {format_bytes(estimate.peak)} allocated ({estimate.peak_at}), "
-                f"{format_bytes(estimate.reserved)} reserved; "
-                f"{format_bytes(estimate.saved)} saved for the backward pass",
+                "text": localize(
+                    translate,
+                    N_(
+                        "batch {batch}, {dtype}, {optimizer} · peak {peak} allocated ({peak_at}), "
+                        "{reserved} reserved; {saved} saved for the backward pass"
+                    ),
+                    batch=estimate.batch_size,
+                    dtype=estimate.dtype,
+                    optimizer=estimate.optimizer,
+                    peak=format_bytes(estimate.peak),
+                    peak_at=estimate.peak_at,
+                    reserved=format_bytes(estimate.reserved),
+                    saved=format_bytes(estimate.saved),
+                ),
                 "font": {"size": SMALL_FONT_SIZE + 2},
             },
         },

@@ -10,7 +10,7 @@ translated the same way. ``pybabel extract -k message -k N_`` finds every id (ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -58,3 +58,24 @@ def message(msgid: str, **params: Any) -> Message:
         A ``Message`` (a ``str``).
     """
     return Message(msgid, params)
+
+
+Translator = Callable[[str], str]
+"""A message id -> its template in the reader's language (the id itself where none): what the
+figure functions take as ``translate`` (the app passes its catalog lookup; builder never
+imports the UI)."""
+
+
+def localize(translate: Translator | None, msgid: str, **params: Any) -> str:
+    """``msgid`` through ``translate`` (English where it is None), formatted with ``params``.
+
+    A translation whose placeholders do not match falls back to the English template, so a
+    broken catalog entry never breaks a figure.
+    """
+    text = translate(msgid) if translate is not None else msgid
+    if not params:
+        return text
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return msgid.format(**params)

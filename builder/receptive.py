@@ -79,6 +79,7 @@ from .analysis import analyze
 from .figures import FONT_SIZE, PLAN_COLORS, SMALL_FONT_SIZE, TEMPLATE
 from .formatting import shape_text
 from .layers import REGISTRY, Footprint, Window
+from .messages import N_, Translator, localize
 from .spec import INPUT, Spec, load_spec
 
 Pair = tuple[float, float]
@@ -420,7 +421,10 @@ def _value(x: Fraction) -> float:
 
 
 def receptive_field_figure(
-    records: Sequence[RFRecord], title: str | None = None, height: int = 560
+    records: Sequence[RFRecord],
+    title: str | None = None,
+    height: int = 560,
+    translate: Translator | None = None,
 ) -> go.Figure:
     """Receptive field and feature-map size per layer, one chart for a classroom.
 
@@ -432,6 +436,8 @@ def receptive_field_figure(
         records: from ``receptive_field``.
         title: the figure title.
         height: pixels.
+        translate: message id -> the reader's template (``builder.messages.localize``);
+            English by default.
 
     Returns:
         The figure (with a note instead of data for a flat input or a failed analysis).
@@ -439,10 +445,13 @@ def receptive_field_figure(
     fig = go.Figure(layout={"template": TEMPLATE, "height": height})
     shown = _stages(records)
     spatial = [r for r in shown if r.rf is not None]
-    title = title or "Receptive field and feature-map size per layer"
+    title = title or localize(translate, N_("Receptive field and feature-map size per layer"))
     if not spatial:
         fig.add_annotation(
-            text="no spatial input: a receptive field needs an input_shape [C, H, W] or [C, L]",
+            text=localize(
+                translate,
+                N_("no spatial input: a receptive field needs an input_shape [C, H, W] or [C, L]"),
+            ),
             showarrow=False,
             font={"size": FONT_SIZE},
             x=0.5,
@@ -459,10 +468,12 @@ def receptive_field_figure(
         go.Bar(
             x=names,
             y=sizes,
-            name="feature map (L)" if sequence else "feature map (H)",
+            name=localize(translate, N_("feature map (L)") if sequence else N_("feature map (H)")),
             marker={"color": PLAN_COLORS[1]},
             customdata=[[shape_text(r.output_shape, sep="×", brackets=False)] for r in spatial],
-            hovertemplate="%{x}: %{customdata[0]}<extra>feature map</extra>",
+            hovertemplate="%{x}: %{customdata[0]}<extra>"
+            + localize(translate, N_("feature map"))
+            + "</extra>",
             text=[_size_text(r) for r in spatial],
             textposition="outside",
             textfont={"size": SMALL_FONT_SIZE},
@@ -472,12 +483,14 @@ def receptive_field_figure(
         go.Scatter(
             x=names,
             y=[_plot_value(r.rf[0]) for r in spatial if r.rf is not None],
-            name="receptive field (pixels)",
+            name=localize(translate, N_("receptive field (pixels)")),
             mode="lines+markers",
             line={"color": PLAN_COLORS[0], "width": 4},
             marker={"size": 11},
             customdata=[[_rf_text(r)] for r in spatial],
-            hovertemplate="%{x}: %{customdata[0]}<extra>receptive field</extra>",
+            hovertemplate="%{x}: %{customdata[0]}<extra>"
+            + localize(translate, N_("receptive field"))
+            + "</extra>",
         )
     )
     image_h = spatial[0].size[0] if spatial[0].size is not None else None
@@ -485,7 +498,11 @@ def receptive_field_figure(
         fig.add_hline(
             y=image_h,
             line={"dash": "dot", "color": "#888", "width": 2},
-            annotation_text=f"{'sequence length' if sequence else 'image height'} {image_h}",
+            annotation_text=localize(
+                translate,
+                N_("sequence length {size}") if sequence else N_("image height {size}"),
+                size=image_h,
+            ),
             annotation_position="top left",
             annotation_font_size=SMALL_FONT_SIZE,
         )
@@ -494,16 +511,29 @@ def receptive_field_figure(
         title={
             "text": title,
             "subtitle": {
-                "text": f"bars: feature-map {'length' if sequence else 'height'} · line: how many "
-                "input pixels one unit sees"
+                "text": localize(
+                    translate,
+                    N_("bars: feature-map length · line: how many input pixels one unit sees")
+                    if sequence
+                    else N_("bars: feature-map height · line: how many input pixels one unit sees"),
+                )
                 + (
-                    " · ≈ an upper bound (a non-dividing adaptive pool, Upsample)" if approx else ""
+                    localize(
+                        translate,
+                        N_(" · ≈ an upper bound (a non-dividing adaptive pool, Upsample)"),
+                    )
+                    if approx
+                    else ""
                 ),
                 "font": {"size": SMALL_FONT_SIZE + 2},
             },
         },
-        xaxis={"title": "layer", "tickangle": -45, "tickfont": {"size": SMALL_FONT_SIZE}},
-        yaxis={"title": "pixels", "rangemode": "tozero"},
+        xaxis={
+            "title": localize(translate, N_("layer")),
+            "tickangle": -45,
+            "tickfont": {"size": SMALL_FONT_SIZE},
+        },
+        yaxis={"title": localize(translate, N_("pixels")), "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.35, "yanchor": "top", "x": 0.5, "xanchor": "center"},
         margin={"t": 110, "b": 160, "l": 80, "r": 30},
         bargap=0.3,

@@ -7,9 +7,11 @@ from typing import Any
 
 from torch import nn
 
+from ..messages import N_, message
 from .base import (
     MAX_INT,
     MIN_EPS,
+    OUT_OF_RANGE,
     Arg,
     ArgKind,
     LayerProblem,
@@ -30,8 +32,8 @@ def _dim_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     if dim is not None and not -rank <= dim < rank:
         raise LayerProblem(
             "dim",
-            f"dim={dim} is out of range for a {rank}-D batch (valid: {-rank} to {rank - 1})",
-            "use dim=1 (the classes) or dim=-1",
+            message(OUT_OF_RANGE, key="dim", dim=dim, rank=rank, low=-rank, high=rank - 1),
+            message("use dim=1 (the classes) or dim=-1"),
             {"op": "set", "field": "dim", "value": 1},
         )
     return shape, "same shape as the input"
@@ -89,8 +91,8 @@ for _name, _cls, _args, _functional, _summary in (
         "Softplus",
         nn.Softplus,
         (
-            Arg("beta", ArgKind.FLOAT, 1.0, False, MIN_EPS, 1e6, primary=True, help="> 0"),
-            Arg("threshold", ArgKind.FLOAT, 20.0, False, -1e6, 1e6, help="linear above it"),
+            Arg("beta", ArgKind.FLOAT, 1.0, False, MIN_EPS, 1e6, primary=True, help=N_("> 0")),
+            Arg("threshold", ArgKind.FLOAT, 20.0, False, -1e6, 1e6, help=N_("linear above it")),
         ),
         "softplus",
         "log(1 + exp(beta·x)) / beta, a smooth ReLU",
@@ -134,11 +136,22 @@ for _name, _cls, _args, _functional, _summary in (
 def _prelu_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     count, channels = args["num_parameters"], shape[0]
     if count not in (1, channels):
-        what = "channels" if len(shape) > 1 else "features"
+        many, one = (
+            (N_("channels"), N_("channel")) if len(shape) > 1 else (N_("features"), N_("feature"))
+        )
         raise LayerProblem(
             "num_parameters",
-            f"num_parameters={count} must be 1 (one slope) or the input's {channels} {what}",
-            f"set num_parameters to {channels} (one slope per {what[:-1]}) or 1",
+            message(
+                "num_parameters={count} must be 1 (one slope) or the input's {channels} {what}",
+                count=count,
+                channels=channels,
+                what=message(many),
+            ),
+            message(
+                "set num_parameters to {channels} (one slope per {what}) or 1",
+                channels=channels,
+                what=message(one),
+            ),
             {"op": "set", "field": "num_parameters", "value": channels},
         )
     slopes = "one learned slope" if count == 1 else f"a learned slope per {count} channels"
@@ -163,8 +176,10 @@ register(
                 False,
                 1,
                 MAX_INT,
-                help="1, or one slope per channel; the starting slope is the weight's init "
-                "(constant 0.25 by default)",
+                help=N_(
+                    "1, or one slope per channel; the starting slope is the weight's init "
+                    "(constant 0.25 by default)"
+                ),
                 primary=True,
             ),
         ),

@@ -20,6 +20,8 @@ from typing import Any
 
 from torch import nn
 
+from ..messages import N_, message
+
 MAX_INT = 2**31 - 1
 MIN_EPS = 1e-300  # a normalization's eps must be > 0: the smallest one a spec (and a widget) takes
 
@@ -368,12 +370,12 @@ def _size(
 
 
 def _inplace() -> Arg:
-    return Arg("inplace", ArgKind.BOOL, False, help="overwrite the input (saves memory)")
+    return Arg("inplace", ArgKind.BOOL, False, help=N_("overwrite the input (saves memory)"))
 
 
 AXIS_WORDS = {
-    1: (("long", "length"),),
-    2: (("high", "height"), ("wide", "width")),
+    1: ((N_("long"), N_("length")),),
+    2: ((N_("high"), N_("height")), (N_("wide"), N_("width"))),
 }
 """Per number of spatial axes, how each axis's size is said (``only 4 high``, ``input width``)."""
 
@@ -395,10 +397,12 @@ SAMPLE_FORMS = {1: "[F]", 2: "[C, L]", 3: "[C, H, W]"}
 def describe(shape: Shape) -> str:
     """``a sequence [C, L] = [16, 64]``: a per-sample shape in words."""
     if len(shape) == 1:
-        return f"a flat vector of {shape[0]} features"
-    kind = {2: "a sequence", 3: "an image"}.get(len(shape), "shape")
+        return message("a flat vector of {count} features", count=shape[0])
+    kind = {2: N_("a sequence"), 3: N_("an image")}.get(len(shape))
     form = SAMPLE_FORMS.get(len(shape), "")
-    return f"{kind} {form} = {list(shape)}" if form else f"shape {list(shape)}"
+    if kind is None or not form:
+        return message("shape {shape}", shape=list(shape))
+    return message("{kind} {form} = {shape}", kind=message(kind), form=form, shape=list(shape))
 
 
 def _twin_action(layer: str, twin: str, args: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -437,18 +441,25 @@ def need_rank(
     if len(shape) in ranks:
         return
     wanted = " or ".join(SAMPLE_FORMS[r] for r in ranks)
-    message = f"{layer} needs a {wanted} input, got {describe(shape)}"
+    problem = message(
+        "{layer} needs a {wanted} input, got {got}", layer=layer, wanted=wanted, got=describe(shape)
+    )
     twin = REGISTRY[layer].twin if layer in REGISTRY else None
     fails = len(shape) in torch_fails_on
     if twin and len(shape) in (REGISTRY[twin].ranks or ()):
-        what = "a sequence [C, L]" if len(shape) == 2 else "an image [C, H, W]"
+        what = message(N_("a sequence [C, L]") if len(shape) == 2 else N_("an image [C, H, W]"))
         action = _twin_action(layer, twin, args)
-        raise LayerProblem("input", message, f"use {twin} for {what}", action, fails)
+        fix = message("use {twin} for {what}", twin=twin, what=what)
+        raise LayerProblem("input", problem, fix, action, fails)
     if len(shape) == 1:
-        fix = f"move it before the Flatten, or give the network an input_shape {wanted}"
+        fix = message(
+            "move it before the Flatten, or give the network an input_shape {wanted}", wanted=wanted
+        )
     else:
-        fix = f"keep the input as {wanted} (check Flatten's start_dim / end_dim)"
-    raise LayerProblem("input", message, fix, torch_fails=fails)
+        fix = message(
+            "keep the input as {wanted} (check Flatten's start_dim / end_dim)", wanted=wanted
+        )
+    raise LayerProblem("input", problem, fix, torch_fails=fails)
 
 
 def _image(shape: Shape, layer: str, args: dict[str, Any] | None = None) -> None:
@@ -468,6 +479,12 @@ def _sequence(shape: Shape, layer: str, args: dict[str, Any] | None = None) -> N
     need_rank(shape, layer, (2,), (3,), args)
 
 
+OUT_OF_RANGE = N_("{key}={dim} is out of range for a {rank}-D batch (valid: {low} to {high})")
+"""A dimension argument (Softmax's dim, Flatten's start_dim / end_dim) outside the batch."""
+
+_IN_WORDS = (N_("channels"), N_("features"))  # the ``what`` of ``_check_in``, said in words
+
+
 def _check_in(shape: Shape, args: dict[str, Any], key: str, what: str) -> int:
     """The inferred input dimension; a given ``key`` must match it."""
     actual = shape[0]
@@ -475,8 +492,14 @@ def _check_in(shape: Shape, args: dict[str, Any], key: str, what: str) -> int:
     if given is not None and given != actual:
         raise LayerProblem(
             key,
-            f"{key} is {given} but the input has {actual} {what}",
-            f"set {key} to {actual} (or leave it out to infer it)",
+            message(
+                "{key} is {given} but the input has {actual} {what}",
+                key=key,
+                given=given,
+                actual=actual,
+                what=message(what),
+            ),
+            message("set {key} to {actual} (or leave it out to infer it)", key=key, actual=actual),
             {"op": "set", "field": key, "value": actual},
         )
     return actual

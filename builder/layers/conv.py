@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from .. import shapes
+from ..messages import N_, message
 from .base import (
     AXIS_WORDS,
     MAX_INT,
@@ -51,10 +52,12 @@ def _conv_windows(args: dict[str, Any], n: int = 2) -> tuple[Window, ...]:
 def _conv_check(args: dict[str, Any]) -> str | None:
     stride, groups = args["stride"], args["groups"]
     if args["padding"] == "same" and max(axes(stride, 1)) > 1:
-        return f"padding='same' needs stride 1, got stride={stride!r}"
+        return message("padding='same' needs stride 1, got stride={stride}", stride=repr(stride))
     for key in ("out_channels", "in_channels"):
         if args[key] is not None and args[key] % groups:
-            return f"groups={groups} must divide {key}={args[key]}"
+            return message(
+                "groups={groups} must divide {key}={value}", groups=groups, key=key, value=args[key]
+            )
     return None
 
 
@@ -65,8 +68,12 @@ def _in_groups(shape: Shape, args: dict[str, Any]) -> int:
     if in_channels % groups:
         raise LayerProblem(
             "groups",
-            f"groups={groups} does not divide the {in_channels} input channels",
-            "choose groups that divides both in_channels and out_channels",
+            message(
+                "groups={groups} does not divide the {channels} input channels",
+                groups=groups,
+                channels=in_channels,
+            ),
+            message("choose groups that divides both in_channels and out_channels"),
         )
     return in_channels
 
@@ -102,11 +109,21 @@ def _conv_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, s
             need = math.ceil((win.reach - size) / 2)
             raise LayerProblem(
                 "kernel_size",
-                f"the kernel reaches {win.reach} {'pixels' if n == 2 else 'positions'} but the "
-                f"input is only {size} "
-                f"{AXIS_WORDS[n][axis][0]} (padding {pads[0]}): {formula}",
-                f"set padding to {need}, use a smaller kernel_size, "
-                "or remove a pooling layer before",
+                message(
+                    "the kernel reaches {reach} {unit} but the input is only {size} {axis} "
+                    "(padding {padding}): {formula}",
+                    reach=win.reach,
+                    unit=message(N_("pixels") if n == 2 else N_("positions")),
+                    size=size,
+                    axis=message(AXIS_WORDS[n][axis][0]),
+                    padding=pads[0],
+                    formula=formula,
+                ),
+                message(
+                    "set padding to {need}, use a smaller kernel_size, "
+                    "or remove a pooling layer before",
+                    need=need,
+                ),
                 {"op": "set", "field": "padding", "value": need},
             )
         out.append(size_out)
@@ -114,21 +131,34 @@ def _conv_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, s
     return (args["out_channels"], *out), _join_axes(formulas)
 
 
+_LOWER_PADDING = N_("lower the padding or use padding_mode='zeros'")
+
+
 def _check_padding_mode(mode: str, pads: tuple[int, int], size: int, axis: int, n: int = 2) -> None:
-    dim = AXIS_WORDS[n][axis][1]
+    dim = message(AXIS_WORDS[n][axis][1])
     if mode == "reflect" and max(pads) >= size:
         raise LayerProblem(
             "padding",
-            f"padding_mode='reflect' needs padding smaller than the input {dim} {size}, "
-            f"got {max(pads)}",
-            "lower the padding or use padding_mode='zeros'",
+            message(
+                "padding_mode='reflect' needs padding smaller than the input {dim} {size}, "
+                "got {padding}",
+                dim=dim,
+                size=size,
+                padding=max(pads),
+            ),
+            message(_LOWER_PADDING),
         )
     if mode == "circular" and max(pads) > size:
         raise LayerProblem(
             "padding",
-            f"padding_mode='circular' needs padding at most the input {dim} {size}, "
-            f"got {max(pads)}",
-            "lower the padding or use padding_mode='zeros'",
+            message(
+                "padding_mode='circular' needs padding at most the input {dim} {size}, "
+                "got {padding}",
+                dim=dim,
+                size=size,
+                padding=max(pads),
+            ),
+            message(_LOWER_PADDING),
         )
 
 
@@ -155,7 +185,7 @@ def _conv_args(n: int) -> tuple[Arg, ...]:
             True,
             1,
             MAX_INT,
-            help="number of filters",
+            help=N_("number of filters"),
             primary=True,
         ),
         _size("kernel_size", required=True, primary=True, axes=shape),
@@ -219,16 +249,20 @@ def _transposed_check(args: dict[str, Any]) -> str | None:
     groups = args["groups"]
     for key in ("out_channels", "in_channels"):
         if args[key] is not None and args[key] % groups:
-            return f"groups={groups} must divide {key}={args[key]}"
+            return message(
+                "groups={groups} must divide {key}={value}", groups=groups, key=key, value=args[key]
+            )
     pads, strides, dilations = (
         axes(args[key], 2) for key in ("output_padding", "stride", "dilation")
     )
     for extra, stride, dilation in zip(pads, strides, dilations):
         if extra >= stride and extra >= dilation:
-            return (
-                f"output_padding must be smaller than either stride or dilation, got "
-                f"output_padding={args['output_padding']!r}, stride={args['stride']!r}, "
-                f"dilation={args['dilation']!r}"
+            return message(
+                "output_padding must be smaller than either stride or dilation, got "
+                "output_padding={output_padding}, stride={stride}, dilation={dilation}",
+                output_padding=repr(args["output_padding"]),
+                stride=repr(args["stride"]),
+                dilation=repr(args["dilation"]),
             )
     return None
 
@@ -247,8 +281,13 @@ def _transposed_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
             most = ((size - 1) * s + d * (k - 1) + extra) // 2
             raise LayerProblem(
                 "padding",
-                f"padding {p} crops away the whole output {AXIS_WORDS[2][axis][1]}: {formula}",
-                f"set padding to at most {most}",
+                message(
+                    "padding {padding} crops away the whole output {axis}: {formula}",
+                    padding=p,
+                    axis=message(AXIS_WORDS[2][axis][1]),
+                    formula=formula,
+                ),
+                message("set padding to at most {most}", most=most),
                 {"op": "set", "field": "padding", "value": most},
                 torch_fails=size_out < 0,  # torch returns an empty map for exactly 0
             )
@@ -309,13 +348,13 @@ register(
                 True,
                 1,
                 MAX_INT,
-                help="number of filters",
+                help=N_("number of filters"),
                 primary=True,
             ),
             _size("kernel_size", required=True, primary=True),
-            _size("stride", 1, primary=True, help="the upsampling factor"),
-            _size("padding", 0, minimum=0, primary=True, help="crops dilation·(k−1) − padding"),
-            _size("output_padding", 0, minimum=0, help="adds to one side of the output"),
+            _size("stride", 1, primary=True, help=N_("the upsampling factor")),
+            _size("padding", 0, minimum=0, primary=True, help=N_("crops dilation·(k−1) − padding")),
+            _size("output_padding", 0, minimum=0, help=N_("adds to one side of the output")),
             Arg("groups", ArgKind.INT, 1, False, 1, MAX_INT),
             Arg("bias", ArgKind.BOOL, True),
             _size("dilation", 1),
@@ -324,7 +363,7 @@ register(
                 ArgKind.CHOICE,
                 "zeros",
                 choices=("zeros",),
-                help="torch supports only zeros here",
+                help=N_("torch supports only zeros here"),
             ),
         ),
         _transposed_rule,

@@ -7,8 +7,10 @@ from typing import Any
 
 from torch import nn
 
+from ..messages import N_, message
 from .base import (
     MAX_INT,
+    OUT_OF_RANGE,
     Arg,
     ArgKind,
     LayerProblem,
@@ -30,8 +32,12 @@ def _linear_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     if len(shape) != 1:
         raise LayerProblem(
             "input",
-            f"Linear needs a flat input, got shape {list(shape)} ({math.prod(shape)} values)",
-            "add a Flatten before it",
+            message(
+                "Linear needs a flat input, got shape {shape} ({count} values)",
+                shape=list(shape),
+                count=math.prod(shape),
+            ),
+            message("add a Flatten before it"),
             {"op": "insert", "layer": {"type": "Flatten"}},
             torch_fails=False,
         )
@@ -84,23 +90,27 @@ def _flatten_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
         if not -rank <= dim < rank:
             raise LayerProblem(
                 key,
-                f"{key}={dim} is out of range for a {rank}-D batch (valid: {-rank} to {rank - 1})",
-                "use start_dim=1, end_dim=-1 to flatten everything but the batch",
+                message(OUT_OF_RANGE, key=key, dim=dim, rank=rank, low=-rank, high=rank - 1),
+                message("use start_dim=1, end_dim=-1 to flatten everything but the batch"),
             )
     start, end = start % rank, end % rank
     if start == 0:
         raise LayerProblem(
             "start_dim",
-            "start_dim=0 would merge the batch dimension into the features",
-            "set start_dim to 1",
+            message("start_dim=0 would merge the batch dimension into the features"),
+            message("set start_dim to 1"),
             {"op": "set", "field": "start_dim", "value": 1},
             torch_fails=False,
         )
     if end < start:
         raise LayerProblem(
             "end_dim",
-            f"end_dim ({args['end_dim']}) comes before start_dim ({args['start_dim']})",
-            "set end_dim to -1",
+            message(
+                "end_dim ({end}) comes before start_dim ({start})",
+                end=args["end_dim"],
+                start=args["start_dim"],
+            ),
+            message("set end_dim to -1"),
             {"op": "set", "field": "end_dim", "value": -1},
         )
     merged = math.prod(full[start : end + 1])
@@ -123,7 +133,7 @@ register(
                 False,
                 -MAX_INT,
                 MAX_INT,
-                help="1: keep the batch",
+                help=N_("1: keep the batch"),
                 primary=True,
             ),
             Arg("end_dim", ArgKind.INT, -1, False, -MAX_INT, MAX_INT, primary=True),
@@ -149,7 +159,14 @@ register(
 # --- dropout ------------------------------------------------------------------------------------
 
 _P = Arg(
-    "p", ArgKind.FLOAT, 0.5, False, 0.0, 1.0, help="probability of zeroing an element", primary=True
+    "p",
+    ArgKind.FLOAT,
+    0.5,
+    False,
+    0.0,
+    1.0,
+    help=N_("probability of zeroing an element"),
+    primary=True,
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..messages import N_, message
 from .base import Arg, ArgKind, LayerProblem, LayerType, Shape, describe, register
 
 MAX_MERGE_INPUTS = 64
@@ -45,6 +46,10 @@ class Concat(nn.Module):
         return torch.cat(inputs, dim=self.dim)
 
 
+_SAME_RANK = N_("give every input the same rank (check Flatten)")
+_USE_DIM_1 = N_("use dim=1 (channels, or features of a flat vector)")
+
+
 def _shape(shape: Shape) -> str:
     return "[" + ", ".join(map(str, shape)) + "]"
 
@@ -72,7 +77,8 @@ def _pads(small: Shape, big: Shape) -> list[int] | None:
 def _projection(shape: Shape, target: Shape) -> tuple[str, list[dict[str, Any]]] | None:
     """The layers that bring a shortcut of ``shape`` to ``target`` (ResNet's projection)."""
     if len(shape) == 1:
-        return f"a Linear to {target[0]} features", [{"type": "Linear", "out_features": target[0]}]
+        text = message("a Linear to {features} features", features=target[0])
+        return text, [{"type": "Linear", "out_features": target[0]}]
     spatial = shape[1:]
     stride = 1 if spatial == target[1:] else _stride_to(spatial, target[1:], ceil=True)
     if stride is None:
@@ -82,22 +88,33 @@ def _projection(shape: Shape, target: Shape) -> tuple[str, list[dict[str, Any]]]
     if stride != 1:
         layer["stride"] = stride
     layer["bias"] = False
-    kernel = "1×1" if len(shape) == 3 else "size-1"
-    text = f"a {kernel} {conv} ({target[0]} channels, stride {stride}) + {norm}"
+    kernel = "1×1" if len(shape) == 3 else message(N_("size-1"))
+    text = message(
+        "a {kernel} {conv} ({channels} channels, stride {stride}) + {norm}",
+        kernel=kernel,
+        conv=conv,
+        channels=target[0],
+        stride=stride,
+        norm=norm,
+    )
     return text, [layer, {"type": norm}]
 
 
 def _add_fix(shapes: tuple[Shape, ...], slot: int) -> tuple[str, dict[str, Any] | None]:
     target, shape = shapes[0], shapes[slot]
     if len(shape) != len(target):
-        return "give every input the same rank (check Flatten)", None
+        return message(_SAME_RANK), None
     if len(shape) == 3 and shape[0] == target[0]:
         for small, big, which in ((shape, target, slot), (target, shape, 0)):
             pads = _pads(small[1:], big[1:])
             if pads is not None:  # the smaller one padded to the other's H×W
                 return (
-                    f"insert ZeroPad2d(padding={pads}) on input {which + 1} to make it "
-                    f"{_shape(big)}",
+                    message(
+                        "insert ZeroPad2d(padding={pads}) on input {input} to make it {shape}",
+                        pads=pads,
+                        input=which + 1,
+                        shape=_shape(big),
+                    ),
                     {
                         "op": "on_input",
                         "slot": which,
@@ -106,10 +123,19 @@ def _add_fix(shapes: tuple[Shape, ...], slot: int) -> tuple[str, dict[str, Any] 
                 )
     projection = _projection(shape, target)
     if projection is None:
-        return f"make input {slot + 1} {_shape(target)} (its size does not divide evenly)", None
+        fix = message(
+            "make input {input} {shape} (its size does not divide evenly)",
+            input=slot + 1,
+            shape=_shape(target),
+        )
+        return fix, None
     text, layers = projection
     return (
-        f"insert {text} on the shortcut (input {slot + 1}), the projection shortcut",
+        message(
+            "insert {layers} on the shortcut (input {input}), the projection shortcut",
+            layers=text,
+            input=slot + 1,
+        ),
         {"op": "on_input", "slot": slot, "layers": layers},
     )
 
@@ -121,8 +147,13 @@ def _add_rule(shapes: tuple[Shape, ...], args: dict[str, Any]) -> tuple[Shape, s
             fix, action = _add_fix(shapes, slot)
             raise LayerProblem(
                 "inputs",
-                f"Add needs inputs of one shape: input 1 is {_shape(target)}, input {slot + 1} "
-                f"is {_shape(shape)} (torch's broadcasting is not used)",
+                message(
+                    "Add needs inputs of one shape: input 1 is {first}, input {input} is {shape} "
+                    "(torch's broadcasting is not used)",
+                    first=_shape(target),
+                    input=slot + 1,
+                    shape=_shape(shape),
+                ),
                 fix,
                 action,
             )
@@ -136,16 +167,20 @@ def _cat_dim(dim: int, rank: int) -> int:
     if not -batched <= dim < batched:
         raise LayerProblem(
             "dim",
-            f"dim {dim} is out of range for a batched input of {batched} dimensions",
-            "use dim=1 (channels, or features of a flat vector)",
+            message(
+                "dim {dim} is out of range for a batched input of {batched} dimensions",
+                dim=dim,
+                batched=batched,
+            ),
+            message(_USE_DIM_1),
             {"op": "set", "field": "dim", "value": 1},
         )
     axis = dim % batched
     if axis == 0:
         raise LayerProblem(
             "dim",
-            "dim 0 is the batch: concatenating there would join samples, not features",
-            "use dim=1 (channels, or features of a flat vector)",
+            message("dim 0 is the batch: concatenating there would join samples, not features"),
+            message(_USE_DIM_1),
             {"op": "set", "field": "dim", "value": 1},
         )
     return axis - 1
@@ -174,24 +209,45 @@ def _concat_rule(shapes: tuple[Shape, ...], args: dict[str, Any]) -> tuple[Shape
         if len(shape) != len(target):
             raise LayerProblem(
                 "inputs",
-                f"Concat needs inputs of one rank: input 1 is {describe(target)}, input "
-                f"{slot + 1} is {describe(shape)}",
-                "give every input the same rank (check Flatten)",
+                message(
+                    "Concat needs inputs of one rank: input 1 is {first}, input {input} is {shape}",
+                    first=describe(target),
+                    input=slot + 1,
+                    shape=describe(shape),
+                ),
+                message(_SAME_RANK),
             )
     axis = _cat_dim(args["dim"], len(target))
     for slot, shape in enumerate(shapes[1:], start=1):
         if any(a != b for i, (a, b) in enumerate(zip(shape, target)) if i != axis):
             aligned = _align(shape, target) if axis == 0 else None
-            fix, action = f"make input {slot + 1} match input 1 outside dim {args['dim']}", None
+            fix = message(
+                "make input {input} match input 1 outside dim {dim}",
+                input=slot + 1,
+                dim=args["dim"],
+            )
+            action = None
             if aligned is not None:
                 text, layers = aligned
-                fix = f"insert {text} on input {slot + 1} to make it {_shape(target[1:])} wide"
-                fix = fix.replace(" wide", "") if len(target) != 3 else fix
+                fix = message(
+                    N_("insert {layer} on input {input} to make it {shape} wide")
+                    if len(target) == 3
+                    else N_("insert {layer} on input {input} to make it {shape}"),
+                    layer=text,
+                    input=slot + 1,
+                    shape=_shape(target[1:]),
+                )
                 action = {"op": "on_input", "slot": slot, "layers": layers}
             raise LayerProblem(
                 "inputs",
-                f"Concat along dim {args['dim']} needs every other size equal: input 1 is "
-                f"{_shape(target)}, input {slot + 1} is {_shape(shape)}",
+                message(
+                    "Concat along dim {dim} needs every other size equal: input 1 is {first}, "
+                    "input {input} is {shape}",
+                    dim=args["dim"],
+                    first=_shape(target),
+                    input=slot + 1,
+                    shape=_shape(shape),
+                ),
                 fix,
                 action,
             )
@@ -227,7 +283,7 @@ register(
                 minimum=-4,
                 maximum=3,
                 primary=True,
-                help="the dimension joined, counted on the batched tensor (1: channels)",
+                help=N_("the dimension joined, counted on the batched tensor (1: channels)"),
             ),
         ),
         summary="torch.cat of two or more inputs (Inception, U-Net, DenseNet)",

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from ..messages import N_, message
 from .base import (
     MAX_INT,
     MIN_EPS,
@@ -67,11 +68,11 @@ def _bn_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, str
 
 _BN_ARGS = (
     Arg("num_features", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
-    Arg("eps", ArgKind.FLOAT, 1e-5, False, MIN_EPS, 1.0, help="added to the variance (> 0)"),
-    Arg("momentum", ArgKind.OPT_FLOAT, 0.1, False, 0.0, 1.0, help="None: cumulative average"),
-    Arg("affine", ArgKind.BOOL, True, help="learnable gamma (weight) and beta (bias)"),
+    Arg("eps", ArgKind.FLOAT, 1e-5, False, MIN_EPS, 1.0, help=N_("added to the variance (> 0)")),
+    Arg("momentum", ArgKind.OPT_FLOAT, 0.1, False, 0.0, 1.0, help=N_("None: cumulative average")),
+    Arg("affine", ArgKind.BOOL, True, help=N_("learnable gamma (weight) and beta (bias)")),
     Arg("track_running_stats", ArgKind.BOOL, True),
-    Arg("bias", ArgKind.BOOL, True, help="learnable beta (with affine)"),
+    Arg("bias", ArgKind.BOOL, True, help=N_("learnable beta (with affine)")),
 )
 
 for _name, _cls, _summary in (
@@ -109,7 +110,11 @@ for _name, _cls, _summary in (
 def _group_check(args: dict[str, Any]) -> str | None:
     groups, channels = args["num_groups"], args["num_channels"]
     if channels is not None and channels % groups:
-        return f"num_groups={groups} must divide num_channels={channels}"
+        return message(
+            "num_groups={groups} must divide num_channels={channels}",
+            groups=groups,
+            channels=channels,
+        )
     return None
 
 
@@ -120,8 +125,16 @@ def _group_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
         fit = math.gcd(channels, groups)
         raise LayerProblem(
             "num_groups",
-            f"num_groups={groups} does not divide the {channels} input channels",
-            f"set num_groups to {fit} (or another divisor of {channels})",
+            message(
+                "num_groups={groups} does not divide the {channels} input channels",
+                groups=groups,
+                channels=channels,
+            ),
+            message(
+                "set num_groups to {fit} (or another divisor of {channels})",
+                fit=fit,
+                channels=channels,
+            ),
             {"op": "set", "field": "num_groups", "value": fit},
         )
     return shape, f"normalizes each sample's {groups} groups of {channels // groups} channels"
@@ -148,10 +161,16 @@ def _layer_norm_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     if tuple(shape[len(shape) - len(normalized) :]) != normalized:
         raise LayerProblem(
             "normalized_shape",
-            f"normalized_shape {list(normalized)} is not the end of the input's shape "
-            f"{list(shape)}",
-            f"leave normalized_shape out to normalize the whole sample {list(shape)}, or give "
-            "its last dimensions",
+            message(
+                "normalized_shape {normalized} is not the end of the input's shape {shape}",
+                normalized=list(normalized),
+                shape=list(shape),
+            ),
+            message(
+                "leave normalized_shape out to normalize the whole sample {shape}, or give "
+                "its last dimensions",
+                shape=list(shape),
+            ),
             {"op": "set", "field": "normalized_shape", "value": list(shape)},
         )
     count = math.prod(normalized)
@@ -178,15 +197,15 @@ def _instance_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     if shape[1] * shape[2] == 1:
         raise LayerProblem(
             "input",
-            "InstanceNorm2d needs more than one value per channel, got a 1×1 input",
-            "remove it, or move it before the layer that shrinks the map to 1×1",
+            message("InstanceNorm2d needs more than one value per channel, got a 1×1 input"),
+            message("remove it, or move it before the layer that shrinks the map to 1×1"),
             # with running statistics torch still runs in eval mode (training raises)
             torch_fails=not args["track_running_stats"],
         )
     return shape, f"normalizes each sample's {shape[0]} channels over their {shape[1]}×{shape[2]}"
 
 
-_EPS = Arg("eps", ArgKind.FLOAT, 1e-5, False, MIN_EPS, 1.0, help="added to the variance (> 0)")
+_EPS = Arg("eps", ArgKind.FLOAT, 1e-5, False, MIN_EPS, 1.0, help=N_("added to the variance (> 0)"))
 
 register(
     LayerType(
@@ -198,8 +217,8 @@ register(
             Arg("num_groups", ArgKind.INT, None, True, 1, MAX_INT, primary=True),
             Arg("num_channels", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
             _EPS,
-            Arg("affine", ArgKind.BOOL, True, help="learnable per-channel weight and bias"),
-            Arg("bias", ArgKind.BOOL, True, help="learnable bias (with affine)"),
+            Arg("affine", ArgKind.BOOL, True, help=N_("learnable per-channel weight and bias")),
+            Arg("bias", ArgKind.BOOL, True, help=N_("learnable bias (with affine)")),
         ),
         _group_rule,
         None,
@@ -229,11 +248,11 @@ register(
                 1,
                 MAX_INT,
                 inferred=True,
-                help="the trailing dimensions to normalize; omitted: the whole sample",
+                help=N_("the trailing dimensions to normalize; omitted: the whole sample"),
             ),
             _EPS,
-            Arg("elementwise_affine", ArgKind.BOOL, True, help="learnable weight and bias"),
-            Arg("bias", ArgKind.BOOL, True, help="learnable bias (with elementwise_affine)"),
+            Arg("elementwise_affine", ArgKind.BOOL, True, help=N_("learnable weight and bias")),
+            Arg("bias", ArgKind.BOOL, True, help=N_("learnable bias (with elementwise_affine)")),
         ),
         _layer_norm_rule,
         None,
@@ -258,10 +277,10 @@ register(
         (
             Arg("num_features", ArgKind.INT, None, False, 1, MAX_INT, inferred=True),
             _EPS,
-            Arg("momentum", ArgKind.OPT_FLOAT, 0.1, False, 0.0, 1.0, help="None: cumulative"),
-            Arg("affine", ArgKind.BOOL, False, help="learnable per-channel weight and bias"),
+            Arg("momentum", ArgKind.OPT_FLOAT, 0.1, False, 0.0, 1.0, help=N_("None: cumulative")),
+            Arg("affine", ArgKind.BOOL, False, help=N_("learnable per-channel weight and bias")),
             Arg("track_running_stats", ArgKind.BOOL, False),
-            Arg("bias", ArgKind.BOOL, True, help="learnable bias (with affine)"),
+            Arg("bias", ArgKind.BOOL, True, help=N_("learnable bias (with affine)")),
         ),
         _instance_rule,
         (3,),

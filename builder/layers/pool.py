@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from .. import shapes
+from ..messages import N_, message
 from .base import (
     AXIS_WORDS,
     MAX_INT,
@@ -51,16 +52,18 @@ def _pool_windows(args: dict[str, Any], n: int = 2) -> tuple[Window, ...]:
 def _pool_check(args: dict[str, Any]) -> str | None:
     kernel, padding = args["kernel_size"], args["padding"]
     if any(2 * p > k for k, p in zip(pair(kernel), pair(padding))):
-        return (
-            f"padding must be at most half of kernel_size, got padding={padding!r} "
-            f"with kernel_size={kernel!r}"
+        return message(
+            "padding must be at most half of kernel_size, got padding={padding} "
+            "with kernel_size={kernel}",
+            padding=repr(padding),
+            kernel=repr(kernel),
         )
     return _indices_check(args)
 
 
 def _indices_check(args: dict[str, Any]) -> str | None:
     if args.get("return_indices"):
-        return "return_indices=True is not supported: the next layer would get a tuple"
+        return message("return_indices=True is not supported: the next layer would get a tuple")
     return None
 
 
@@ -81,9 +84,15 @@ def _pool_rule(shape: Shape, args: dict[str, Any], layer: str) -> tuple[Shape, s
         if size_out < 1:
             raise LayerProblem(
                 "kernel_size",
-                f"the {win.kernel}-wide pooling window does not fit the input "
-                f"{AXIS_WORDS[n][axis][1]} {size}: {formula}",
-                "use a smaller kernel_size, or remove this pooling layer",
+                message(
+                    "the {kernel}-wide pooling window does not fit the input {axis} {size}: "
+                    "{formula}",
+                    kernel=win.kernel,
+                    axis=message(AXIS_WORDS[n][axis][1]),
+                    size=size,
+                    formula=formula,
+                ),
+                message("use a smaller kernel_size, or remove this pooling layer"),
                 {"op": "set", "field": "kernel_size", "value": max(1, min(size, win.kernel))},
             )
         out.append(size_out)
@@ -102,7 +111,7 @@ def _pool_args(n: int) -> tuple[Arg, ...]:
             False,
             1,
             MAX_INT,
-            help="None: same as kernel_size",
+            help=N_("None: same as kernel_size"),
             primary=True,
             axes=shape,
         ),
@@ -114,7 +123,7 @@ def _max_args(n: int) -> tuple[Arg, ...]:
     return (
         *_pool_args(n),
         _size("dilation", 1, axes=(n,)),
-        Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack"),
+        Arg("return_indices", ArgKind.BOOL, False, help=N_("must stay False in a stack")),
         Arg("ceil_mode", ArgKind.BOOL, False),
     )
 
@@ -186,7 +195,7 @@ _ADAPTIVE_TWINS = {
     "AdaptiveAvgPool2d": "AdaptiveAvgPool1d",
     "AdaptiveAvgPool1d": "AdaptiveAvgPool2d",
 }
-_INDICES = Arg("return_indices", ArgKind.BOOL, False, help="must stay False in a stack")
+_INDICES = Arg("return_indices", ArgKind.BOOL, False, help=N_("must stay False in a stack"))
 
 for _name, _extra, _summary in (
     ("AdaptiveAvgPool2d", (), "averages down to a fixed output size"),

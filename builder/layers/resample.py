@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from .. import shapes
+from ..messages import N_, message
 from .base import (
     AXIS_WORDS,
     MAX_INT,
@@ -52,8 +53,12 @@ def _pad_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
         if size_out < 1:
             raise LayerProblem(
                 "padding",
-                f"the negative padding crops the whole input {AXIS_WORDS[2][axis][1]}: {formula}",
-                "crop less (padding closer to 0)",
+                message(
+                    "the negative padding crops the whole input {axis}: {formula}",
+                    axis=message(AXIS_WORDS[2][axis][1]),
+                    formula=formula,
+                ),
+                message("crop less (padding closer to 0)"),
                 {"op": "set", "field": "padding", "value": 0},
                 torch_fails=size_out < 0,  # torch returns an empty map for exactly 0
             )
@@ -75,7 +80,7 @@ register(
                 minimum=-MAX_INT,
                 primary=True,
                 axes=(4,),
-                help="one for every side, or [left, right, top, bottom]; negative crops",
+                help=N_("one for every side, or [left, right, top, bottom]; negative crops"),
             ),
         ),
         _pad_rule,
@@ -100,14 +105,15 @@ _TAPS = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "bicubic"
 def _upsample_check(args: dict[str, Any]) -> str | None:
     size, scale, mode = args["size"], args["scale_factor"], args["mode"]
     if (size is None) == (scale is None):
-        return "Upsample needs exactly one of size and scale_factor"
+        return message("Upsample needs exactly one of size and scale_factor")
     if args["align_corners"] is not None and mode.startswith("nearest"):
-        return (
-            f"align_corners can only be set with the interpolating modes (linear, bilinear, "
-            f"bicubic), not mode={mode!r}: leave it out"
+        return message(
+            "align_corners can only be set with the interpolating modes (linear, bilinear, "
+            "bicubic), not mode={mode}: leave it out",
+            mode=repr(mode),
         )
     if args["recompute_scale_factor"] and size is not None:
-        return "recompute_scale_factor is not meaningful with an explicit size"
+        return message("recompute_scale_factor is not meaningful with an explicit size")
     return None
 
 
@@ -119,9 +125,13 @@ def _upsample_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
         fitting = "linear" if n == 1 else "bilinear"
         raise LayerProblem(
             "mode",
-            f"mode={mode!r} needs a {SAMPLE_FORMS[_MODE_RANKS[mode]]} input, got "
-            f"{SAMPLE_FORMS[len(shape)]}",
-            f"use mode={fitting!r} (or 'nearest')",
+            message(
+                "mode={mode} needs a {wanted} input, got {got}",
+                mode=repr(mode),
+                wanted=SAMPLE_FORMS[_MODE_RANKS[mode]],
+                got=SAMPLE_FORMS[len(shape)],
+            ),
+            message("use mode={mode} (or 'nearest')", mode=repr(fitting)),
             {"op": "set", "field": "mode", "value": fitting},
         )
     key = "size" if args["size"] is not None else "scale_factor"
@@ -129,9 +139,14 @@ def _upsample_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
     if len(given) != n:
         raise LayerProblem(
             key,
-            f"{key} has {len(given)} entries but the input has {n} spatial "
-            f"{'axis' if n == 1 else 'axes'}",
-            f"give {key} one number for every axis",
+            message(
+                "{key} has {count} entries but the input has {n} spatial {axes}",
+                key=key,
+                count=len(given),
+                n=n,
+                axes=message(N_("axis") if n == 1 else N_("axes")),
+            ),
+            message("give {key} one number for every axis", key=key),
             {"op": "set", "field": key, "value": given[0]},
         )
     out, formulas = [], []
@@ -141,9 +156,13 @@ def _upsample_rule(shape: Shape, args: dict[str, Any]) -> tuple[Shape, str]:
         if size_out < 1:
             raise LayerProblem(
                 "scale_factor",
-                f"scale_factor {scale:g} leaves nothing of the input {AXIS_WORDS[n][axis][1]}: "
-                f"{formula}",
-                "use a scale_factor of at least 1 (Upsample enlarges)",
+                message(
+                    "scale_factor {scale} leaves nothing of the input {axis}: {formula}",
+                    scale=format(scale, "g"),
+                    axis=message(AXIS_WORDS[n][axis][1]),
+                    formula=formula,
+                ),
+                message("use a scale_factor of at least 1 (Upsample enlarges)"),
                 {"op": "set", "field": "scale_factor", "value": 1.0},
             )
         out.append(size_out)
@@ -194,7 +213,7 @@ register(
                 False,
                 1,
                 MAX_INT,
-                help="the output size (None: use scale_factor)",
+                help=N_("the output size (None: use scale_factor)"),
                 primary=True,
                 axes=(1, 2),
                 replaces="scale_factor",
@@ -206,7 +225,7 @@ register(
                 False,
                 MIN_EPS,
                 1e4,
-                help="output = floor(input × scale_factor) (None: use size)",
+                help=N_("output = floor(input × scale_factor) (None: use size)"),
                 primary=True,
                 axes=(1, 2),
                 replaces="size",
@@ -216,7 +235,7 @@ register(
                 "align_corners",
                 ArgKind.OPT_BOOL,
                 None,
-                help="interpolating modes: align the corner pixels' centres",
+                help=N_("interpolating modes: align the corner pixels' centres"),
             ),
             Arg("recompute_scale_factor", ArgKind.OPT_BOOL, None),
         ),
