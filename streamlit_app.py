@@ -177,12 +177,14 @@ def sidebar_facts() -> tuple:
     ss = st.session_state
     design = ss.design
     teacher = bool(ss.get("teacher_panel")) and ss.get("assignment") is not None
+    fits = sidebar.share_link(design) is not None
     return (
         design.get("name"),
         list(design["input_shape"]),
         design.get("seed"),
         ss.get("assignment"),
-        sidebar.share_link(design) is None,
+        fits,
+        store_view.link_for(design, fits=fits),  # the sidebar's "Stored as ..." short link
         design if teacher else None,  # the assignment link carries the design
     )
 
@@ -191,7 +193,6 @@ def page(present: bool) -> None:
     """Everything below the sidebar, drawn from the session's design: a fragment, so an edit
     made here reruns only this (``partial.page``)."""
     design = st.session_state.design
-    partial.drawn(design)  # a view that reruns alone reruns the page once this is stale
     partial.current()["design"] = design
     spec = builder.load_spec(design)  # state.commit lets only valid designs in
     analysis = builder.analyze(spec)

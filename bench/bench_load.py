@@ -7,9 +7,8 @@ conv1's card and set its ``out_channels`` to a value only this session uses, add
 from the palette, open its card and delete it, change the seed, undo. After every edit it keeps
 its own copy of the design (made with ``builder.edits``, as the app makes it) and checks what
 the server rendered against it: the Parameters metric, and the design the app put in the URL.
-The palette is a popover drawn only while open, so adding a layer is three clicks (open the
-palette, the type, close it); opening it, closing it and opening a card rerun only their own
-part of the page (``st.fragment``): such a run's elements update the page's, as in the browser.
+The page below the sidebar is an ``st.fragment``: as the browser does, a click on a widget it
+draws asks for its run alone, and such a run's elements update the page's.
 
 Edit-to-render latency is the time from sending the edit until the rerun that shows the
 expected value has finished (the ``script_finished`` message). At the end each session checks
@@ -410,16 +409,11 @@ class Session:
         self.design = edits.insert_layer(
             self.design, len(self.design["layers"]), edits.new_layer("Linear")
         )
-        palette = self._widget("palette")
-        await self.edit(
-            "open palette", [self._state(palette, bool_value=True)], {"widget": "add:Linear"}
-        )
         await self.edit(
             "add layer",
             [self._state(self._widget("add:Linear"), trigger_value=True)],
             {"params": self.params(), "design": True},
         )
-        await self.edit("close palette", [self._state(palette, bool_value=False)], {})
         new = sorted(self._cards() - before)
         if len(new) != 1:
             self.result.errors.append(f"add layer: expected one new card, got {new}")

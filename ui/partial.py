@@ -1,11 +1,11 @@
 """Partial reruns and per-design memos: what keeps one edit cheap on the server.
 
-The page below the sidebar is one fragment (``page``): an edit made on it reruns it alone, so
-the sidebar, the style sheet and the scripts are not drawn and sent again. Inside it, a view
-whose own widgets change only itself (opening the palette, the explain picker, the tab bar) is
-a fragment of its own (``view``). When one of its callbacks changed more than the view (the
-design, the selection, a message for the header), it asks for a whole-app rerun at once, so
-the diagram, the metrics, the table and the share link always show the design.
+The page below the sidebar is one fragment (``page``): an edit made on it (a card's field, the
+palette, a fix, undo, the tab bar) reruns it alone, so the sidebar, the style sheet and the
+scripts are not drawn and sent again. An edit that changes what the sidebar shows (the name,
+input or seed; the link notice; a teacher's assignment link) reruns the whole app. Views inside
+the page are not fragments of their own: a widget drawn by a nested fragment can see a widget
+of the page fire its callback with no value (Streamlit 1.67), so one level it is.
 
 What depends only on the design (the table's frame, the diagram's figure, the packed link) is
 computed once per design and kept in the session beside it: a design is replaced, never
@@ -20,42 +20,10 @@ from typing import Any
 
 import streamlit as st
 
-_PAGE = "_page"  # what the page was last drawn from: (design, selected, assignment)
+from .state import clear_widgets
+
 _MEMO = "_memo"  # per-design memos: {"design": design, name: value, ...}
 _FACTS = "_facts"  # what the parts outside the page fragment were drawn from
-
-
-def drawn(design: dict[str, Any]) -> None:
-    """Record what a whole-page run draws from (call once the design is settled)."""
-    ss = st.session_state
-    ss[_PAGE] = (design, ss.get("selected"), ss.get("assignment"))
-
-
-def stale() -> bool:
-    """Whether a callback changed something the rest of the page shows since it was drawn."""
-    ss = st.session_state
-    design, selected, assignment = ss.get(_PAGE, (None, None, None))
-    return (
-        ss.get("design") is not design
-        or ss.get("selected") != selected
-        or ss.get("assignment") is not assignment
-        or bool(ss.get("flash"))
-    )
-
-
-def view(render: Callable[..., None]) -> Callable[..., None]:
-    """``render`` as a fragment that reruns the whole page when its callbacks changed more than
-    its own part."""
-
-    def body(*args: Any, **kwargs: Any) -> None:
-        if stale():
-            st.rerun()
-        render(*args, **kwargs)
-
-    body.__name__ = render.__name__
-    body.__qualname__ = render.__qualname__
-    body.__doc__ = render.__doc__
-    return st.fragment(body)
 
 
 def page(render: Callable[..., None], facts: Callable[[], Any]) -> Callable[..., None]:
@@ -65,6 +33,7 @@ def page(render: Callable[..., None], facts: Callable[[], Any]) -> Callable[...,
 
     def body(*args: Any, **kwargs: Any) -> None:
         if st.session_state.get(_FACTS) != facts():
+            clear_widgets(everywhere=True)  # the sidebar's too: drawn again from the design
             st.rerun()
         render(*args, **kwargs)
 

@@ -11,7 +11,6 @@ from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 
 from . import actions
 from .format import esc, shape_text
-from .partial import view
 from .state import W, locked, seed_widget
 from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
 
@@ -47,7 +46,7 @@ def _page_bounds(count: int) -> tuple[int, int]:
 
 def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
     """The palette, then the layers' cards (a page of them in a deep network) in a scrolling
-    box of its own. Opening the palette reruns only the palette."""
+    box of its own."""
     palette()
     cards(design, analysis, tall)
 
@@ -65,29 +64,16 @@ def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
             layer_card(uids[index], index, design["layers"][index], analysis.layers[index], names)
 
 
-@view
 def palette() -> None:
-    """Add a layer: one click on its type, at the end or right after the selected layer.
-
-    The types are drawn only while the palette is open: closed, it costs one element."""
-    box = st.popover(
-        "Add a layer",
-        icon=":material/add:",
-        type="primary",
-        width="stretch",
-        key="palette",
-        on_change="rerun",
-    )
-    if not box.open:
-        return
-    with box:
-        seed_widget("palette_where", st.session_state.get("palette_where_kept", "at the end"))
+    """Add a layer: one click on its type, at the end or right after the selected layer."""
+    with st.popover(
+        "Add a layer", icon=":material/add:", type="primary", width="stretch", key="palette"
+    ):
         st.radio(
             "Where",
             ["at the end", "after the selected layer"],
             key="palette_where",
             horizontal=True,
-            on_change=_keep_where,
         )
         assignment = st.session_state.get("assignment")
         allowed = assignment.allowed_types if assignment is not None else None
@@ -107,11 +93,6 @@ def palette() -> None:
                         help=REGISTRY[layer_type].summary,
                     )
         _templates(allowed)
-
-
-def _keep_where() -> None:
-    """Remember where new layers go while the palette is closed (its radio is not drawn)."""
-    st.session_state.palette_where_kept = st.session_state.palette_where
 
 
 def _templates(allowed: Any) -> None:

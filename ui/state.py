@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import builder
 from builder import presets
@@ -30,11 +31,27 @@ def fresh_uids(count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def clear_widgets(prefix: str = W, keep: str = "") -> None:
-    """Forget widget values under ``prefix`` so they are drawn again from the design."""
+def _page_widget(key: str) -> bool:
+    """Whether a mirrored widget is drawn on the page (a layer's card, the Initialization tab),
+    not in the sidebar (the design's name, input and seed)."""
+    rest = key[len(W) :]
+    return rest[:1].isdigit() or rest.startswith("init:")
+
+
+def clear_widgets(prefix: str = W, keep: str = "", everywhere: bool = False) -> None:
+    """Forget widget values under ``prefix`` so they are drawn again from the design.
+
+    A run of the page alone (an edit made on the page, ``ui.partial``) keeps the sidebar's
+    (unless ``everywhere``): it does not draw them again; an edit that changes what they show
+    reruns the whole app, which clears them first."""
+    ctx = get_script_run_ctx()
+    page_only = not everywhere and bool(ctx is not None and ctx.fragment_ids_this_run)
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefix)]:
-        if not (keep and key.endswith(keep)):
-            del st.session_state[key]
+        if keep and key.endswith(keep):
+            continue
+        if page_only and not _page_widget(key):
+            continue
+        del st.session_state[key]
 
 
 def seed_widget(key: str, value: Any) -> None:

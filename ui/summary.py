@@ -12,7 +12,7 @@ from builder.assignment import check
 
 from . import actions
 from .format import compact, count, esc, fix_label, megabytes, shape_text
-from .partial import memo, view
+from .partial import memo
 
 METRICS = (
     ("Parameters", "sum of every layer's weights and biases"),
@@ -88,7 +88,6 @@ def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-@view
 def _explain(analysis: builder.Analysis) -> None:
     names = [
         f"{r.index + 1}. {r.name}" for r in analysis.layers if r.shape_formula or r.param_formula

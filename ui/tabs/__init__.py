@@ -17,7 +17,6 @@ import builder
 from builder.limits import MAX_HEAVY_PARAMS
 
 from ..format import esc
-from ..partial import view
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,6 @@ def guarded(render: Callable[[Context], None], ctx: Context) -> None:
         )
 
 
-@view
 def show_tabs(ctx: Context, tabs: dict[str, Callable[[Context], None]]) -> None:
     """The tab bar and the open tab's content: switching tabs, or a control that changes only
     its tab, reruns the tabs alone."""
