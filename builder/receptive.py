@@ -420,6 +420,18 @@ def _value(x: Fraction) -> float:
 # --- figure --------------------------------------------------------------------------------------
 
 
+_NOTE = {
+    "showarrow": False,
+    "font": {"size": FONT_SIZE},
+    "x": 0.5,
+    "y": 0.5,
+    "xref": "paper",
+    "yref": "paper",
+}
+"""Where the figure's note sits when it has no data (the middle of the plot)."""
+_NO_SPATIAL = N_("no spatial input: a receptive field needs an input_shape [C, H, W] or [C, L]")
+
+
 def receptive_field_figure(
     records: Sequence[RFRecord],
     title: str | None = None,
@@ -447,18 +459,7 @@ def receptive_field_figure(
     spatial = [r for r in shown if r.rf is not None]
     title = title or localize(translate, N_("Receptive field and feature-map size per layer"))
     if not spatial:
-        fig.add_annotation(
-            text=localize(
-                translate,
-                N_("no spatial input: a receptive field needs an input_shape [C, H, W] or [C, L]"),
-            ),
-            showarrow=False,
-            font={"size": FONT_SIZE},
-            x=0.5,
-            y=0.5,
-            xref="paper",
-            yref="paper",
-        )
+        fig.add_annotation(text=localize(translate, _NO_SPATIAL), **_NOTE)
         fig.update_layout(title={"text": title})
         return fig
     names = [r.name for r in spatial]
@@ -511,20 +512,7 @@ def receptive_field_figure(
         title={
             "text": title,
             "subtitle": {
-                "text": localize(
-                    translate,
-                    N_("bars: feature-map length · line: how many input pixels one unit sees")
-                    if sequence
-                    else N_("bars: feature-map height · line: how many input pixels one unit sees"),
-                )
-                + (
-                    localize(
-                        translate,
-                        N_(" · ≈ an upper bound (a non-dividing adaptive pool, Upsample)"),
-                    )
-                    if approx
-                    else ""
-                ),
+                "text": _rf_subtitle(sequence, approx, translate),
                 "font": {"size": SMALL_FONT_SIZE + 2},
             },
         },
@@ -539,6 +527,21 @@ def receptive_field_figure(
         bargap=0.3,
     )
     return fig
+
+
+def _rf_subtitle(sequence: bool, approx: bool, translate: Translator | None) -> str:
+    """What the bars and the line of the receptive-field figure show."""
+    text = localize(
+        translate,
+        N_("bars: feature-map length · line: how many input pixels one unit sees")
+        if sequence
+        else N_("bars: feature-map height · line: how many input pixels one unit sees"),
+    )
+    if approx:
+        text += localize(
+            translate, N_(" · ≈ an upper bound (a non-dividing adaptive pool, Upsample)")
+        )
+    return text
 
 
 def _stages(records: Sequence[RFRecord]) -> list[RFRecord]:

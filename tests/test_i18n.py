@@ -9,17 +9,20 @@ written out by hand.
 from __future__ import annotations
 
 import ast
+import math
 import pickle
 import re
 import string
 from pathlib import Path
 
 import pytest
+import torch
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 import builder
+from builder.analysis import require_ok
 from builder.assignment import LOCKABLE
 from builder.errors import SpecError
 from builder.layers import CATEGORIES, REGISTRY, LayerProblem
@@ -59,24 +62,48 @@ def _literal(node: ast.AST) -> str | None:
 def _spec_ids() -> set[str]:
     """Every template builder/spec.py hands to ``message`` / ``_got``: a literal, or a name bound
     to one (``msgid = N_(...)``, ``_POSITIVE = N_(...)``)."""
-    tree = ast.parse((ROOT / "builder" / "spec.py").read_text())
+    return _source_ids(ROOT / "builder" / "spec.py")
+
+
+def _resolved(node: ast.AST, bound: dict[str, list[str]]) -> list[str]:
+    """The literal ids an expression can be: a literal, ``N_(literal)``, either branch of
+    ``a if c else b``, or a name bound to one of those (else none)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "N_":
+        return _resolved(node.args[0], bound)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _resolved(node.body, bound) + _resolved(node.orelse, bound)
+    if isinstance(node, ast.Name):
+        return bound.get(node.id, [])
+    return []
+
+
+def _source_ids(path: Path) -> set[str]:
+    """Every template a module hands to ``message`` / ``_got`` (first argument) or ``localize``
+    (second), and every ``N_(...)``: literals, names bound to them, both branches of an ``if``."""
+    tree = ast.parse(path.read_text())
     bound: dict[str, list[str]] = {}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and _literal(node.value) is not None:
+        if isinstance(node, ast.Assign) and _resolved(node.value, {}):
             for target in node.targets:
                 if isinstance(target, ast.Name):
-                    bound.setdefault(target.id, []).append(_literal(node.value))
-    found = set()
+                    bound.setdefault(target.id, []).extend(_resolved(node.value, {}))
+    found: set[str] = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
             continue
-        if node.func.id in ("message", "_got") and node.args:
-            first = node.args[0]
-            if _literal(first) is not None:
-                found.add(_literal(first))
-            elif isinstance(first, ast.Name):
-                found.update(bound[first.id])
+        position = {"message": 0, "_got": 0, "localize": 1, "N_": 0}.get(node.func.id)
+        if position is not None and len(node.args) > position:
+            found.update(_resolved(node.args[position], bound))
     return found
+
+
+BUILDER_MESSAGE_FILES = (
+    *sorted((ROOT / "builder" / "layers").glob("*.py")),
+    *(ROOT / "builder" / f"{name}.py" for name in ("analysis", "assignment", "figures")),
+    *(ROOT / "builder" / f"{name}.py" for name in ("receptive", "memory")),
+)
 
 
 def _load_error(spec: dict) -> SpecError:
@@ -366,6 +393,326 @@ def test_layer_problem_renders_its_message_and_fix():
     )
     plain = LayerProblem("input", "Linear needs a flat input")
     assert i18n.render_error(plain, "zh_CN") == "Linear needs a flat input"
+
+
+# --- builder messages: layers, analysis, assignment, figures --------------------------------
+
+
+def _extracted(path: Path) -> set[str]:
+    return {
+        msgid if isinstance(msgid, str) else msgid[0]
+        for _, msgid, _, _ in extract_from_file("python", str(path), keywords=KEYWORDS)
+    }
+
+
+@pytest.mark.parametrize("path", BUILDER_MESSAGE_FILES, ids=lambda p: p.name)
+def test_builder_message_ids_are_extracted_and_translated(po, path):
+    ids = _ids(po)
+    found = _source_ids(path)
+    assert found or path.name == "__init__.py", f"{path.name} marks no message id"
+    assert not found - _extracted(path), sorted(found - _extracted(path))
+    assert not found - set(ids), sorted(found - set(ids))
+
+
+def test_layer_help_texts_and_summaries_are_translated(po):
+    ids = _ids(po)
+    helps = {arg.help for entry in REGISTRY.values() for arg in entry.args if arg.help}
+    assert len(helps) >= 25
+    assert not helps - set(ids), sorted(helps - set(ids))
+    prose = [h for h in helps if re.search(r"[a-z]{3,} [a-z]{3,}", h)]
+    assert all(HAN.search(ids[h]) for h in prose), [h for h in prose if not HAN.search(ids[h])]
+    summaries = {entry.summary for entry in REGISTRY.values()}
+    assert not summaries - set(ids)
+
+
+def _message_ids(value) -> list[str]:
+    """The id of a ``Message`` and of every ``Message`` among its parameters, depth first."""
+    if not isinstance(value, Message):
+        return []
+    found = [value.msgid]
+    for param in value.params.values():
+        found += _message_ids(param)
+    return found
+
+
+ENGLISH_WORDS = re.compile(
+    r"\b(the|needs?|input|got|but|only|and|or|to|before|add|delete|its|is|of|shape|values|"
+    r"Fix|feed|merge|later|layer|never|used|reads|pixels|high|wide|one|make|insert)\b"
+)
+
+
+def _chinese_error(text, lang="zh_CN") -> str:
+    chinese = i18n.translate_text(text, lang)
+    assert HAN.search(chinese), chinese
+    assert not ENGLISH_WORDS.search(chinese), chinese
+    return chinese
+
+
+def test_linear_on_an_unflattened_tensor_renders_in_chinese(po):
+    spec = {
+        "input_shape": [1, 28, 28],
+        "layers": [{"type": "Conv2d", "out_channels": 6, "kernel_size": 5}, {"type": "Linear"}],
+    }
+    spec["layers"][1]["out_features"] = 10
+    analysis = builder.analyze(spec)
+    # the shape Linear receives, from torch itself
+    got = tuple(torch.nn.Conv2d(1, 6, 5)(torch.zeros(1, 1, 28, 28)).shape[1:])
+    values = math.prod(got)
+    english = (
+        f"layer 2 (fc1): Linear needs a flat input, got shape {list(got)} ({values} values). "
+        "Fix: add a Flatten before it"
+    )
+    assert analysis.error == english and analysis.layers[1].error == english
+    assert all(i in _ids(po) for i in _message_ids(analysis.error))
+    chinese = _chinese_error(analysis.error)
+    for part in ("第 2 层（fc1）", "Linear", str(list(got)), str(values), "Flatten"):
+        assert part in chinese, (part, chinese)
+    assert (
+        i18n.translate_text(analysis.layers[1].fix, "zh_CN") == _ids(po)["add a Flatten before it"]
+    )
+    with pytest.raises(SpecError) as caught:
+        require_ok(analysis)
+    assert str(caught.value) == english
+    assert i18n.render_error(caught.value, "zh_CN") == chinese
+
+
+def test_a_kernel_too_large_renders_in_chinese(po):
+    spec = {"input_shape": [1, 4, 4], "layers": [{"type": "Conv2d", "out_channels": 2}]}
+    spec["layers"][0]["kernel_size"] = 5
+    with pytest.raises(RuntimeError):  # torch refuses it too
+        torch.nn.Conv2d(1, 2, 5)(torch.zeros(1, 1, 4, 4))
+    row = builder.analyze(spec).layers[0]
+    assert row.error.startswith(
+        "layer 1 (conv1): the kernel reaches 5 pixels but the input is only 4 high (padding 0): "
+    )
+    assert row.error.endswith(
+        "Fix: set padding to 1, use a smaller kernel_size, or remove a pooling layer before"
+    )
+    assert all(i in _ids(po) for i in _message_ids(row.error))
+    chinese = _chinese_error(row.error)
+    for part in ("第 1 层（conv1）", "5 个像素", "高只有 4", "填充 0", "把 padding 设为 1"):
+        assert part in chinese, (part, chinese)
+    formula = row.error.split("(padding 0): ")[1].split(". Fix")[0]
+    assert formula.endswith("= 0") and formula in chinese  # the formula travels as it is
+
+
+def test_add_of_unequal_shapes_renders_in_chinese(po):
+    spec = {
+        "input_shape": [3, 8, 8],
+        "layers": [
+            {"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+            {"type": "Add", "inputs": ["input", "conv1"]},
+        ],
+    }
+    with pytest.raises(RuntimeError):  # torch cannot add them either
+        torch.zeros(1, 3, 8, 8) + torch.nn.Conv2d(3, 8, 3, padding=1)(torch.zeros(1, 3, 8, 8))
+    row = builder.analyze(spec).layers[1]
+    assert row.error.startswith(
+        "layer 2 (add1): Add needs inputs of one shape: input 1 is [3, 8, 8], input 2 is "
+        "[8, 8, 8] (torch's broadcasting is not used). Fix: "
+    )
+    assert all(i in _ids(po) for i in _message_ids(row.error))
+    chinese = _chinese_error(row.error)
+    for part in ("第 2 层（add1）", "Add", "[3, 8, 8]", "[8, 8, 8]", "输入 2"):
+        assert part in chinese, (part, chinese)
+
+
+def test_an_unused_output_renders_in_chinese(po):
+    spec = {
+        "input_shape": [1, 8, 8],
+        "layers": [
+            {"type": "Conv2d", "name": "side", "out_channels": 2, "kernel_size": 1},
+            {"type": "Conv2d", "name": "main", "inputs": ["input"], "out_channels": 2},
+        ],
+    }
+    spec["layers"][1]["kernel_size"] = 3
+    analysis = builder.analyze(spec)
+    english = (
+        "layer 1 (side): its output is never used: no later layer reads it, and it is not the "
+        "last layer. Fix: delete it, or feed it into a merge (an Add or Concat that also reads "
+        "main, or a later layer's inputs)"
+    )
+    assert analysis.layers[0].error == english == analysis.error
+    chinese = _chinese_error(analysis.error)
+    for part in ("第 1 层（side）", "main", "Add", "Concat"):
+        assert part in chinese, (part, chinese)
+    assert i18n.render_error(SpecError(analysis.error), "zh_CN") == chinese
+    assert i18n.render_error(SpecError(analysis.error), "en") == english
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        (
+            {
+                "input_shape": [8],
+                "layers": [{"type": "Conv2d", "out_channels": 2, "kernel_size": 1}],
+            },
+            "input",
+        ),
+        (
+            {
+                "input_shape": [3, 8],
+                "layers": [{"type": "Conv2d", "out_channels": 2, "kernel_size": 1}],
+            },
+            "input",
+        ),
+        (
+            {
+                "input_shape": [3, 8, 8],
+                "layers": [
+                    {"type": "Conv2d", "in_channels": 4, "out_channels": 2, "kernel_size": 1}
+                ],
+            },
+            "in_channels",
+        ),
+        (
+            {"input_shape": [3, 2, 2], "layers": [{"type": "MaxPool2d", "kernel_size": 3}]},
+            "kernel_size",
+        ),
+        (
+            {"input_shape": [6, 8, 8], "layers": [{"type": "GroupNorm", "num_groups": 4}]},
+            "num_groups",
+        ),
+        ({"input_shape": [3, 8, 8], "layers": [{"type": "Flatten", "start_dim": 0}]}, "start_dim"),
+        (
+            {
+                "input_shape": [3, 8],
+                "layers": [{"type": "Upsample", "scale_factor": 2, "mode": "bilinear"}],
+            },
+            "mode",
+        ),
+        (
+            {
+                "input_shape": [3, 8, 8],
+                "layers": [
+                    {"type": "Flatten"},
+                    {"type": "Concat", "inputs": ["input", "flatten1"]},
+                ],
+            },
+            "inputs",
+        ),
+    ],
+)
+def test_layer_problems_keep_ids_all_the_way_down(po, spec, field):
+    """Every shape rule's error: English as before, each part an id the catalog translates."""
+    ids = _ids(po)
+    row = next(r for r in builder.analyze(spec).layers if r.error)
+    assert row.error_field == field
+    assert isinstance(row.error, Message) and isinstance(row.fix, Message)
+    assert row.error.msgid.format(**row.error.params) == row.error
+    nested = _message_ids(row.error)
+    assert len(nested) >= 3 and not set(nested) - set(ids), sorted(set(nested) - set(ids))
+    chinese = _chinese_error(row.error)
+    for number in re.findall(r"\d+", row.error):
+        assert number in chinese, (number, chinese)
+    assert i18n.translate_text(row.error, "en") == row.error
+
+
+def test_assignment_checks_render_in_chinese(po):
+    from builder.assignment import check, load_assignment
+
+    ids = _ids(po)
+    spec = {
+        "input_shape": [1, 28, 28],
+        "layers": [{"type": "Conv2d", "out_channels": 6, "kernel_size": 5}],
+    }
+    params = sum(p.numel() for p in torch.nn.Conv2d(1, 6, 5).parameters())
+    assignment = load_assignment(
+        {"max_params": 100, "output_shape": [10], "allowed_types": ["Linear", "ReLU"]}
+    )
+    checks = check(assignment, ["Conv2d"], builder.analyze(spec))
+    english = [(c.label, c.passed, c.detail) for c in checks]
+    assert english == [
+        ("the design is valid", True, ""),
+        ("at most 100 parameters", False, f"{params} of 100"),
+        ("output shape (10,)", False, "got (6, 24, 24)"),
+        ("only Linear, ReLU", False, "not allowed: Conv2d"),
+    ]
+    chinese = [
+        (i18n.translate_text(c.label, "zh_CN"), i18n.translate_text(c.detail, "zh_CN"))
+        for c in checks
+    ]
+    assert chinese[0][0] == ids["the design is valid"]
+    assert chinese[1] == (
+        ids["at most {max_params} parameters"].format(max_params=100),
+        ids["{total} of {max_params}"].format(total=params, max_params=100),
+    )
+    assert chinese[2] == (
+        ids["output shape {shape}"].format(shape=(10,)),
+        ids["got {shape}"].format(shape=(6, 24, 24)),
+    )
+    assert chinese[3] == (
+        ids["only {types}"].format(types="Linear, ReLU"),
+        ids["not allowed: {types}"].format(types="Conv2d"),
+    )
+    assert all(HAN.search(label) for label, _ in chinese)
+    broken = check(assignment, ["Conv2d"], builder.analyze({**spec, "input_shape": [1, 2, 2]}))
+    assert not broken[0].passed
+    assert "第 1 层" in i18n.translate_text(broken[0].detail, "zh_CN")
+    assert i18n.translate_text(broken[2].detail, "zh_CN") == ids["no output yet"]
+    big = load_assignment({"max_params": 60000})
+    label = check(big, [], None)[1]
+    assert label.label == "at most 60,000 parameters" and label.detail == "unknown"
+    assert i18n.translate_text(label.detail, "zh_CN") == ids["unknown"]
+
+
+def test_figures_take_a_translator_and_default_to_english(po):
+    from builder.figures import histogram_figure, signal_figure
+    from builder.histograms import weight_histograms
+    from builder.memory import memory_estimate, memory_figure
+    from builder.receptive import receptive_field, receptive_field_figure
+    from builder.signal import activation_stats
+
+    ids = _ids(po)
+    zh = i18n.translator("zh_CN")
+    spec = {
+        "input_shape": [1, 12, 12],
+        "layers": [
+            {"type": "Conv2d", "out_channels": 2, "kernel_size": 3},
+            {"type": "ReLU"},
+            {"type": "Flatten"},
+            {"type": "Linear", "out_features": 3},
+        ],
+    }
+    records = receptive_field(spec)
+    english = receptive_field_figure(records)
+    assert english.layout.title.text == "Receptive field and feature-map size per layer"
+    assert english.layout.xaxis.title.text == "layer"
+    chinese = receptive_field_figure(records, translate=zh)
+    assert chinese.layout.title.text == ids["Receptive field and feature-map size per layer"]
+    assert chinese.layout.xaxis.title.text == ids["layer"]
+    assert chinese.layout.yaxis.title.text == ids["pixels"]
+    assert {t.name for t in chinese.data} == {
+        ids["feature map (H)"],
+        ids["receptive field (pixels)"],
+    }
+    assert chinese.layout.annotations[0].text == ids["image height {size}"].format(size=12)
+
+    estimate = memory_estimate(spec, batch_size=4)
+    english = memory_figure(estimate)
+    assert english.layout.title.text.startswith("Training memory: ")
+    chinese = memory_figure(estimate, translate=zh)
+    assert chinese.layout.title.text.startswith(ids["Training memory: {total} · {verdict}"][:5])
+    assert ids["parameters"] in {t.name for t in chinese.data}
+    assert all(HAN.search(t.name) for t in chinese.data if t.name != "CUDA context")
+
+    model = builder.build_model(spec)
+    hist = weight_histograms(model)[0]
+    assert histogram_figure(hist).layout.xaxis.title.text == "value"
+    figure = histogram_figure(hist, translate=zh)
+    assert figure.layout.xaxis.title.text == ids["value"]
+    assert figure.layout.yaxis.title.text == ids["count"]
+    assert HAN.search(figure.layout.title.subtitle.text)
+    stats = activation_stats(model, [1, 12, 12], batch_size=8)
+    figure = signal_figure(stats, translate=zh)
+    assert figure.layout.title.text == ids["Signal through depth: std of each layer's output"]
+    assert figure.layout.xaxis.title.text == ids["layer (depth)"]
+    # a translation whose placeholders do not match falls back to English, never raises
+    bad = receptive_field_figure(
+        records, translate=lambda msgid: "{nope}" if "{" in msgid else msgid
+    )
+    assert bad.layout.annotations[0].text == "image height 12"
 
 
 # --- the glossary --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,14 @@ def translate(msgid: str, lang: str, **params: Any) -> str:
     values = {key: translate_text(value, lang) for key, value in params.items()}
     text = catalog(lang).get(msgid, msgid)
     return _format(text, msgid, values)
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """``msgid -> its template in lang`` (unformatted; the id itself where the catalog has
+    none): what builder's figure functions take as ``translate`` (they format it themselves,
+    ``builder.messages.localize``)."""
+    found = catalog(lang)
+    return lambda msgid: found.get(msgid, msgid)
 
 
 def translate_plural(singular: str, plural: str, n: int, lang: str, **params: Any) -> str:
