@@ -70,7 +70,13 @@ class Check:
 
 def _positive_int(key: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_INT * 64:
-        raise SpecError(f"assignment: {key} must be a positive integer, got {_show(value)}")
+        raise SpecError(
+            message(
+                "assignment: {key} must be a positive integer, got {value}",
+                key=key,
+                value=_show(value),
+            )
+        )
     return value
 
 
@@ -81,14 +87,17 @@ def load_assignment(data: Any) -> Assignment:
         SpecError: naming the field and the received value.
     """
     if not isinstance(data, Mapping):
-        raise SpecError("assignment: must be a JSON object")
+        raise SpecError(message("assignment: must be a JSON object"))
     for key in data:
         if key not in KEYS:
-            raise SpecError(f"assignment: unknown key {_show(key)}")
+            raise SpecError(message("assignment: unknown key {key}", key=_show(key)))
     title = data.get("title", "")
     if not isinstance(title, str) or len(title) > MAX_TITLE or not title.isprintable():
         raise SpecError(
-            f"assignment: title must be printable text of at most {MAX_TITLE} characters"
+            message(
+                "assignment: title must be printable text of at most {most} characters",
+                most=MAX_TITLE,
+            )
         )
     max_params = data.get("max_params")
     if max_params is not None:
@@ -97,25 +106,39 @@ def load_assignment(data: Any) -> Assignment:
     if shape is not None:
         if not isinstance(shape, (list, tuple)) or not 1 <= len(shape) <= 3:
             raise SpecError(
-                f"assignment: output_shape must be a list of 1 to 3 sizes, got {_show(shape)}"
+                message(
+                    "assignment: output_shape must be a list of 1 to 3 sizes, got {value}",
+                    value=_show(shape),
+                )
             )
         shape = tuple(_positive_int("output_shape", v) for v in shape)
     allowed = data.get("allowed_types")
     if allowed is not None:
         if not isinstance(allowed, (list, tuple)) or not allowed:
-            raise SpecError("assignment: allowed_types must be a non-empty list of layer types")
+            raise SpecError(
+                message("assignment: allowed_types must be a non-empty list of layer types")
+            )
         for name in allowed:
             if not isinstance(name, str) or name not in REGISTRY:
                 raise SpecError(
-                    f"assignment: allowed_types has an unknown layer type {_show(name)}"
+                    message(
+                        "assignment: allowed_types has an unknown layer type {value}",
+                        value=_show(name),
+                    )
                 )
         allowed = tuple(dict.fromkeys(allowed))
     locked = data.get("locked", ())
     if not isinstance(locked, (list, tuple)):
-        raise SpecError("assignment: locked must be a list")
+        raise SpecError(message("assignment: locked must be a list"))
     for name in locked:
         if not isinstance(name, str) or name not in LOCKABLE:
-            raise SpecError(f"assignment: locked can hold {', '.join(LOCKABLE)}; got {_show(name)}")
+            raise SpecError(
+                message(
+                    "assignment: locked can hold {names}; got {value}",
+                    names=", ".join(LOCKABLE),
+                    value=_show(name),
+                )
+            )
     return Assignment(title, max_params, shape, allowed, tuple(dict.fromkeys(locked)))
 
 

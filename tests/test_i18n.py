@@ -657,6 +657,30 @@ def test_assignment_checks_render_in_chinese(po):
     assert i18n.translate_text(label.detail, "zh_CN") == ids["unknown"]
 
 
+@pytest.mark.parametrize(
+    ("data", "english", "kept"),
+    [
+        ({"max_params": -5}, "assignment: max_params must be a positive integer, got -5", "-5"),
+        ({"lockd": []}, "assignment: unknown key 'lockd'", "'lockd'"),
+        (
+            {"allowed_types": ["Conv3d"]},
+            "assignment: allowed_types has an unknown layer type 'Conv3d'",
+            "'Conv3d'",
+        ),
+        ({"locked": "seed"}, "assignment: locked must be a list", "locked"),
+    ],
+)
+def test_assignment_errors_render_in_chinese(data, english, kept):
+    from builder.assignment import load_assignment
+
+    with pytest.raises(SpecError) as caught:
+        load_assignment(data)
+    assert str(caught.value) == english
+    chinese = i18n.render_error(caught.value, "zh_CN")
+    assert kept in chinese and HAN.search(chinese), chinese
+    assert not re.search(r"\b(assignment|must|got|unknown)\b", chinese), chinese
+
+
 def test_figures_take_a_translator_and_default_to_english(po):
     from builder.figures import histogram_figure, signal_figure
     from builder.histograms import weight_histograms
