@@ -22,9 +22,11 @@ import streamlit as st
 
 import builder
 import store
+from builder.messages import N_
 from builder.share import LinkTooLong, encode_design
 from store.schema import NAME_CHARS
 
+from . import i18n
 from .format import esc
 from .state import clear_widgets, commit, flash, fresh_uids
 
@@ -80,29 +82,30 @@ def _show_design(design: dict[str, Any], undoable: bool = False) -> None:
 def _open_short_link(key: str) -> None:
     db = get_store()
     if db is None:
-        why = problem() or "this server keeps no designs (no store is configured)"
-        flash("error", f"The short link could not be opened: {why}.")
+        why = problem() or i18n.t("this server keeps no designs (no store is configured)")
+        flash("error", i18n.t("The short link could not be opened: {error}.", error=why))
         return
     try:
         design = builder.load_spec(db.load_design(key)).to_dict()
     except store.StoreError as exc:
-        flash("error", f"The short link could not be opened: {exc}.")
+        flash("error", i18n.t("The short link could not be opened: {error}.", error=exc))
         return
     _show_design(design)
     _remember(key)
-    flash("success", "Opened the stored design.")
+    flash("success", i18n.t("Opened the stored design."))
 
 
 def _open_class(student_id: str) -> None:
     db = get_store()
     if db is None:
-        flash("error", f"The class link needs the design store: {problem() or 'none here'}.")
+        why = problem() or i18n.t("none here")
+        flash("error", i18n.t("The class link needs the design store: {error}.", error=why))
         return
     try:
         st.session_state.assignment = db.assignment(student_id)
         st.session_state.class_id = student_id
     except store.StoreError as exc:
-        flash("error", f"The class link could not be opened: {exc}.")
+        flash("error", i18n.t("The class link could not be opened: {error}.", error=exc))
 
 
 def open_from_query() -> bool:
@@ -159,30 +162,35 @@ def _save(design: dict[str, Any]) -> str | None:
 def _on_short_link() -> None:
     st.session_state.store_error = ""
     if _save(st.session_state.design) is None:
-        flash("error", f"No short link: {st.session_state.store_error or problem()}.")
+        why = st.session_state.store_error or problem()
+        flash("error", i18n.t("No short link: {error}.", error=why))
 
 
 def share_panel(design: dict[str, Any]) -> None:
     """The sidebar's short link: a button that stores the design; its ``?s=`` once stored."""
     if not configured():
         return
+    lang = i18n.language()
     key = link_for(design)
     if key is None:
         st.button(
-            "Short link",
+            i18n.translate("Short link", lang),
             key="short_link",
             icon=":material/link:",
             on_click=_on_short_link,
-            help="store this design and put a short ?s= link in the address bar",
+            help=i18n.translate(
+                "store this design and put a short ?s= link in the address bar", lang
+            ),
         )
         why = problem() or st.session_state.get("store_error", "")
         if why:
-            st.caption(f"Short links are unavailable: {esc(why)}")
+            st.caption(i18n.translate("Short links are unavailable: {error}", lang, error=esc(why)))
         return
     from .sidebar import copy_link_button  # the sidebar draws this panel: imported late
 
-    st.caption(f"Stored as `{key}`: the address holds `?s={key}`.")
-    copy_link_button(design, key="short", query=f"?s={key}", label="Copy short link")
+    st.caption(i18n.translate("Stored as `{key}`: the address holds `?s={key}`.", lang, key=key))
+    label = i18n.translate("Copy short link", lang)
+    copy_link_button(design, key="short", query=f"?s={key}", label=label)
 
 
 # --- student: Submit to teacher ---------------------------------------------------------------
@@ -197,23 +205,33 @@ def submit_panel(design: dict[str, Any]) -> None:
     student_id = st.session_state.get("class_id")
     if not student_id:
         return
+    lang = i18n.language()
+    not_submitted = "Not submitted: {error}. Your design stays here."
     with st.container(border=True, key="submit_panel"):
         cols = st.columns([3, 1], vertical_alignment="bottom")
         name = cols[0].text_input(
-            "Your name, as your teacher will see it", key="submit_name", max_chars=NAME_CHARS
+            i18n.translate("Your name, as your teacher will see it", lang),
+            key="submit_name",
+            max_chars=NAME_CHARS,
         )
-        if cols[1].button("Submit to teacher", key="submit", icon=":material/send:"):
+        label = i18n.translate("Submit to teacher", lang)
+        if cols[1].button(label, key="submit", icon=":material/send:"):
             db = get_store()
             if db is None:
-                st.error(f"Not submitted: {esc(problem())}. Your design stays here.")
+                st.error(i18n.translate(not_submitted, lang, error=esc(problem())))
                 return
             try:
                 number = db.submit(student_id, name, design, session=_session_key())
             except store.StoreError as exc:
-                st.error(f"Not submitted: {esc(str(exc))}. Your design stays here.")
+                st.error(i18n.translate(not_submitted, lang, error=esc(str(exc))))
                 return
             st.session_state.submitted = number
-            st.success(f"Submitted as {esc(' '.join(name.split()))} (submission {number}).")
+            shown = esc(" ".join(name.split()))
+            st.success(
+                i18n.translate(
+                    "Submitted as {split} (submission {number}).", lang, split=shown, number=number
+                )
+            )
 
 
 # --- teacher: making the class links ----------------------------------------------------------
@@ -223,13 +241,14 @@ def _on_make_class() -> None:
     ss = st.session_state
     db = get_store()
     if db is None or ss.get("assignment") is None:
-        flash("error", f"No class links: {problem() or 'set the assignment first'}.")
+        why = problem() or i18n.t("set the assignment first")
+        flash("error", i18n.t("No class links: {error}.", error=why))
         return
     try:
         design_key = db.save_design(ss.design)
         student, token = db.create_assignment(ss.assignment)
     except store.StoreError as exc:
-        flash("error", f"No class links: {exc}.")
+        flash("error", i18n.t("No class links: {error}.", error=exc))
         return
     _remember(design_key)
     ss.class_links = {"student": f"?c={student}&s={design_key}", "teacher": f"?t={token}"}
@@ -243,14 +262,28 @@ def class_panel(design: dict[str, Any]) -> None:
         return
     from .sidebar import copy_link_button
 
+    lang = i18n.language()
     with st.sidebar.container(border=True, key="class_panel"):
-        st.caption("Collect the class's designs: students submit, you see a table.")
-        st.button("Make class links", key="class_make", on_click=_on_make_class, width="stretch")
+        st.caption(
+            i18n.translate("Collect the class's designs: students submit, you see a table.", lang)
+        )
+        st.button(
+            i18n.translate("Make class links", lang),
+            key="class_make",
+            on_click=_on_make_class,
+            width="stretch",
+        )
         links = st.session_state.get("class_links")
         if links:
-            copy_link_button(design, "class_student", links["student"], "Copy student link")
-            copy_link_button(design, "class_teacher", links["teacher"], "Copy teacher link")
-            st.caption("Keep the teacher link secret: it is shown only now. It opens the table:")
+            student = i18n.translate("Copy student link", lang)
+            teacher = i18n.translate("Copy teacher link", lang)
+            copy_link_button(design, "class_student", links["student"], student)
+            copy_link_button(design, "class_teacher", links["teacher"], teacher)
+            st.caption(
+                i18n.translate(
+                    "Keep the teacher link secret: it is shown only now. It opens the table:", lang
+                )
+            )
             st.code(links["teacher"], language=None)
 
 
@@ -288,22 +321,35 @@ def table_csv(frame: pd.DataFrame) -> bytes:
 
 
 SORTS = {
-    "submission order": ("no.", True),
-    "name": ("name", True),
-    "parameters": ("parameters", True),
-    "passed first": ("passed", False),
+    N_("submission order"): ("no.", True),
+    N_("name"): ("name", True),
+    N_("parameters"): ("parameters", True),
+    N_("passed first"): ("passed", False),
 }
+COLUMNS = (
+    N_("no."),
+    N_("name"),
+    N_("submitted (UTC)"),
+    N_("passed"),
+    N_("parameters"),
+    N_("output shape"),
+    N_("duplicate of"),
+    N_("design"),
+)
+"""The class table's fixed columns (shown in the reader's language; the data keeps English)."""
 
 
-def _compare(db: store.Store, rows: list[store.Submission]) -> None:
+def _compare(db: store.Store, rows: list[store.Submission], lang: str) -> None:
     from .tabs.compare import _column  # the Compare tab's column, reused as it is
 
     labels = {f"#{r.id} {r.name}": r for r in rows}
     names = list(labels)
     cols = st.columns(2)
-    first = cols[0].selectbox("Compare", names, key="class_a")
-    second = cols[1].selectbox("with", names, index=min(1, len(names) - 1), key="class_b")
-    if st.button("Open the first in the editor", key="class_open"):
+    first = cols[0].selectbox(i18n.translate("Compare", lang), names, key="class_a")
+    second = cols[1].selectbox(
+        i18n.translate("with", lang), names, index=min(1, len(names) - 1), key="class_b"
+    )
+    if st.button(i18n.translate("Open the first in the editor", lang), key="class_open"):
         design = builder.load_spec(db.load_design(labels[first].design_id)).to_dict()
         _remember(labels[first].design_id)
         st.query_params.pop("t", None)
@@ -313,14 +359,18 @@ def _compare(db: store.Store, rows: list[store.Submission]) -> None:
         for side, label in enumerate((first, second)):
             with st.container(key=f"compare_side_{side}"):
                 spec = builder.load_spec(db.load_design(labels[label].design_id))
-                _column(label, spec, False)
+                _column(label, spec, False, lang)
 
 
 def teacher_page() -> None:
     """The class table for ``?t=<token>``: sortable, pass/fail per constraint, CSV, compare."""
+    lang = i18n.language()
     db = get_store()
     if db is None:
-        st.error(f"The class table needs the design store: {esc(problem() or 'none here')}.")
+        why = esc(problem() or i18n.translate("none here", lang))
+        st.error(
+            i18n.translate("The class table needs the design store: {error}.", lang, error=why)
+        )
         return
     token = st.query_params.get("t")
     try:
@@ -329,30 +379,49 @@ def teacher_page() -> None:
     except store.StoreError as exc:
         st.error(esc(str(exc)))
         return
-    title = info.assignment.title or "Assignment"
-    st.markdown(f"#### NetBuilder · class table · {esc(title)}")
+    title = info.assignment.title or i18n.translate("Assignment", lang)
+    st.markdown(i18n.translate("#### NetBuilder · class table · {title}", lang, title=esc(title)))
     st.caption(
-        f"{len(rows)} submission(s). The assignment and its submissions are deleted on "
-        f"{info.expires_at:%Y-%m-%d %H:%M} UTC."
+        i18n.translate(
+            "{count} submission(s). The assignment and its submissions are deleted on {date} UTC.",
+            lang,
+            count=len(rows),
+            date=f"{info.expires_at:%Y-%m-%d %H:%M}",
+        )
     )
     if not rows:
-        st.info("No submissions yet: share the student link.")
+        st.info(i18n.translate("No submissions yet: share the student link.", lang))
         return
     frame = table_rows(rows)
-    by = st.selectbox("Sort by", list(SORTS), key="class_sort")
+    by = st.selectbox(
+        i18n.translate("Sort by", lang),
+        list(SORTS),
+        key="class_sort",
+        format_func=lambda name: i18n.translate(name, lang),
+    )
     column, ascending = SORTS[by]
     frame = frame.sort_values(column, ascending=ascending, kind="stable", na_position="last")
-    config = {"design": st.column_config.LinkColumn("design", display_text="open")}
-    st.dataframe(frame, hide_index=True, column_config=config, key="class_table")
+    design = i18n.translate("design", lang)
+    config = {
+        design: st.column_config.LinkColumn(design, display_text=i18n.translate("open", lang))
+    }
+    shown = frame.rename(columns={name: i18n.translate(name, lang) for name in COLUMNS})
+    st.dataframe(shown, hide_index=True, column_config=config, key="class_table")
     dupes = sum(1 for r in rows if r.duplicate_of)
     if dupes:
-        st.warning(f"{dupes} submission(s) are the same design as an earlier one (duplicate of).")
+        st.warning(
+            i18n.translate(
+                "{count} submission(s) are the same design as an earlier one (duplicate of).",
+                lang,
+                count=dupes,
+            )
+        )
     st.download_button(
-        "Download the table (.csv)",
+        i18n.translate("Download the table (.csv)", lang),
         data=table_csv(frame),
         file_name="class_table.csv",
         mime="text/csv",
         key="class_csv",
         on_click="ignore",
     )
-    _compare(db, rows)
+    _compare(db, rows, lang)

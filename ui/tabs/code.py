@@ -7,15 +7,17 @@ import streamlit as st
 from builder.export import downloads
 from builder.limits import MAX_HEAVY_PARAMS
 
+from .. import i18n
 from ..cache import cached_code
 from . import Context, need_ok
 
 
-def download_row(files: list) -> None:
-    """One row of download buttons for ``builder.export.Download`` items (bytes made on click)."""
+def download_row(files: list, lang: str = i18n.ENGLISH) -> None:
+    """One row of download buttons for ``builder.export.Download`` items (bytes made on click),
+    their labels in ``lang``."""
     for col, item in zip(st.columns(len(files)), files):
         col.download_button(
-            item.label,
+            i18n.translate(item.label, lang),
             data=item.make,
             file_name=item.file_name,
             mime=item.mime,
@@ -28,8 +30,10 @@ def download_row(files: list) -> None:
 def render(ctx: Context) -> None:
     if not need_ok(ctx.analysis):
         return
+    lang = i18n.language()
     functional = st.toggle(
-        "activations as F.relu(...) in forward (like the article)", key="functional"
+        i18n.translate("activations as F.relu(...) in forward (like the article)", lang),
+        key="functional",
     )
     code = cached_code(ctx.spec_json, functional)
     files = downloads(
@@ -37,5 +41,5 @@ def render(ctx: Context) -> None:
         weights=ctx.analysis.total_params <= MAX_HEAVY_PARAMS,
         code=code,
     )
-    download_row(files)
+    download_row(files, lang)
     st.code(code, language="python", line_numbers=True)

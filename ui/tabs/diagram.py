@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from builder.export import file_stem
+from builder.messages import N_
 
+from .. import i18n
 from ..cache import cached_diagram
 from . import Context, need_ok
 
@@ -13,8 +15,9 @@ from . import Context, need_ok
 def render(ctx: Context) -> None:
     if not need_ok(ctx.analysis):
         return
+    lang = i18n.language()
     if not ctx.spec.layers:
-        st.info("Add layers to see the diagram.")
+        st.info(i18n.translate("Add layers to see the diagram.", lang))
         return
     data = cached_diagram(ctx.spec_json)
     st.image(data["svg"], width="stretch")
@@ -22,12 +25,12 @@ def render(ctx: Context) -> None:
     for col, (label, fmt, mime) in zip(
         st.columns(2),
         (
-            ("Download diagram (.svg)", "svg", "image/svg+xml"),
-            ("Download diagram (.png)", "png", "image/png"),
+            (N_("Download diagram (.svg)"), "svg", "image/svg+xml"),
+            (N_("Download diagram (.png)"), "png", "image/png"),
         ),
     ):
         col.download_button(
-            label,
+            i18n.translate(label, lang),
             data=data[fmt],
             file_name=f"{stem}.{fmt}",
             mime=mime,
