@@ -57,10 +57,24 @@ def on_pick(key: str) -> None:
 
 SCROLL_JS = """<script>
 (() => {  // request COUNT: bring the clicked layer's card into the stack's view
-  const card = document.querySelector('.st-key-layer_card_UID');
+  const bring = () => {
+    const card = document.querySelector('.st-key-layer_card_UID');
+    const box = document.querySelector('.st-key-stack');
+    if (!card || !box) return;
+    const inner = card.getBoundingClientRect(), outer = box.getBoundingClientRect();
+    if (inner.top < outer.top || inner.bottom > outer.bottom)
+      box.scrollTop += inner.top - outer.top - 8;
+  };
+  bring();
+  // the page's own run draws the stack again after this script: bring it once more as the
+  // run settles (and on each change for a moment), while the card is not in view
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app) return;
+  const watch = new MutationObserver(bring);
+  watch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   const box = document.querySelector('.st-key-stack');
-  if (!card || !box) return;
-  box.scrollTop += card.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+  if (box) watch.observe(box, {childList: true, subtree: true});
+  setTimeout(() => { bring(); watch.disconnect(); }, 1500);
 })();
 </script>"""
 
