@@ -926,3 +926,47 @@ def test_compare_with_the_pinned_design_in_chinese():
     assert columns <= set(texts) and "name" not in texts, texts
     left = {text: english_words(text) for text in texts if english_words(text)}
     assert not left, left
+
+
+# --- the class table and Submit to teacher in Chinese ----------------------------------------
+
+
+def test_submit_and_the_class_table_in_chinese(tmp_path, monkeypatch):
+    import store
+    from tests.test_app_store import make_class
+
+    monkeypatch.setenv(store.ENV_URL, f"sqlite:///{tmp_path / 'class.db'}")
+    links = make_class(budget=2_500)
+    query = dict(part.split("=", 1) for part in links["student"].lstrip("?").split("&"))
+    student = _start({**query, "lang": "zh-CN"})
+    assert student.text_input(key="submit_name").label == i18n.translate(
+        "Your name, as your teacher will see it", i18n.CHINESE
+    )
+    student.text_input(key="submit_name").input("Ann")
+    student.button(key="submit").click().run()
+    assert not student.exception, student.exception
+    assert [s.value for s in student.success] == ["已提交为 Ann（第 1 份提交）。"]
+
+    teacher = _start({"t": links["teacher"][3:], "lang": "zh-CN"})
+    assert not teacher.error, [e.value for e in teacher.error]
+    texts = [m.value for m in teacher.markdown] + [c.value for c in teacher.caption]
+    assert any(text.startswith("#### NetBuilder · 班级汇总表 · ") for text in texts), texts
+    assert any(text.startswith("共 1 份提交。") for text in texts), texts
+    frame = teacher.dataframe[0].value
+    names = ("no.", "name", "submitted (UTC)", "passed", "parameters", "output shape", "design")
+    shown = [i18n.translate(name, i18n.CHINESE) for name in names]
+    assert set(shown) <= set(frame.columns) and not set(names) & set(frame.columns)
+    assert list(frame[i18n.translate("name", i18n.CHINESE)]) == ["Ann"]
+    sort = teacher.selectbox(key="class_sort")
+    assert sort.options == [i18n.translate(name, i18n.CHINESE) for name in SORT_IDS]
+    teacher.selectbox(key="class_sort").set_value("parameters").run()  # values stay English
+    assert not teacher.exception, teacher.exception
+    labels = [b.proto.label for b in teacher.get("download_button")]
+    assert "下载汇总表 (.csv)" in labels
+    widgets = [teacher.selectbox(key="class_sort"), teacher.button(key="class_open")]
+    widgets += [teacher.selectbox(key=key) for key in ("class_a", "class_b")]
+    left = {w.label: english_words(w.label) for w in widgets if english_words(w.label)}
+    assert not left, left
+
+
+SORT_IDS = ("submission order", "name", "parameters", "passed first")

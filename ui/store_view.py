@@ -359,7 +359,7 @@ def _compare(db: store.Store, rows: list[store.Submission], lang: str) -> None:
         for side, label in enumerate((first, second)):
             with st.container(key=f"compare_side_{side}"):
                 spec = builder.load_spec(db.load_design(labels[label].design_id))
-                _column(label, spec, False, lang)
+                _column(label, spec, False, lang, key=f"{side}:{label}")  # Ann beside Ann
 
 
 def teacher_page() -> None:

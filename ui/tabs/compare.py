@@ -31,7 +31,12 @@ COLUMNS = {
 
 
 def _column(
-    title: str, item: builder.Spec, show_hist: bool, lang: str = i18n.ENGLISH, shown: str = ""
+    title: str,
+    item: builder.Spec,
+    show_hist: bool,
+    lang: str = i18n.ENGLISH,
+    shown: str = "",
+    key: str = "",
 ) -> None:
     """One side: the design's totals, its layer table and (optionally) its histograms.
 
@@ -41,6 +46,7 @@ def _column(
         show_hist: whether to draw the weight histograms.
         lang: the language of the labels.
         shown: the name to show (``title`` where empty).
+        key: what makes the side's element keys unique (``title`` where empty).
     """
     data = cached_summary(item.to_json())
     heading = i18n.translate(
@@ -51,7 +57,7 @@ def _column(
         shape=tuple(item.input_shape),
     )
     st.markdown(heading)
-    with st.grid("auto", min_column_width=110, gap="small", key=f"compare_metrics_{title}"):
+    with st.grid("auto", min_column_width=110, gap="small", key=f"compare_metrics_{key or title}"):
         st.metric(
             i18n.translate("Parameters", lang),
             compact(data["params"]),
@@ -75,7 +81,7 @@ def _column(
     st.table(rows, hide_index=True, border="horizontal")
     if show_hist and data["ok"] and data["params"] <= MAX_HEAVY_PARAMS:
         key = json.dumps({k: v for k, v in item.to_dict().items() if k != "name"}, sort_keys=True)
-        st.plotly_chart(cached_histograms(key), width="stretch", key=f"compare_hist_{title}")
+        st.plotly_chart(cached_histograms(key), width="stretch", key=f"compare_hist_{key or title}")
 
 
 def render(ctx: Context) -> None:
