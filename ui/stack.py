@@ -58,7 +58,8 @@ def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
     with box:
         if not design["layers"]:
             st.info("The stack is empty: pick a layer type above and press Add layer.")
-        names = [row.name for row in analysis.layers]
+        # the input pickers only where the network branches: a plain stack's cards stay short
+        names = [row.name for row in analysis.layers] if analysis.is_graph else []
         uids = st.session_state.uids
         for index in range(start, stop):
             layer_card(uids[index], index, design["layers"][index], analysis.layers[index], names)
@@ -173,7 +174,7 @@ def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> Non
 
 def _wired(index: int, row: Any, names: list[str]) -> str:
     """`` ← bn2 + input`` where a layer reads other than the one before it, else ``""``."""
-    if row is None or not row.inputs:
+    if row is None or not row.inputs or not names:
         return ""
     previous = names[index - 1] if index else "input"
     if row.inputs == (previous,):
@@ -244,7 +245,7 @@ def layer_card(
         _card_toolbar(uid, index, name, layer)
         if row is not None and row.error:
             st.error(esc(row.error))
-        if names:
+        if names:  # a graph (a merge always makes one)
             inputs_picker(uid, index, layer, row, names)
         hint = edits.keep_size_hint(st.session_state.design, row) if row is not None else None
         if hint is not None:
