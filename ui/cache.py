@@ -17,6 +17,8 @@ import streamlit as st
 import builder
 from builder import presets
 
+from . import i18n
+
 TTL = "1h"
 CACHE_BUDGET_BYTES = 256 * 1024 * 1024
 # entries per cache; the largest entry of each (a 200-layer design) times this stays in budget
@@ -33,24 +35,28 @@ ENTRIES = {
 
 
 @st.cache_data(max_entries=ENTRIES["histograms"], ttl=TTL, show_spinner=False)
-def cached_histograms(spec_json: str) -> dict[str, Any]:
+def cached_histograms(spec_json: str, lang: str = "en") -> dict[str, Any]:
     from builder.figures import histogram_grid
 
     model = builder.build_model(json.loads(spec_json))
-    return histogram_grid(builder.weight_histograms(model)).to_plotly_json()
+    figure = histogram_grid(builder.weight_histograms(model), translate=i18n.translator(lang))
+    return figure.to_plotly_json()
 
 
 @st.cache_data(max_entries=ENTRIES["signal"], ttl=TTL, show_spinner=False)
-def cached_signal(spec_json: str, batch_size: int, mode: str, other: str) -> dict[str, Any]:
+def cached_signal(
+    spec_json: str, batch_size: int, mode: str, other: str, lang: str = "en"
+) -> dict[str, Any]:
     from builder.figures import compare_signal_figure, signal_figure
 
+    translate = i18n.translator(lang)
     data = json.loads(spec_json)
     if other == "—":
         model = builder.build_model(data)
         stats = builder.activation_stats(
             model, None, batch_size=batch_size, seed=data["seed"], mode=mode
         )
-        return signal_figure(stats).to_plotly_json()
+        return signal_figure(stats, translate=translate).to_plotly_json()
     plan_b = presets.init_plan(other, data)
     mine, theirs = builder.compare_plans(
         data,
@@ -61,7 +67,8 @@ def cached_signal(spec_json: str, batch_size: int, mode: str, other: str) -> dic
         mode=mode,
         keep_layer_init=True,
     )
-    return compare_signal_figure(mine, theirs, ("this design", other)).to_plotly_json()
+    labels = (i18n.translate("this design", lang), i18n.translate(other, lang))
+    return compare_signal_figure(mine, theirs, labels, translate=translate).to_plotly_json()
 
 
 @st.cache_data(max_entries=ENTRIES["code"], ttl=TTL, show_spinner=False)
@@ -110,19 +117,22 @@ def cached_summary(spec_json: str) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=ENTRIES["receptive"], ttl=TTL, show_spinner=False)
-def cached_receptive(model_json: str) -> dict[str, Any]:
+def cached_receptive(model_json: str, lang: str = "en") -> dict[str, Any]:
     from builder.receptive import receptive_field, receptive_field_figure
 
-    return receptive_field_figure(receptive_field(json.loads(model_json))).to_plotly_json()
+    records = receptive_field(json.loads(model_json))
+    return receptive_field_figure(records, translate=i18n.translator(lang)).to_plotly_json()
 
 
 @st.cache_data(max_entries=ENTRIES["memory"], ttl=TTL, show_spinner=False)
-def cached_memory(model_json: str, batch: int, dtype: str, optimizer: str) -> dict[str, Any]:
+def cached_memory(
+    model_json: str, batch: int, dtype: str, optimizer: str, lang: str = "en"
+) -> dict[str, Any]:
     from builder.memory import GPU_SIZES_GB, fits, memory_estimate, memory_figure
 
     estimate = memory_estimate(json.loads(model_json), batch, dtype, optimizer)
     return {
-        "figure": memory_figure(estimate).to_plotly_json(),
+        "figure": memory_figure(estimate, translate=i18n.translator(lang)).to_plotly_json(),
         "parts": {k.replace("_", " "): v for k, v in estimate.parts().items()},
         "total": estimate.total,
         "fits": {gb: fits(estimate.total, gb) for gb in GPU_SIZES_GB},

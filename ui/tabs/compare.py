@@ -81,7 +81,9 @@ def _column(
     st.table(rows, hide_index=True, border="horizontal")
     if show_hist and data["ok"] and data["params"] <= MAX_HEAVY_PARAMS:
         key = json.dumps({k: v for k, v in item.to_dict().items() if k != "name"}, sort_keys=True)
-        st.plotly_chart(cached_histograms(key), width="stretch", key=f"compare_hist_{key or title}")
+        st.plotly_chart(
+            cached_histograms(key, lang), width="stretch", key=f"compare_hist_{key or title}"
+        )
 
 
 def render(ctx: Context) -> None:

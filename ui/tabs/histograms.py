@@ -25,4 +25,4 @@ def render(ctx: Context) -> None:
             lang,
         )
     )
-    st.plotly_chart(cached_histograms(ctx.model_json), width="stretch", key="hist_chart")
+    st.plotly_chart(cached_histograms(ctx.model_json, lang), width="stretch", key="hist_chart")

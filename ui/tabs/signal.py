@@ -63,5 +63,5 @@ def render(ctx: Context) -> None:
             lang,
         )
     )
-    figure = cached_signal(ctx.model_json, int(batch), mode, other)
+    figure = cached_signal(ctx.model_json, int(batch), mode, other, lang)
     st.plotly_chart(figure, width="stretch", key="signal_chart")

@@ -60,7 +60,7 @@ def render(ctx: Context) -> None:
             lang,
         )
     )
-    receptive = legend_for_lines(cached_receptive(ctx.model_json))
+    receptive = legend_for_lines(cached_receptive(ctx.model_json, lang))
     st.plotly_chart(receptive, width="stretch", key="rf_chart")
     st.markdown(i18n.translate("**Memory calculator** · one training step on a GPU", lang))
     cols = st.columns(3)
@@ -75,7 +75,7 @@ def render(ctx: Context) -> None:
     optimizer = cols[2].selectbox(
         i18n.translate("Optimizer", lang), list(OPTIMIZERS), key="mem_opt"
     )
-    data = cached_memory(ctx.model_json, int(batch), dtype, optimizer)
+    data = cached_memory(ctx.model_json, int(batch), dtype, optimizer, lang)
     parts = data["parts"]
     peak = sum(value for name, value in parts.items() if name not in OVERHEAD)
     reserved = data["total"] - parts.get("cuda context", 0)
