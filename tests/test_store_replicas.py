@@ -19,17 +19,7 @@ from builder.presets import preset
 from builder.share import encode_design
 from tests import postgres
 from tests.server import streamlit_replicas
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.test_browser import CHROMIUM, FLAGS
 
 pytestmark = pytest.mark.skipif(
     not (postgres.available() and shutil.which(CHROMIUM)), reason="PostgreSQL or Chromium missing"
