@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import builder
-from ui import actions, diagram_view, partial, sidebar, stack, store_view, summary, tabs
+from ui import actions, diagram_view, i18n, partial, sidebar, stack, store_view, summary, tabs
 from ui.format import esc
 from ui.state import init_state, presenting
 
@@ -99,8 +99,9 @@ KEYBOARD_JS = """<script>
 
 def header(design: dict, present: bool) -> None:
     """The title; while editing, Copy link and the undo / redo icons beside it."""
+    lang = i18n.language()
     name, shape = esc(design.get("name", "Net")), tuple(design["input_shape"])
-    title = f"#### NetBuilder · {name} · input {shape}"
+    title = i18n.translate("#### NetBuilder · {name} · input {shape}", lang, name=name, shape=shape)
     with st.container(horizontal=True, vertical_alignment="center", key="header"):
         st.markdown(title, width="stretch")
         if not present:
@@ -114,7 +115,7 @@ def header(design: dict, present: bool) -> None:
                     "",
                     icon=f":material/{icon}:",
                     key=key,
-                    help=tip,
+                    help=i18n.translate(tip, lang),
                     on_click=callback,
                     disabled=off,
                 )
@@ -179,6 +180,7 @@ def sidebar_facts() -> tuple:
     teacher = bool(ss.get("teacher_panel")) and ss.get("assignment") is not None
     fits = sidebar.share_link(design) is not None
     return (
+        i18n.language(),  # a new language draws everything again
         design.get("name"),
         list(design["input_shape"]),
         design.get("seed"),

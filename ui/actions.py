@@ -15,6 +15,7 @@ from builder.layers import REGISTRY
 from builder.limits import MAX_UPLOAD_BYTES
 
 from . import state
+from .i18n import t, translate_error
 from .state import W, commit, flash, fresh_uids, index_of
 from .widgets import axis_names, read_arg, read_init
 
@@ -77,8 +78,10 @@ def on_template(name: str) -> None:
         if skip is None:
             flash(
                 "warning",
-                "The U-Net up level joins an earlier output of twice this H×W: "
-                "add a U-Net down level (or a pool) first.",
+                t(
+                    "The U-Net up level joins an earlier output of twice this H×W: "
+                    "add a U-Net down level (or a pool) first."
+                ),
             )
             return
         params.update(skip=skip.name, channels=skip.output_shape[0])
@@ -319,18 +322,25 @@ def load_upload(raw: bytes) -> None:
     if len(raw) > MAX_UPLOAD_BYTES:
         flash(
             "error",
-            f"That file is {len(raw):,} bytes; a design file is at most {MAX_UPLOAD_BYTES:,}. "
-            "Your design is unchanged.",
+            t(
+                "That file is {size} bytes; a design file is at most {limit}. "
+                "Your design is unchanged.",
+                size=f"{len(raw):,}",
+                limit=f"{MAX_UPLOAD_BYTES:,}",
+            ),
         )
         return
     try:
         # bytes are always JSON text to load_spec, never a path (SPEC.md)
         design = builder.load_spec(raw).to_dict()
     except builder.SpecError as exc:
-        flash("error", f"Could not load that file: {exc}. Your design is unchanged.")
+        error = translate_error(exc)
+        flash(
+            "error", t("Could not load that file: {error}. Your design is unchanged.", error=error)
+        )
         return
     if commit(design, fresh_uids(len(design["layers"]))):
-        flash("success", f"Loaded {design.get('name', 'the design')}.")
+        flash("success", t("Loaded {name}.", name=design.get("name") or t("the design")))
 
 
 def on_import() -> None:
@@ -347,11 +357,11 @@ def on_import() -> None:
             spec = spec_from_code(source, st.session_state.design["input_shape"], entry=entry)
         design = spec.to_dict()
     except builder.SpecError as exc:
-        flash("error", f"Could not import that code:\n\n{exc}")
+        flash("error", t("Could not import that code:\n\n{error}", error=translate_error(exc)))
         return
     notes = [str(w.message) for w in caught if issubclass(w.category, CodeImportWarning)]
     if commit(design, fresh_uids(len(design["layers"]))):
-        flash("success", f"Imported {design.get('name', 'the class')}.")
+        flash("success", t("Imported {name}.", name=design.get("name") or t("the class")))
         for note in notes:
             flash("warning", note)
 
@@ -375,10 +385,10 @@ def on_make_assignment() -> None:
     try:
         ss.assignment = load_assignment(data) if data else None
     except builder.SpecError as exc:
-        flash("error", str(exc))
+        flash("error", translate_error(exc))
         return
     if ss.assignment is None:
-        flash("warning", "Set at least one constraint first.")
+        flash("warning", t("Set at least one constraint first."))
 
 
 def on_clear_assignment() -> None:

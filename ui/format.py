@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .i18n import translate
+
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 EXACT_BELOW = 1_000_000
 """Counts below this are written in full (``62,006``); larger ones in k / M / G (``61.1 M``)."""
@@ -50,16 +52,27 @@ def shape_text(shape: tuple[int, ...] | None) -> str:
     return "(" + ",\u00a0".join(str(s) for s in shape) + ")"
 
 
-def fix_label(action: dict[str, Any], layer_name: str) -> str:
-    """The one edit a fix button makes, in words: ``add a Flatten before fc1``,
+def fix_label(action: dict[str, Any], layer_name: str, lang: str = "en") -> str:
+    """The one edit a fix button makes, in words (in ``lang``): ``add a Flatten before fc1``,
     ``set padding to 3 in conv2``."""
+    name = layer_name
     if action.get("op") == "insert":
-        return f"add a {action['layer']['type']} before {layer_name}"
+        layer = action["layer"]["type"]
+        return translate("add a {layer} before {name}", lang, layer=layer, name=name)
     if action.get("op") == "set":
-        return f"set {action['field']} to {action['value']} in {layer_name}"
+        field, value = action["field"], action["value"]
+        return translate(
+            "set {field} to {value} in {name}", lang, field=field, value=value, name=name
+        )
     if action.get("op") == "delete":
-        return f"delete {layer_name}"
+        return translate("delete {name}", lang, name=name)
     if action.get("op") == "on_input":
         chain = " + ".join(layer["type"] for layer in action["layers"])
-        return f"add {chain} on the path from {action['input']} into {layer_name}"
-    return "apply the suggested fix"
+        return translate(
+            "add {chain} on the path from {source} into {name}",
+            lang,
+            chain=chain,
+            source=action["input"],
+            name=name,
+        )
+    return translate("apply the suggested fix", lang)

@@ -5,6 +5,11 @@ read once with Babel; no compiled ``.mo`` is needed). A message id is the Englis
 code writes it, a ``str.format`` template where it has values: ``t("Loaded {name}.", name=n)``.
 English is the id itself; an id the catalog lacks (or leaves empty) falls back to English.
 
+``?lang=pseudo`` is a pseudo-localization for testing the layout: every text the code translates
+is its English wrapped in ``⟦…⟧`` and padded with ``~`` to about 40 % longer (placeholders kept),
+so a label that would clip or overflow in a longer language shows it, and a text left out of
+the translator stays bare.
+
 The language comes from ``?lang=`` (``zh-CN``, ``zh``, ``zh-Hans``, ``en``), else the browser's
 locale (``st.context.locale``), else English; it is kept in session state, and the sidebar
 picker writes it back to ``?lang=`` so a copied link opens in the same language.
@@ -13,6 +18,8 @@ picker writes it back to ``?lang=`` so a copied link opens in the same language.
 from __future__ import annotations
 
 import functools
+import math
+import re
 import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,8 +34,12 @@ ENGLISH = "en"
 CHINESE = "zh_CN"
 LANGUAGES = {ENGLISH: "English", CHINESE: "简体中文"}
 """The languages offered, by catalog code, with their names in themselves."""
-QUERY_CODES = {ENGLISH: "en", CHINESE: "zh-CN"}
+PSEUDO = "pseudo"
+"""The pseudo-localization (``?lang=pseudo``): not offered in the picker."""
+QUERY_CODES = {ENGLISH: "en", CHINESE: "zh-CN", PSEUDO: PSEUDO}
 """How ``?lang=`` spells each language."""
+PSEUDO_GROWTH = 0.4
+_MARKUP_HEAD = re.compile(r"^[#>\s]*")  # a Markdown heading's hashes stay in front
 STATE_KEY = "lang"
 PICKER_KEY = "lang_picker"
 _TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")  # no Traditional catalog (yet): English
@@ -42,6 +53,8 @@ def normalize(code: Any) -> str | None:
     if not isinstance(code, str):
         return None
     tag = code.strip().replace("_", "-").lower()
+    if tag == PSEUDO:
+        return PSEUDO
     if tag == "zh" or (tag.startswith("zh-") and not tag.startswith(_TRADITIONAL)):
         return CHINESE
     if tag == "en" or tag.startswith("en-"):
@@ -68,10 +81,40 @@ def detect_language(query: Any, locale: Any, kept: Any = None) -> str:
     return ENGLISH
 
 
+def pseudo(template: str) -> str:
+    """``template`` pseudo-localized: ``⟦`` + the text + ``~`` padding + ``⟧``, about
+    ``PSEUDO_GROWTH`` longer than the text it shows (placeholders count as nothing: their
+    values are not known yet), placeholders and a leading Markdown heading kept as they are."""
+    shown = string.Formatter()
+    visible = sum(len(literal) for literal, _, _, _ in shown.parse(template))
+    pad = "~" * max(1, math.ceil(PSEUDO_GROWTH * visible) - 2)
+    head = _MARKUP_HEAD.match(template).group(0)
+    return f"{head}⟦{template[len(head) :]}{pad}⟧"
+
+
+class _Pseudo(Mapping):
+    """The pseudo-localization's catalog: every id is ``pseudo(id)`` (a plural's pair, each)."""
+
+    def __getitem__(self, msgid: Any) -> Any:
+        if isinstance(msgid, tuple):
+            return tuple(pseudo(form) for form in msgid)
+        if isinstance(msgid, str) and msgid:
+            return pseudo(msgid)
+        raise KeyError(msgid)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 @functools.cache
 def catalog(lang: str) -> Mapping[Any, Any]:
     """``msgid -> translation`` for ``lang`` (a plural's id is its ``(singular, plural)`` pair
     and its translation a tuple of forms); fuzzy and empty entries are left out."""
+    if lang == PSEUDO:
+        return _Pseudo()
     path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if lang == ENGLISH or not path.is_file():
         return {}
@@ -227,10 +270,11 @@ def lang_picker() -> None:
     current = language()
     if st.session_state.get(PICKER_KEY) != current:
         st.session_state[PICKER_KEY] = current
+    offered = {**LANGUAGES, **({PSEUDO: "Pseudo"} if current == PSEUDO else {})}
     st.selectbox(
         "Language / 语言",
-        list(LANGUAGES),
-        format_func=LANGUAGES.__getitem__,
+        list(offered),
+        format_func=offered.__getitem__,
         key=PICKER_KEY,
         on_change=_picked,
     )

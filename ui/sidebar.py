@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -15,7 +16,7 @@ from builder.limits import MAX_INPUT_ELEMENTS
 from builder.share import LinkTooLong, encode_design
 from builder.spec import MAX_SEED, MAX_SPEC_NAME
 
-from . import actions
+from . import actions, i18n
 from .partial import current, memo
 from .state import W, locked, seed_widget
 
@@ -38,16 +39,17 @@ def _size_box(container: Any, label: str, key: str, value: int) -> None:
     )
 
 
-def _input_shape(sb: Any, shape: list[int]) -> None:
+def _input_shape(sb: Any, shape: list[int], lang: str) -> None:
     seed_widget(f"{W}input_kind", actions.INPUT_KINDS[len(shape)])
     sb.radio(
-        "Input (one sample)",
+        i18n.translate("Input (one sample)", lang),
         list(actions.INPUT_KINDS.values()),
         disabled=locked("input_shape"),
         key=f"{W}input_kind",
         horizontal=True,
         on_change=actions.on_meta,
         args=("input_shape",),
+        format_func=lambda kind: i18n.translate(kind, lang),
     )
     if st.session_state[f"{W}input_kind"] == actions.IMAGE:
         defaults = shape if len(shape) == 3 else [3, 32, 32]
@@ -58,7 +60,12 @@ def _input_shape(sb: Any, shape: list[int]) -> None:
         for col, axis, value in zip(sb.columns(2), "CL", defaults):
             _size_box(col, axis, f"{W}in_{axis}", value)
     else:
-        _size_box(sb, "F (features)", f"{W}in_F", shape[0] if len(shape) == 1 else 784)
+        _size_box(
+            sb,
+            i18n.translate("F (features)", lang),
+            f"{W}in_F",
+            shape[0] if len(shape) == 1 else 784,
+        )
 
 
 def _packed(design: dict[str, Any]) -> str | LinkTooLong:
@@ -73,48 +80,67 @@ def share_link(design: dict[str, Any]) -> str | None:
     Packed once per design (zlib at level 9: the page asks several times a run)."""
     packed = memo("share_link", design, lambda: _packed(design))
     if isinstance(packed, LinkTooLong):
-        st.session_state.link_too_long = str(packed)
+        st.session_state.link_too_long = i18n.translate_error(packed)
         return None
     return packed
 
 
 def sidebar(design: dict[str, Any]) -> None:
     sb = st.sidebar
-    sb.header("Design")
+    with sb:
+        i18n.lang_picker()
+    lang = i18n.language()
+    sb.header(i18n.translate("Design", lang))
     seed_widget(f"{W}name", design.get("name", "Net"))
     sb.text_input(
-        "Name (becomes the class name)",
+        i18n.translate("Name (becomes the class name)", lang),
         key=f"{W}name",
         on_change=actions.on_meta,
         args=("name",),
         max_chars=MAX_SPEC_NAME,
     )
-    _input_shape(sb, design["input_shape"])
+    _input_shape(sb, design["input_shape"], lang)
     seed = int(design.get("seed", 0))
     seed_kwargs = {"disabled": locked("seed"), "on_change": actions.on_meta, "args": ("seed",)}
     if seed <= BROWSER_MAX_INT:
         seed_widget(f"{W}seed", seed)
         sb.number_input(
-            "Seed", min_value=0, max_value=BROWSER_MAX_INT, step=1, key=f"{W}seed", **seed_kwargs
+            i18n.translate("Seed", lang),
+            min_value=0,
+            max_value=BROWSER_MAX_INT,
+            step=1,
+            key=f"{W}seed",
+            **seed_kwargs,
         )
     else:  # the spec takes seeds up to 2**63 - 1; a browser's number box holds only 2**53 - 1
         seed_widget(f"{W}seed", str(seed))
-        sb.text_input("Seed", key=f"{W}seed", max_chars=len(str(MAX_SEED)), **seed_kwargs)
+        sb.text_input(
+            i18n.translate("Seed", lang),
+            key=f"{W}seed",
+            max_chars=len(str(MAX_SEED)),
+            **seed_kwargs,
+        )
 
-    sb.subheader("Presets")
+    sb.subheader(i18n.translate("Presets", lang))
     files_off = locked("files")
-    sb.selectbox("Preset", presets.PRESET_NAMES, key="preset_choice", disabled=files_off)
+    sb.selectbox(
+        i18n.translate("Preset", lang),
+        presets.PRESET_NAMES,
+        key="preset_choice",
+        disabled=files_off,
+        format_func=lambda name: i18n.translate(name, lang),
+    )
     sb.button(
-        "Load preset",
+        i18n.translate("Load preset", lang),
         key="load_preset",
         on_click=actions.on_preset,
         width="stretch",
         disabled=files_off,
     )
 
-    sb.subheader("Files")
+    sb.subheader(i18n.translate("Files", lang))
     sb.file_uploader(
-        "Load a design (.json)",
+        i18n.translate("Load a design (.json)", lang),
         type=["json"],
         key="upload",
         disabled=files_off,
@@ -122,7 +148,7 @@ def sidebar(design: dict[str, Any]) -> None:
     )
     shown = current()  # the design the page shows when the download is clicked
     sb.download_button(
-        "Download design (.json)",
+        i18n.translate("Download design (.json)", lang),
         data=lambda: spec_json_bytes(shown["design"]),
         file_name=f"{file_stem(design)}.json",
         mime="application/json",
@@ -130,13 +156,16 @@ def sidebar(design: dict[str, Any]) -> None:
         on_click="ignore",
         width="stretch",
     )
-    sb.subheader("Share")
+    sb.subheader(i18n.translate("Share", lang))
     if share_link(design) is None:
         sb.warning(st.session_state.link_too_long)
         return
     sb.caption(
-        "The address bar always holds the current design: Copy link puts that address on the "
-        "clipboard. To paste PyTorch code, open the Import code tab."
+        i18n.translate(
+            "The address bar always holds the current design: Copy link puts that address on "
+            "the clipboard. To paste PyTorch code, open the Import code tab.",
+            lang,
+        )
     )
     with sb:
         copy_link_button(design, key="sidebar")
@@ -167,18 +196,18 @@ COPY_JS = """<button type="button" class="nb-copy-link" title="TITLE">
       try { copied = document.execCommand('copy'); } catch (ignored) {}
       area.remove();
     }
-    if (!copied) window.prompt('Copy this link:', url);
+    if (!copied) window.prompt(PROMPT, url);
     button.dataset.copied = copied ? url : '';
     const label = button.querySelector('.nb-label');
-    label.textContent = copied ? 'Copied' : 'LABEL';
-    setTimeout(() => { label.textContent = 'LABEL'; }, 1500);
+    label.textContent = copied ? COPIED : LABEL_JS;
+    setTimeout(() => { label.textContent = LABEL_JS; }, 1500);
   });
 })();
 </script>"""
 
 
 def copy_link_button(
-    design: dict[str, Any], key: str = "header", query: str | None = None, label: str = "Copy link"
+    design: dict[str, Any], key: str = "header", query: str | None = None, label: str | None = None
 ) -> None:
     """A button that copies the page's full address (the design is always in it), or the page's
     address with ``query`` instead of its own query string.
@@ -187,13 +216,19 @@ def copy_link_button(
         design: the design (too large for a link, it gets no button unless ``query`` is given).
         key: tells the button's container apart (``st-key-copy_link_<key>``).
         query: e.g. ``"?a=...&d=..."`` for an assignment link; None copies the address as is.
-        label: the button's text.
+        label: the button's text (default: "Copy link" in the session's language).
     """
     if query is None and share_link(design) is None:
         return
+    lang = i18n.language()
+    label = label or i18n.translate("Copy link", lang)
+    title = i18n.translate("Copy a link to this design: the page's full address", lang)
     body = (
-        COPY_JS.replace("TITLE", "Copy a link to this design: the page's full address")
-        .replace("LABEL", label)
+        COPY_JS.replace("TITLE", html.escape(title))
+        .replace("LABEL_JS", json.dumps(label))
+        .replace("LABEL", html.escape(label))
+        .replace("PROMPT", json.dumps(i18n.translate("Copy this link:", lang)))
+        .replace("COPIED", json.dumps(i18n.translate("Copied", lang)))
         .replace("QUERY", json.dumps(query))
     )
     with st.container(key=f"copy_link_{key}", width="content"):
@@ -202,17 +237,32 @@ def copy_link_button(
 
 def teacher_panel(design: dict[str, Any]) -> None:
     """Set assignment constraints; they travel in the link beside the design."""
-    panel = st.sidebar.expander("Assignment (for teachers)", key="teacher_panel", on_change="rerun")
+    lang = i18n.language()
+    panel = st.sidebar.expander(
+        i18n.translate("Assignment (for teachers)", lang), key="teacher_panel", on_change="rerun"
+    )
     if not panel.open:
         return  # a closed panel draws nothing: every rerun of every session stays cheap
     with panel:
-        st.caption("Constraints a student sees pass or fail live. They go into the link.")
-        st.text_input("Title", key="as_title", max_chars=120)
+        st.caption(
+            i18n.translate(
+                "Constraints a student sees pass or fail live. They go into the link.", lang
+            )
+        )
+        st.text_input(i18n.translate("Title", lang), key="as_title", max_chars=120)
         st.number_input(
-            "Parameter budget (0 = none)", min_value=0, max_value=10**12, step=1000, key="as_budget"
+            i18n.translate("Parameter budget (0 = none)", lang),
+            min_value=0,
+            max_value=10**12,
+            step=1000,
+            key="as_budget",
         )
         st.radio(
-            "Required output", ["none", "flat [n]", "[C, H, W]"], key="as_out_kind", horizontal=True
+            i18n.translate("Required output", lang),
+            ["none", "flat [n]", "[C, H, W]"],
+            key="as_out_kind",
+            horizontal=True,
+            format_func=lambda kind: i18n.translate(kind, lang),
         )
         kind = st.session_state.get("as_out_kind", "none")
         if kind == "flat [n]":
@@ -220,10 +270,19 @@ def teacher_panel(design: dict[str, Any]) -> None:
         elif kind == "[C, H, W]":
             for col, axis in zip(st.columns(3), "CHW"):
                 col.number_input(axis, min_value=1, max_value=10**5, value=8, key=f"as_out_{axis}")
-        st.multiselect("Allowed layer types (empty = all)", list(REGISTRY), key="as_types")
-        st.multiselect("Lock", list(LOCKABLE), key="as_locked", format_func=LOCKABLE.get)
+        st.multiselect(
+            i18n.translate("Allowed layer types (empty = all)", lang),
+            list(REGISTRY),
+            key="as_types",
+        )
+        st.multiselect(
+            i18n.translate("Lock", lang),
+            list(LOCKABLE),
+            key="as_locked",
+            format_func=lambda k: i18n.translate(LOCKABLE[k], lang),
+        )
         st.button(
-            "Make the assignment link",
+            i18n.translate("Make the assignment link", lang),
             key="as_make",
             on_click=actions.on_make_assignment,
             width="stretch",
@@ -233,5 +292,10 @@ def teacher_panel(design: dict[str, Any]) -> None:
             packed = share_link(design)
             design_part = f"&d={packed}" if packed else ""
             query = f"?a={encode_assignment(assignment)}{design_part}"
-            copy_link_button(design, key="assignment", query=query, label="Copy assignment link")
-            st.button("Remove the assignment", key="as_clear", on_click=actions.on_clear_assignment)
+            label = i18n.translate("Copy assignment link", lang)
+            copy_link_button(design, key="assignment", query=query, label=label)
+            st.button(
+                i18n.translate("Remove the assignment", lang),
+                key="as_clear",
+                on_click=actions.on_clear_assignment,
+            )

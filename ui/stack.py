@@ -9,7 +9,7 @@ import streamlit as st
 from builder import edits
 from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 
-from . import actions
+from . import actions, i18n
 from .format import esc, shape_text
 from .state import W, locked, seed_widget
 from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
@@ -25,7 +25,11 @@ def _page_bounds(count: int) -> tuple[int, int]:
     """The first and one-past-last index of the cards drawn (all of them up to ``PAGE``)."""
     if count <= PAGE:
         return 0, count
-    pages = [f"layers {p + 1}–{min(p + PAGE, count)}" for p in range(0, count, PAGE)]
+    lang = i18n.language()
+    pages = [
+        i18n.translate("layers {start}–{end}", lang, start=p + 1, end=min(p + PAGE, count))
+        for p in range(0, count, PAGE)
+    ]
     uids = st.session_state.uids
     selected = st.session_state.get("selected")
     follow = uids.index(selected) // PAGE if selected in uids else 0
@@ -35,10 +39,10 @@ def _page_bounds(count: int) -> tuple[int, int]:
     if st.session_state.get("stack_page") not in pages:
         st.session_state.stack_page = pages[follow]
     choice = st.selectbox(
-        f"{count} layers, {PAGE} at a time",
+        i18n.translate("{count} layers, {page} at a time", lang, count=count, page=PAGE),
         pages,
         key="stack_page",
-        help="a click on a block of the diagram opens its page",
+        help=i18n.translate("a click on a block of the diagram opens its page", lang),
     )
     start = pages.index(choice) * PAGE
     return start, min(start + PAGE, count)
@@ -57,7 +61,7 @@ def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
     box = st.container(height=STACK_HEIGHT[tall], key="stack", border=True)
     with box:
         if not design["layers"]:
-            st.info("The stack is empty: pick a layer type above and press Add layer.")
+            st.info(i18n.t("The stack is empty: pick a layer type above and press Add layer."))
         # the input pickers only where the network branches: a plain stack's cards stay short
         names = [row.name for row in analysis.layers] if analysis.is_graph else []
         uids = st.session_state.uids
@@ -67,14 +71,20 @@ def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
 
 def palette() -> None:
     """Add a layer: one click on its type, at the end or right after the selected layer."""
+    lang = i18n.language()
     with st.popover(
-        "Add a layer", icon=":material/add:", type="primary", width="stretch", key="palette"
+        i18n.translate("Add a layer", lang),
+        icon=":material/add:",
+        type="primary",
+        width="stretch",
+        key="palette",
     ):
         st.radio(
-            "Where",
+            i18n.translate("Where", lang),
             ["at the end", "after the selected layer"],
             key="palette_where",
             horizontal=True,
+            format_func=lambda where: i18n.translate(where, lang),
         )
         assignment = st.session_state.get("assignment")
         allowed = assignment.allowed_types if assignment is not None else None
@@ -84,46 +94,46 @@ def palette() -> None:
             if not names:
                 continue
             with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-                st.caption(category, width=110)
+                st.caption(i18n.translate(category, lang), width=110)
                 for layer_type in names:
                     st.button(
                         layer_type,
                         key=f"add:{layer_type}",
                         on_click=actions.on_add,
                         args=(layer_type,),
-                        help=REGISTRY[layer_type].summary,
+                        help=i18n.translate(REGISTRY[layer_type].summary, lang),
                     )
-        _templates(allowed)
+        _templates(allowed, lang)
 
 
-def _templates(allowed: Any) -> None:
+def _templates(allowed: Any, lang: str) -> None:
     """Wired groups (a residual block, an Inception module ...), each one undoable edit."""
     from builder.templates import TEMPLATES, template
 
     with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        st.caption("blocks", width=110)
+        st.caption(i18n.translate("blocks", lang), width=110)
         for name, description in TEMPLATES.items():
             sample = template(name, skip="input") if "(up)" in name else template(name)
             types = {layer["type"] for layer in sample}
             if allowed is not None and not types <= set(allowed):
                 continue
             st.button(
-                name,
+                i18n.translate(name, lang),
                 key=f"tpl:{name}",
                 icon=":material/account_tree:",
                 on_click=actions.on_template,
                 args=(name,),
-                help=description,
+                help=i18n.translate(description, lang),
             )
 
 
-def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> None:
+def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any], lang: str) -> None:
     last = len(st.session_state.uids) - 1
     selected = st.session_state.get("selected") == uid
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         seed_widget(f"{W}{uid}:name", layer.get("name", ""))
         st.text_input(
-            "name",
+            i18n.translate("name", lang),
             key=f"{W}{uid}:name",
             on_change=actions.on_name,
             args=(uid,),
@@ -156,16 +166,16 @@ def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any]) -> Non
                 "",
                 icon=f":material/{icon}:",
                 key=key,
-                help=tip,
+                help=i18n.translate(tip, lang),
                 on_click=callback,
                 args=args,
                 disabled=off,
             )
         st.button(
-            "select",
+            i18n.translate("select", lang),
             icon=":material/my_location:",
             key=f"sel:{uid}",
-            help="select: new layers can go right after it",
+            help=i18n.translate("select: new layers can go right after it", lang),
             on_click=actions.on_select,
             args=(uid,),
             type="primary" if selected else "secondary",
@@ -188,30 +198,45 @@ def inputs_picker(uid: int, index: int, layer: dict[str, Any], row: Any, names: 
     a merge the layers it joins. Keyed by the current wiring, so the picker always shows it."""
     if row is None:
         return
+    lang = i18n.language()
     earlier = ["input", *names[:index]]
     current = list(row.inputs)
     key = f"{W}{uid}:inputs:{'|'.join(current)}"
     if REGISTRY[layer["type"]].merge:
         seed_widget(key, [n for n in dict.fromkeys(current) if n in earlier])
         st.multiselect(
-            "inputs (joined, in order)",
+            i18n.translate("inputs (joined, in order)", lang),
             earlier,
             key=key,
             on_change=actions.on_inputs,
             args=(uid, key),
-            help="the earlier layers this merge joins; 2 or more",
+            help=i18n.translate("the earlier layers this merge joins; 2 or more", lang),
         )
         return
     seed_widget(key, current[0])
     st.selectbox(
-        "input from",
+        i18n.translate("input from", lang),
         earlier,
         key=key,
         on_change=actions.on_inputs,
         args=(uid, key),
-        help="the layer whose output this one reads (the one above it by default)",
+        help=i18n.translate(
+            "the layer whose output this one reads (the one above it by default)", lang
+        ),
         width=260,
     )
+
+
+def _hint_label(hint: tuple[str, dict[str, Any]], row: Any, lang: str) -> str:
+    """The keep-the-size hint's words in ``lang`` (``builder.edits.keep_size_hint`` writes them in
+    English: its action's padding and the input's H×W say the same)."""
+    value = hint[1].get("value")
+    if row.input_shape is None or len(row.input_shape) < 3:
+        return hint[0]
+    size = "×".join(str(n) for n in row.input_shape[1:])
+    if value == "same":
+        return i18n.translate("use padding='same' to keep {size}", lang, size=size)
+    return i18n.translate("add padding={value} to keep {size}", lang, value=value, size=size)
 
 
 def layer_card(
@@ -219,9 +244,14 @@ def layer_card(
 ) -> None:
     entry = REGISTRY[layer["type"]]
     names = names or []
+    lang = i18n.language()
     name = row.name if row is not None else layer.get("name", "?")
     shape = "—" if row is None else shape_text(row.output_shape)
-    params = "" if row is None or not row.params else f" · {row.params:,} params"
+    params = (
+        ""
+        if row is None or not row.params
+        else i18n.translate(" · {params} params", lang, params=f"{row.params:,}")
+    )
     marker = "✖ " if row is not None and row.error else ""
     wired = esc(_wired(index, row, names))
     label = f"{marker}{index + 1}. **{name}**{wired} · {layer['type']} → {shape}{params}"
@@ -237,30 +267,37 @@ def layer_card(
         type="tertiary",
         icon=":material/expand_more:" if is_open else ":material/chevron_right:",
         width="stretch",
-        help="open or close this layer's settings",
+        help=i18n.translate("open or close this layer's settings", lang),
     )
     if not is_open:
         return
     with card:
-        _card_toolbar(uid, index, name, layer)
+        _card_toolbar(uid, index, name, layer, lang)
         if row is not None and row.error:
-            st.error(esc(row.error))
+            st.error(esc(i18n.translate_text(row.error, lang)))
         if names:  # a graph (a merge always makes one)
             inputs_picker(uid, index, layer, row, names)
         hint = edits.keep_size_hint(st.session_state.design, row) if row is not None else None
         if hint is not None:
             st.button(
-                hint[0],
+                _hint_label(hint, row, lang),
                 key=f"hint:{uid}",
                 icon=":material/auto_fix_high:",
                 type="tertiary",
                 on_click=actions.on_fix,
                 args=(hint[1],),
-                help="one undoable edit",
+                help=i18n.translate("one undoable edit", lang),
             )
         if entry.in_key and row is not None and row.inferred is not None:
             inferred = row.inferred if isinstance(row.inferred, int) else list(row.inferred)
-            st.caption(f"{entry.in_key} = {inferred} (inferred from the input)")
+            st.caption(
+                i18n.translate(
+                    "{key} = {value} (inferred from the input)",
+                    lang,
+                    key=entry.in_key,
+                    value=inferred,
+                )
+            )
         visible = [a for a in entry.args if not a.inferred and a.primary]
         rest = [a for a in entry.args if not a.inferred and not a.primary]
         _square_toggle(uid, layer, [a for a in entry.args if not a.inferred])
@@ -268,14 +305,15 @@ def layer_card(
             arg_widgets(uid, layer, arg, st, actions.on_arg)
         if rest:
             seed_widget(f"{W}{uid}:more", False)
-            if st.toggle("more arguments", key=f"{W}{uid}:more"):
+            if st.toggle(i18n.translate("more arguments", lang), key=f"{W}{uid}:more"):
                 for arg in rest:
                     arg_widgets(uid, layer, arg, st, actions.on_arg)
         if row is not None and (row.shape_formula or row.param_formula):
-            st.caption(
-                f"output size: {row.shape_formula}"
-                + (f"  \nparameters: {row.param_formula}" if row.param_formula else "")
-            )
+            lines = [i18n.translate("output size: {formula}", lang, formula=row.shape_formula)]
+            if row.param_formula:
+                formula = row.param_formula
+                lines.append(i18n.translate("parameters: {formula}", lang, formula=formula))
+            st.caption("  \n".join(lines))
         if layer["type"] in PARAM_TYPES:
             layer_init_section(uid, layer, row)
 
@@ -288,18 +326,20 @@ def _square_toggle(uid: int, layer: dict[str, Any], args: list[Any]) -> None:
         return
     square = all(not isinstance(layer.get(a.name), list) for a in sized)
     seed_widget(actions.square_key(uid), square)
+    lang = i18n.language()
     st.toggle(
-        "square: one value for every axis",
+        i18n.translate("square: one value for every axis", lang),
         key=actions.square_key(uid),
         on_change=actions.on_square,
         args=(uid,),
-        help="off: set each axis (h and w) on its own, e.g. a 5×3 kernel",
+        help=i18n.translate("off: set each axis (h and w) on its own, e.g. a 5×3 kernel", lang),
     )
 
 
 def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:
     present = {n for n, _ in row.tensors} if row is not None and row.tensors else {"weight", "bias"}
     design = st.session_state.design
+    lang = i18n.language()
     for tensor in ("weight", "bias"):
         if tensor not in present:
             continue
@@ -307,7 +347,12 @@ def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:
         overrides = layer.get("init", {})
         seed_widget(f"{prefix}:on", tensor in overrides)
         st.checkbox(
-            f"own init for {tensor} (override the {layer['type']} default)",
+            i18n.translate(
+                "own init for {tensor} (override the {layer} default)",
+                lang,
+                tensor=tensor,
+                layer=layer["type"],
+            ),
             key=f"{prefix}:on",
             disabled=locked("init"),
             on_change=actions.on_override,

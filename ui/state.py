@@ -16,6 +16,8 @@ from builder import presets
 from builder.assignment import decode_assignment
 from builder.share import decode_design
 
+from .i18n import t, translate_error
+
 W = "w:"  # prefix of every widget key mirrored from the design
 HISTORY_LIMIT = 100
 
@@ -76,10 +78,14 @@ def init_state() -> None:
     if link:
         try:
             design = decode_design(link)
-            flash("success", "Opened the design from the shared link.")
+            flash("success", t("Opened the design from the shared link."))
         except builder.SpecError as exc:
             flash(
-                "error", f"The shared link could not be opened: {exc}. Showing the default design."
+                "error",
+                t(
+                    "The shared link could not be opened: {error}. Showing the default design.",
+                    error=translate_error(exc),
+                ),
             )
     _set_design(design)
     st.session_state.assignment = None
@@ -88,7 +94,7 @@ def init_state() -> None:
         try:
             st.session_state.assignment = decode_assignment(packed)
         except builder.SpecError as exc:
-            flash("error", f"{exc}: the design opens without it.")
+            flash("error", t("{error}: the design opens without it.", error=translate_error(exc)))
 
 
 def locked(control: str) -> bool:
@@ -113,7 +119,8 @@ def commit(design: dict[str, Any], uids: list[int], sync_widgets: bool = True) -
     try:
         builder.load_spec(design)
     except builder.SpecError as exc:
-        flash("error", f"Not applied: {exc}. The design is unchanged.")
+        message = t("Not applied: {error}. The design is unchanged.", error=translate_error(exc))
+        flash("error", message)
         clear_widgets()
         return False
     undo = st.session_state.undo_stack

@@ -10,7 +10,7 @@ import streamlit as st
 import builder
 from builder.assignment import check
 
-from . import actions
+from . import actions, i18n
 from .format import compact, count, esc, fix_label, megabytes, shape_text
 from .partial import memo
 
@@ -52,18 +52,23 @@ def _metric_values(analysis: builder.Analysis) -> list[tuple[str, str]]:
 def metrics(analysis: builder.Analysis | None, present: bool = False) -> None:
     """The totals as cards in a grid that puts fewer in a row where the page is narrow; large
     counts are written ``61.1 M``, with the exact value in each card's tooltip."""
+    lang = i18n.language()
     values = [("—", "")] * len(METRICS) if analysis is None else _metric_values(analysis)
     with st.grid("auto", min_column_width=METRIC_WIDTH[present], gap="small", key="metrics"):
         for (label, helptext), (value, exact) in zip(METRICS, values):
-            st.metric(label, value, help=f"{helptext}: {exact}" if exact else helptext)
+            helptext = i18n.translate(helptext, lang)
+            if exact:
+                helptext = i18n.translate("{help}: {exact}", lang, help=helptext, exact=exact)
+            st.metric(i18n.translate(label, lang), value, help=helptext)
 
 
-def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
-    """The table's columns, the input first (built column by column: no frame is copied)."""
+def _rows(spec: builder.Spec, analysis: builder.Analysis, lang: str) -> pd.DataFrame:
+    """The table's columns, the input first (built column by column: no frame is copied), with
+    their headings in ``lang``."""
     layers = analysis.layers
     columns: dict[str, list[Any]] = {
         "no.": [0, *(r.index + 1 for r in layers)],
-        "name": ["input", *(r.name for r in layers)],
+        "name": [i18n.translate("input", lang), *(r.name for r in layers)],
     }
     if analysis.is_graph:  # a plain stack has no inputs column: each layer reads the one above
         columns["inputs"] = [
@@ -83,33 +88,53 @@ def _rows(spec: builder.Spec, analysis: builder.Analysis) -> pd.DataFrame:
     if not analysis.ok:
         columns["status"] = [
             "",
-            *("✖ " + (r.error_field or "error") if r.error else "" for r in layers),
+            *(
+                "✖ " + (r.error_field or i18n.translate("error", lang)) if r.error else ""
+                for r in layers
+            ),
         ]
+    if lang != i18n.ENGLISH:
+        columns = {i18n.translate(name, lang): values for name, values in columns.items()}
     return pd.DataFrame(columns)
 
 
-def _explain(analysis: builder.Analysis) -> None:
+def _explain(analysis: builder.Analysis, lang: str) -> None:
     names = [
         f"{r.index + 1}. {r.name}" for r in analysis.layers if r.shape_formula or r.param_formula
     ]
     if not names:
         return
-    choice = st.selectbox("Explain a layer's numbers", ["—", *names], key="explain")
+    label = i18n.translate("Explain a layer's numbers", lang)
+    choice = st.selectbox(label, ["—", *names], key="explain")
     if choice == "—":
         return
     row = analysis.layers[int(choice.split(".")[0]) - 1]
     lines = []
     if row.input_shape is not None:
         out = tuple(row.output_shape) if row.output_shape else "—"
-        lines.append(f"input {tuple(row.input_shape)} → output {out}")
-    if row.shape_formula:
-        lines.append(f"output size: {row.shape_formula}")
-    if row.param_formula:
-        shapes = ", ".join(f"{n} {list(s)}" for n, s in row.tensors)
-        lines.append(f"parameters: {row.param_formula}   ({shapes})")
-    if row.mult_adds:
-        lines.append(f"mult-adds: {row.mult_adds:,}")
+        shapes = {"input": tuple(row.input_shape), "output": out}
+        lines.append(i18n.translate("input {input} → output {output}", lang, **shapes))
+    lines += _formulas(row, lang, tensors=True)
     st.code("\n".join(lines), language=None, wrap_lines=True)
+
+
+def _formulas(row: Any, lang: str, tensors: bool = False) -> list[str]:
+    """A row's output-size and parameter formulas and its mult-adds, one line each."""
+    lines = []
+    if row.shape_formula:
+        lines.append(i18n.translate("output size: {formula}", lang, formula=row.shape_formula))
+    if row.param_formula and tensors:
+        shapes = ", ".join(f"{n} {list(s)}" for n, s in row.tensors)
+        lines.append(
+            i18n.translate(
+                "parameters: {formula}   ({shapes})", lang, formula=row.param_formula, shapes=shapes
+            )
+        )
+    elif row.param_formula:
+        lines.append(i18n.translate("parameters: {formula}", lang, formula=row.param_formula))
+    if row.mult_adds:
+        lines.append(i18n.translate("mult-adds: {count}", lang, count=f"{row.mult_adds:,}"))
+    return lines
 
 
 def problem(analysis: builder.Analysis, fixable: bool = True) -> None:
@@ -117,30 +142,32 @@ def problem(analysis: builder.Analysis, fixable: bool = True) -> None:
     makes."""
     if not analysis.error:
         return
+    lang = i18n.language()
     row = analysis.layers[analysis.error_index]
-    st.error(f"**{esc(row.error)}**")
+    st.error(f"**{esc(i18n.translate_text(row.error, lang))}**")
     if fixable and row.fix_action:
         st.button(
-            f"Fix: {fix_label(row.fix_action, row.name)}",
+            i18n.translate("Fix: {fix}", lang, fix=fix_label(row.fix_action, row.name, lang)),
             key="apply_fix",
             on_click=actions.on_fix,
             args=(row.fix_action,),
             type="primary",
             icon=":material/auto_fix_high:",
-            help="one undoable edit",
+            help=i18n.translate("one undoable edit", lang),
             wrap=True,
         )
 
 
-def _table(spec: builder.Spec, analysis: builder.Analysis) -> Any:
+def _table(spec: builder.Spec, analysis: builder.Analysis, lang: str) -> Any:
     """The table's frame; a failing row painted (a pandas Styler) where it fits a static table."""
-    frame = _rows(spec, analysis)
+    frame = _rows(spec, analysis, lang)
+    no = frame.columns[0]
     bad = analysis.error_index
     if bad is None or len(frame) > BIG_TABLE:
         return frame
 
     def highlight(row: pd.Series) -> list[str]:
-        return [FAILED_ROW if row["no."] == bad + 1 else ""] * len(row)
+        return [FAILED_ROW if row[no] == bad + 1 else ""] * len(row)
 
     # a static table: every row visible at once, readable on a projector, selectable text
     # (pandas' Styler costs ~1 ms a row, so it is used only to paint the failing row)
@@ -157,15 +184,16 @@ def analysis_table(
         analysis: its analysis.
         height: pixels of the scrolling box the table sits in (None: as tall as the table).
     """
-    shown = memo("table", st.session_state.design, lambda: _table(spec, analysis))
+    lang = i18n.language()
+    shown = memo(f"table:{lang}", st.session_state.design, lambda: _table(spec, analysis, lang))
     if len(shown.index if isinstance(shown, pd.DataFrame) else shown.data.index) > BIG_TABLE:
         # a deep network: a scrolling grid draws only the rows in view
         st.dataframe(shown, hide_index=True, height=height or 420, key="table_grid")
-        _explain(analysis)
+        _explain(analysis, lang)
         return
     box = st.container(height=height, key="table_box") if height else st.container(key="table_box")
     box.table(shown, border="horizontal", hide_index=True)
-    _explain(analysis)
+    _explain(analysis, lang)
 
 
 def shape_walk(analysis: builder.Analysis) -> None:
@@ -176,9 +204,10 @@ def shape_walk(analysis: builder.Analysis) -> None:
         return
     selected = st.session_state.get("selected")
     index = uids.index(selected) if selected in uids else None
+    lang = i18n.language()
     with st.container(horizontal=True, vertical_alignment="center", key="walk"):
         st.button(
-            "Prev",
+            i18n.translate("Prev", lang),
             key="walk_prev",
             icon=":material/chevron_left:",
             on_click=actions.on_walk,
@@ -186,7 +215,7 @@ def shape_walk(analysis: builder.Analysis) -> None:
             disabled=index is not None and index == 0,
         )
         st.button(
-            "Next",
+            i18n.translate("Next", lang),
             key="walk_next",
             icon=":material/chevron_right:",
             icon_position="right",
@@ -195,27 +224,34 @@ def shape_walk(analysis: builder.Analysis) -> None:
             disabled=index is not None and index == len(uids) - 1,
         )
         if index is None:
-            st.markdown("Press **Next** to walk through the network one layer at a time.")
+            st.markdown(
+                i18n.translate(
+                    "Press **Next** to walk through the network one layer at a time.", lang
+                )
+            )
             return
         row = analysis.layers[index]
         st.markdown(
-            f"**Layer {index + 1} of {len(uids)}: {esc(row.name)}** · {esc(row.type)} · "
-            f"{shape_text(row.input_shape)} → {shape_text(row.output_shape)}"
+            i18n.translate(
+                "**Layer {index} of {count}: {name}** · {type} · {input} → {output}",
+                lang,
+                index=index + 1,
+                count=len(uids),
+                name=esc(row.name),
+                type=esc(row.type),
+                input=shape_text(row.input_shape),
+                output=shape_text(row.output_shape),
+            )
         )
     lines = []
     if row.error:
-        lines.append(row.error)
+        lines.append(i18n.translate_text(row.error, lang))
     if analysis.is_graph:
         sources = [
             f"{name} {shape_text(shape)}" for name, shape in zip(row.inputs, row.input_shapes)
         ] or list(row.inputs)
-        lines.append(f"reads: {', '.join(sources)}")
-    if row.shape_formula:
-        lines.append(f"output size: {row.shape_formula}")
-    if row.param_formula:
-        lines.append(f"parameters: {row.param_formula}")
-    if row.mult_adds:
-        lines.append(f"mult-adds: {row.mult_adds:,}")
+        lines.append(i18n.translate("reads: {sources}", lang, sources=", ".join(sources)))
+    lines += _formulas(row, lang)
     if lines:
         st.code("\n".join(lines), language=None, wrap_lines=True)
 
@@ -226,11 +262,16 @@ def assignment_panel(design: dict[str, Any], analysis: builder.Analysis | None) 
         return
     checks = check(assignment, [layer["type"] for layer in design["layers"]], analysis)
     done = all(c.passed for c in checks)
+    lang = i18n.language()
     lines = []
     for c in checks:
         mark = ":green[✔]" if c.passed else ":red[✖]"
-        lines.append(f"{mark} {esc(c.label)}" + (f" — {esc(c.detail)}" if c.detail else ""))
-    title = assignment.title or "Assignment"
+        label, detail = (i18n.translate_text(text, lang) for text in (c.label, c.detail))
+        lines.append(f"{mark} {esc(label)}" + (f" — {esc(detail)}" if detail else ""))
+    title = assignment.title or i18n.translate("Assignment", lang)
+    state = (
+        i18n.translate("all constraints met", lang) if done else i18n.translate("in progress", lang)
+    )
     with st.container(border=True, key="assignment_panel"):
-        st.markdown(f"**{esc(title)}** · {'all constraints met' if done else 'in progress'}")
+        st.markdown(f"**{esc(title)}** · {state}")
         st.markdown("  \n".join(lines))

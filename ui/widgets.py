@@ -16,6 +16,7 @@ from builder.initializers import NONLINEARITIES, SCHEMES
 from builder.layers import MAX_INT, Arg, ArgKind
 from builder.spec import init_arg_bounds
 
+from . import i18n
 from .state import W, locked, seed_widget
 
 PAIRS = (ArgKind.SIZE, ArgKind.OPT_SIZE, ArgKind.PADDING, ArgKind.OUTPUT_SIZE)
@@ -78,7 +79,8 @@ def _int_bounds(arg: Arg) -> tuple[int, int]:
 def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb: dict) -> None:
     """An int-or-list argument: a box per axis (``axis_names``), plus 'auto' / 'same' where the
     kind has it."""
-    label, helptext = arg.name, arg.help or None
+    lang = i18n.language()
+    label, helptext = arg.name, i18n.translate_text(arg.help, lang) or None
     value = layer.get(arg.name, arg.default)
     low, high = _int_bounds(arg)
     cols = (
@@ -92,18 +94,29 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
         cols += container.columns(len(names))
     if arg.kind is ArgKind.OPT_SIZE:
         seed_widget(f"{base}:auto", value is None)
-        auto = f"{label} = kernel" if arg.name == "stride" else f"{label} = None"
+        auto = (
+            i18n.translate("{label} = kernel", lang, label=label)
+            if arg.name == "stride"
+            else i18n.translate("{label} = None", lang, label=label)
+        )
         cols[0].checkbox(auto, key=f"{base}:auto", help=helptext, **cb)
         if value is None:
             value = layer.get("kernel_size", 1)
     elif arg.kind is ArgKind.PADDING:
         seed_widget(f"{base}:mode", value if isinstance(value, str) else "number")
         modes = ["number", *arg.choices]
-        cols[0].selectbox(label, modes, key=f"{base}:mode", help=helptext, **cb)
+        cols[0].selectbox(
+            label,
+            modes,
+            key=f"{base}:mode",
+            help=helptext,
+            format_func=lambda mode: i18n.translate(mode, lang) if mode == "number" else mode,
+            **cb,
+        )
         if isinstance(value, str):
             return
     elif arg.kind is ArgKind.OUTPUT_SIZE:
-        helptext = "0 keeps that dimension's input size (None)"
+        helptext = i18n.translate("0 keeps that dimension's input size (None)", lang)
     values = list(value) if isinstance(value, list) else [value]
     values = values * len(names) if len(values) == 1 else values
     if arg.kind is ArgKind.OUTPUT_SIZE:
@@ -135,7 +148,8 @@ def arg_widgets(
     if arg.kind in PAIRS:
         _pair_widgets(base, layer, arg, container, cb)
         return
-    label, helptext = arg.name, arg.help or None
+    lang = i18n.language()
+    label, helptext = arg.name, i18n.translate_text(arg.help, lang) or None
     value = layer.get(arg.name, arg.default)
     if arg.kind is ArgKind.BOOL:
         seed_widget(base, bool(value))
@@ -156,7 +170,8 @@ def arg_widgets(
     elif arg.kind in (ArgKind.FLOAT, ArgKind.OPT_FLOAT):
         if arg.kind is ArgKind.OPT_FLOAT:
             seed_widget(f"{base}:none", value is None)
-            container.checkbox(f"{label} = None", key=f"{base}:none", help=helptext, **cb)
+            none = i18n.translate("{label} = None", lang, label=label)
+            container.checkbox(none, key=f"{base}:none", help=helptext, **cb)
             if value is None:
                 return
         seed_widget(base, float(value))
@@ -175,7 +190,7 @@ def arg_widgets(
         low, high = _int_bounds(arg)
         seed_widget(base, int(value or 0))
         container.number_input(
-            f"{label} (0 = None)" if optional else label,
+            i18n.translate("{label} (0 = None)", lang, label=label) if optional else label,
             min_value=0 if optional else low,
             max_value=high,
             step=1,
@@ -188,13 +203,23 @@ def arg_widgets(
 def _scale_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb: dict) -> None:
     """None, or one factor for every axis (a per-axis list from a file is shown, and replaced by
     one factor once edited)."""
+    lang = i18n.language()
     value = layer.get(arg.name, arg.default)
     seed_widget(f"{base}:none", value is None)
-    container.checkbox(f"{arg.name} = None", key=f"{base}:none", help=arg.help or None, **cb)
+    none = i18n.translate("{label} = None", lang, label=arg.name)
+    helptext = i18n.translate_text(arg.help, lang) or None
+    container.checkbox(none, key=f"{base}:none", help=helptext, **cb)
     if value is None:
         return
     if isinstance(value, list):
-        container.caption(f"{arg.name} = {value} (one per axis); a value here sets every axis")
+        container.caption(
+            i18n.translate(
+                "{name} = {value} (one per axis); a value here sets every axis",
+                lang,
+                name=arg.name,
+                value=value,
+            )
+        )
         value = value[0]
     seed_widget(base, float(value))
     container.number_input(
@@ -242,8 +267,13 @@ def init_widgets(
     fitting = [n for n, s in SCHEMES.items() if s.min_ndim <= ndim <= s.max_ndim]
     cb = {"on_change": on_change, "args": args, "disabled": locked("init")}
     seed_widget(f"{prefix}:scheme", init["scheme"])
+    lang = i18n.language()
     st.selectbox(
-        "scheme", fitting, key=f"{prefix}:scheme", format_func=lambda n: SCHEMES[n].label, **cb
+        i18n.translate("scheme", lang),
+        fitting,
+        key=f"{prefix}:scheme",
+        format_func=lambda n: i18n.translate(SCHEMES[n].label, lang),
+        **cb,
     )
     scheme = SCHEMES[st.session_state[f"{prefix}:scheme"]]
     if not scheme.args:
@@ -253,10 +283,16 @@ def init_widgets(
         value = init.get(arg.name, arg.default)
         if arg.kind == "gain":
             seed_widget(key, value if isinstance(value, str) else "number")
-            col.selectbox("gain", ["number", *NONLINEARITIES], key=key, **cb)
+            col.selectbox(
+                "gain",
+                ["number", *NONLINEARITIES],
+                key=key,
+                format_func=lambda g: i18n.translate(g, lang) if g == "number" else g,
+                **cb,
+            )
             if st.session_state[key] == "number":
                 seed_widget(f"{key}:value", float(value) if not isinstance(value, str) else 1.0)
-                _number(col, "gain value", f"{key}:value", "gain", cb)
+                _number(col, i18n.translate("gain value", lang), f"{key}:value", "gain", cb)
         elif arg.kind == "choice":
             seed_widget(key, value)
             col.selectbox(arg.name, list(arg.choices), key=key, **cb)

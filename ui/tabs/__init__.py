@@ -16,6 +16,7 @@ import streamlit as st
 import builder
 from builder.limits import MAX_HEAVY_PARAMS
 
+from .. import i18n
 from ..format import esc
 
 
@@ -45,7 +46,8 @@ class Context:
 
 def need_ok(analysis: builder.Analysis) -> bool:
     if not analysis.ok:
-        st.warning(f"Fix the design first: {esc(analysis.error)}")
+        error = esc(i18n.translate_text(analysis.error, i18n.language()))
+        st.warning(i18n.t("Fix the design first: {error}", error=error))
         return False
     return True
 
@@ -56,9 +58,13 @@ def heavy_ok(analysis: builder.Analysis) -> bool:
         return False
     if analysis.total_params > MAX_HEAVY_PARAMS:
         st.info(
-            f"This design has {analysis.total_params:,} parameters; building it for this tab is "
-            f"limited to {MAX_HEAVY_PARAMS:,} to keep the server responsive. The analysis above "
-            "still covers every layer."
+            i18n.t(
+                "This design has {total_params} parameters; building it for this tab is "
+                "limited to {limit} to keep the server responsive. The analysis above "
+                "still covers every layer.",
+                total_params=f"{analysis.total_params:,}",
+                limit=f"{MAX_HEAVY_PARAMS:,}",
+            )
         )
         return False
     return True
@@ -69,18 +75,38 @@ def guarded(render: Callable[[Context], None], ctx: Context) -> None:
     try:
         render(ctx)
     except builder.SpecError as exc:
-        st.error(f"This view cannot show this design: {esc(exc)}")
+        error = esc(i18n.translate_error(exc))
+        st.error(i18n.t("This view cannot show this design: {error}", error=error))
     except (MemoryError, RuntimeError) as exc:  # an allocator failure inside torch, say
         st.error(
-            "This view ran out of server resources for this design "
-            f"({esc(type(exc).__name__)}). Everything else keeps working."
+            i18n.t(
+                "This view ran out of server resources for this design ({error}). "
+                "Everything else keeps working.",
+                error=esc(type(exc).__name__),
+            )
         )
+
+
+def _keep_open_tab(labels: dict[str, str]) -> None:
+    """The open tab stays open across a language switch: ``view`` (the open tab's label) in
+    English or in any language becomes its label in this one."""
+    view = st.session_state.get("view")
+    langs = (*i18n.LANGUAGES, i18n.PSEUDO)
+    if view is None or view in labels.values():
+        return
+    for name, label in labels.items():
+        if view == name or view in {i18n.translate(name, lang) for lang in langs}:
+            st.session_state["view"] = label
+            return
 
 
 def show_tabs(ctx: Context, tabs: dict[str, Callable[[Context], None]]) -> None:
     """The tab bar and the open tab's content: switching tabs, or a control that changes only
     its tab, reruns the tabs alone."""
-    containers = st.tabs(list(tabs), key="view", on_change="rerun")
+    lang = i18n.language()
+    labels = {name: i18n.translate(name, lang) for name in tabs}
+    _keep_open_tab(labels)
+    containers = st.tabs(list(labels.values()), key="view", on_change="rerun")
     for container, render in zip(containers, tabs.values()):
         with container:
             if container.open:
