@@ -805,14 +805,35 @@ PROPER = {
         *("gamma", "beta", "BatchNorm", "GroupNorm", "LayerNorm", "Dropout", "forward"),
         *("SGD", "Adam", "AdamW", "RMSprop", "scikit", "learn", "npz", "CSV", "zip", "svg"),
         *("png", "ipynb", "json", "AlexNet", "VGG", "MLP", "CIFAR", "Inception", "Kaiming"),
-        *("Xavier", "Glorot", "UTC"),
+        *("Xavier", "Glorot", "UTC", "Dirac", "None", "True", "False"),
+        *("DenseNet", "English", "Language"),  # a name; the picker's own, bilingual, label
+        *("torchinfo", "Ctrl", "Shift"),
     )
 }
 """Words a Chinese page keeps: layer types, library and proper names, file types, code."""
-SHARED_WIDGETS = ("w:init:",)
-"""Keys of widgets a tab draws with ``ui.widgets`` (the initializer pickers): a later phase
-translates that module; their labels are not this tab's."""
-CODE = re.compile(r"`[^`]*`|\b[\w.]*[._][\w.]*(\([^)]*\))?|\b\w+\(\)")
+
+
+def _code_words() -> set[str]:
+    """What a card and an initializer picker show as code: argument names (``stride``,
+    ``mean``), their string values (``bilinear``, ``reflect``) and torch's nonlinearity names."""
+    from builder.initializers import NONLINEARITIES, SCHEMES
+
+    words = {arg.name for entry in REGISTRY.values() for arg in entry.args}
+    words |= {arg.name for scheme in SCHEMES.values() for arg in scheme.args}
+    words |= {
+        choice
+        for entry in REGISTRY.values()
+        for arg in entry.args
+        for choice in (arg.choices or ())
+        if isinstance(choice, str)
+    }
+    return {word.lower() for word in words | set(NONLINEARITIES)}
+
+
+PROPER |= _code_words()
+SHARED_WIDGETS: tuple[str, ...] = ()
+"""Keys of widgets whose labels are not checked (none: ``ui.widgets`` is translated too)."""
+CODE = re.compile(r"`[^`]*`|:[a-z]+\[|\b[a-z]+(?=\()|\b[\w.]*[._][\w.]*(\([^)]*\))?|\b\w+\(\)")
 
 
 def english_words(text: str) -> list[str]:
@@ -848,7 +869,13 @@ def _open_tab(at: AppTest, name: str):
     at.session_state["view"] = name
     at.run()
     assert not at.exception, at.exception
-    (tab,) = [tab for tab in at.tabs if tab.label == name]
+    return _tab(at, name)
+
+
+def _tab(at: AppTest, name: str):
+    """The tab whose label is ``name`` in the page's language (tab labels are translated)."""
+    label = i18n.translate(name, at.session_state[i18n.STATE_KEY])
+    (tab,) = [tab for tab in at.tabs if tab.label == label]
     return tab
 
 
@@ -893,7 +920,7 @@ def test_a_training_run_reports_in_chinese():
     at.number_input(key="train_epochs").set_value(1).run()
     at.button(key="train_go").click().run()
     assert not at.exception, at.exception
-    tab = next(tab for tab in at.tabs if tab.label == "Train")
+    tab = _tab(at, "Train")
     texts = _tab_texts(tab)
     summary = " ".join(c.value for c in tab.caption)
     assert "留出集准确率" in summary and "共 1 轮" in summary, summary
@@ -906,7 +933,7 @@ def test_a_training_run_reports_in_chinese():
     at.session_state["card:11"] = True  # the last layer's card, to edit its out_features
     at.run()
     at.number_input(key="w:11:out_features").set_value(5).run()
-    tab = next(tab for tab in at.tabs if tab.label == "Train")
+    tab = _tab(at, "Train")
     assert any(c.value.startswith("该设计无法生成训练脚本：") for c in tab.caption)
 
 
@@ -916,7 +943,7 @@ def test_compare_with_the_pinned_design_in_chinese():
     at.button(key="pin").click().run()
     at.selectbox(key="compare_with").set_value("the pinned design").run()
     assert not at.exception, at.exception
-    tab = next(tab for tab in at.tabs if tab.label == "Compare")
+    tab = _tab(at, "Compare")
     assert tab.selectbox(key="compare_with").value == "the pinned design"  # the value stays
     texts = _tab_texts(tab)
     assert "已固定的设计" in tab.selectbox(key="compare_with").options
@@ -970,3 +997,143 @@ def test_submit_and_the_class_table_in_chinese(tmp_path, monkeypatch):
 
 
 SORT_IDS = ("submission order", "name", "parameters", "passed first")
+
+
+# --- the whole editor page in Chinese --------------------------------------------------------
+
+
+def _page_texts(at: AppTest) -> list[str]:
+    """Every text the page shows: the tab checker's, plus headers, checkboxes, multiselects,
+    expanders, popovers, tabs, the file box and each metric's help."""
+    texts = _tab_texts(at)
+    texts += [str(e.value) for e in at.header] + [str(e.value) for e in at.toast]
+    for kind in ("checkbox", "multiselect"):
+        for e in getattr(at, kind):
+            texts += [e.label, str(e.help or "")] + [str(o) for o in getattr(e, "options", ())]
+    texts += [e.label for e in at.expander] + [t.label for t in at.tabs]
+    texts += [e.proto.popover.label for e in at.get("popover")]
+    texts += [e.proto.label for e in at.get("file_uploader")]
+    texts += [e.proto.help for e in at.metric]
+    return [text for text in texts if text and text != "None"]
+
+
+def _editor(lang: str) -> AppTest:
+    """The editor with every card open (their extra arguments too), the teacher's panel open,
+    an assignment link, and the Flatten deleted (fc1 fails, its fix button shows)."""
+    from builder.assignment import encode_assignment, load_assignment
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    rules = {"max_params": 100_000, "output_shape": [10], "locked": ["seed"]}
+    at.query_params["a"] = encode_assignment(load_assignment(rules))
+    at.query_params["lang"] = lang
+    at.run()
+    flatten = [layer["type"] for layer in at.session_state.design["layers"]].index("Flatten")
+    uid = at.session_state.uids[flatten]
+    at.session_state[f"card:{uid}"] = True
+    at.run()
+    at.button(key=f"del:{uid}").click().run()
+    for uid in at.session_state.uids:
+        at.session_state[f"card:{uid}"] = True
+        at.session_state[f"w:{uid}:more"] = True
+        at.session_state[f"w:{uid}:init:weight:on"] = True
+    at.session_state["teacher_panel"] = True
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_editor_page_shows_no_english_in_chinese():
+    at = _editor("zh-CN")
+    ids = _ids_of_catalog()
+    fix = at.button(key="apply_fix")  # the problem box's one-click fix, in Chinese
+    assert fix.label.startswith(ids["Fix: {fix}"].split("{")[0]) and "Flatten" in fix.label
+    assert any("第 " in e.value and "层" in e.value for e in at.error), [e.value for e in at.error]
+    panel = " ".join(m.value for m in at.markdown)
+    assert ids["at most {max_params} parameters"].format(max_params="100,000") in panel
+    assert ids["in progress"] in panel and "Assignment" not in panel
+    assert at.sidebar.selectbox(key=i18n.PICKER_KEY).value == i18n.CHINESE
+    assert at.sidebar.multiselect(key="as_locked").options == [
+        ids[LOCKABLE[key]] for key in LOCKABLE
+    ]
+    texts = _page_texts(at)
+    assert len(texts) > 150, len(texts)
+    left = {text: english_words(text) for text in texts if english_words(text)}
+    assert not left, left
+
+
+def test_the_editor_page_keeps_its_english():
+    at = _editor("en")
+    assert at.button(key="apply_fix").label == "Fix: add a Flatten before fc1"
+    texts = _page_texts(at)
+    picker = {"Language / 语言", *i18n.LANGUAGES.values()}  # each language named in itself
+    assert not [text for text in texts if HAN.search(text) and text not in picker]
+    assert "Add a layer" in texts and "Parameters" in texts
+
+
+def test_the_presentation_walk_in_chinese():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.query_params["lang"] = "zh-CN"
+    at.query_params["present"] = "1"
+    at.run()
+    at.button(key="walk_next").click().run()
+    assert not at.exception, at.exception
+    ids = _ids_of_catalog()
+    template = ids["**Layer {index} of {count}: {name}** · {type} · {input} → {output}"]
+    head = template.split("{")[0]  # the translation's own words before the first value
+    walk = [m.value for m in at.markdown if m.value.startswith(head) and "conv1" in m.value]
+    assert walk and "Conv2d" in walk[0], [m.value for m in at.markdown]
+    texts = _page_texts(at) + [c.value for c in at.code]
+    left = {text: english_words(text) for text in texts if english_words(text)}
+    assert not left, left
+
+
+def _ids_of_catalog() -> dict:
+    with PO.open("rb") as handle:
+        return _ids(read_po(handle, locale="zh_CN"))
+
+
+def test_switching_the_language_redraws_the_page():
+    at = _start({"lang": "en"})
+    assert at.button(key="load_preset").label == "Load preset"
+    at.sidebar.selectbox(key=i18n.PICKER_KEY).set_value(i18n.CHINESE).run()
+    assert not at.exception, at.exception
+    ids = _ids_of_catalog()
+    assert at.button(key="load_preset").label == ids["Load preset"]
+    assert at.metric[0].label == ids["Parameters"]
+    assert at.query_params["lang"] == ["zh-CN"] or at.query_params["lang"] == "zh-CN"
+    assert _tab(at, "Initialization").label == ids["Initialization"]
+
+
+# --- pseudo-localization -------------------------------------------------------------------
+
+
+def test_pseudo_localization_pads_and_keeps_placeholders():
+    assert i18n.normalize("pseudo") == i18n.PSEUDO
+    assert i18n.detect_language("pseudo", "zh-CN") == i18n.PSEUDO
+    for msgid, params in (
+        ("Add a layer", {}),
+        ("Loaded {name}.", {"name": "LeNet"}),
+        ("{count} layers, {page} at a time", {"count": 80, "page": 40}),
+        ("#### NetBuilder · {name} · input {shape}", {"name": "Net", "shape": (1, 28, 28)}),
+    ):
+        english = msgid.format(**params)
+        shown = i18n.translate(msgid, i18n.PSEUDO, **params)
+        inner = shown[shown.index("⟦") + 1 : shown.rindex("⟧")]
+        assert inner.rstrip("~") == english.lstrip("# ")  # the English, whole, inside
+        assert shown.startswith(english[: len(english) - len(english.lstrip("# "))])  # "#### "
+        literal = len(msgid.format(**{k: "" for k in params}))
+        assert len(shown) - len(english) >= 0.4 * literal - 1, (shown, english)
+    assert i18n.translate_plural("{n} layer", "{n} layers", 3, i18n.PSEUDO).startswith("⟦3 layers")
+    assert i18n.translator(i18n.PSEUDO)("value").startswith("⟦value")
+
+
+def test_the_pseudo_page_routes_every_text_through_the_translator():
+    """At ?lang=pseudo each English text the editor shows is wrapped: one left bare was never
+    handed to the translator."""
+    at = _editor("pseudo")
+    texts = _page_texts(at)
+    picker = {"Language / 语言", "Pseudo"}  # the picker's label and its option: not translated
+    bare = [text for text in texts if english_words(text) and "⟦" not in text]
+    bare = [text for text in bare if text not in picker]
+    assert not bare, bare
+    assert at.sidebar.selectbox(key=i18n.PICKER_KEY).value == i18n.PSEUDO

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .i18n import translate
+from .i18n import translate, translate_text
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
 EXACT_BELOW = 1_000_000
@@ -76,3 +76,16 @@ def fix_label(action: dict[str, Any], layer_name: str, lang: str = "en") -> str:
             name=name,
         )
     return translate("apply the suggested fix", lang)
+
+
+SAME_SHAPE = "same shape as the input"
+"""The one prose phrase in builder's shape formulas (``layers/*.py``; not a message id there)."""
+
+
+def formula_text(formula: Any, lang: str = "en") -> str:
+    """A shape or parameter formula in ``lang``: its math as it is, the phrase ``SAME_SHAPE``
+    translated (``same shape as the input; slope 0.01`` keeps what follows)."""
+    text = str(translate_text(formula, lang))
+    if text.startswith(SAME_SHAPE):
+        return translate(SAME_SHAPE, lang) + text[len(SAME_SHAPE) :]
+    return text

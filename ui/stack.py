@@ -10,7 +10,7 @@ from builder import edits
 from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 
 from . import actions, i18n
-from .format import esc, shape_text
+from .format import esc, formula_text, shape_text
 from .state import W, locked, seed_widget
 from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
 
@@ -309,9 +309,13 @@ def layer_card(
                 for arg in rest:
                     arg_widgets(uid, layer, arg, st, actions.on_arg)
         if row is not None and (row.shape_formula or row.param_formula):
-            lines = [i18n.translate("output size: {formula}", lang, formula=row.shape_formula)]
+            lines = [
+                i18n.translate(
+                    "output size: {formula}", lang, formula=formula_text(row.shape_formula, lang)
+                )
+            ]
             if row.param_formula:
-                formula = row.param_formula
+                formula = formula_text(row.param_formula, lang)
                 lines.append(i18n.translate("parameters: {formula}", lang, formula=formula))
             st.caption("  \n".join(lines))
         if layer["type"] in PARAM_TYPES:
@@ -350,7 +354,7 @@ def layer_init_section(uid: int, layer: dict[str, Any], row: Any) -> None:
             i18n.translate(
                 "own init for {tensor} (override the {layer} default)",
                 lang,
-                tensor=tensor,
+                tensor=i18n.translate(tensor, lang),
                 layer=layer["type"],
             ),
             key=f"{prefix}:on",

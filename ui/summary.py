@@ -11,7 +11,7 @@ import builder
 from builder.assignment import check
 
 from . import actions, i18n
-from .format import compact, count, esc, fix_label, megabytes, shape_text
+from .format import compact, count, esc, fix_label, formula_text, megabytes, shape_text
 from .partial import memo
 
 METRICS = (
@@ -122,16 +122,27 @@ def _formulas(row: Any, lang: str, tensors: bool = False) -> list[str]:
     """A row's output-size and parameter formulas and its mult-adds, one line each."""
     lines = []
     if row.shape_formula:
-        lines.append(i18n.translate("output size: {formula}", lang, formula=row.shape_formula))
+        lines.append(
+            i18n.translate(
+                "output size: {formula}", lang, formula=formula_text(row.shape_formula, lang)
+            )
+        )
     if row.param_formula and tensors:
         shapes = ", ".join(f"{n} {list(s)}" for n, s in row.tensors)
         lines.append(
             i18n.translate(
-                "parameters: {formula}   ({shapes})", lang, formula=row.param_formula, shapes=shapes
+                "parameters: {formula}   ({shapes})",
+                lang,
+                formula=formula_text(row.param_formula, lang),
+                shapes=shapes,
             )
         )
     elif row.param_formula:
-        lines.append(i18n.translate("parameters: {formula}", lang, formula=row.param_formula))
+        lines.append(
+            i18n.translate(
+                "parameters: {formula}", lang, formula=formula_text(row.param_formula, lang)
+            )
+        )
     if row.mult_adds:
         lines.append(i18n.translate("mult-adds: {count}", lang, count=f"{row.mult_adds:,}"))
     return lines

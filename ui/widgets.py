@@ -24,6 +24,15 @@ DIMS = ["None", "-1", "1", "0", "2", "3", "-2", "-3", "-4"]
 OPT_BOOLS = ["None", "True", "False"]
 
 
+def _help(arg: Arg, lang: str) -> str | None:
+    """An argument's help in ``lang``: a ``Message`` with its parameters, an ``N_`` id as it is."""
+    if not arg.help:
+        return None
+    if isinstance(getattr(arg.help, "msgid", None), str):
+        return i18n.translate_text(arg.help, lang)
+    return i18n.translate(str(arg.help), lang)
+
+
 def axis_names(axes: tuple[int, ...]) -> tuple[str, ...]:
     """The boxes of a size argument (``Arg.axes``): ``l`` for a sequence, ``h``/``w`` for an
     image, ``left``/``right``/``top``/``bottom`` for ZeroPad2d's padding."""
@@ -80,7 +89,7 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
     """An int-or-list argument: a box per axis (``axis_names``), plus 'auto' / 'same' where the
     kind has it."""
     lang = i18n.language()
-    label, helptext = arg.name, i18n.translate_text(arg.help, lang) or None
+    label, helptext = arg.name, _help(arg, lang)
     value = layer.get(arg.name, arg.default)
     low, high = _int_bounds(arg)
     cols = (
@@ -149,7 +158,7 @@ def arg_widgets(
         _pair_widgets(base, layer, arg, container, cb)
         return
     lang = i18n.language()
-    label, helptext = arg.name, i18n.translate_text(arg.help, lang) or None
+    label, helptext = arg.name, _help(arg, lang)
     value = layer.get(arg.name, arg.default)
     if arg.kind is ArgKind.BOOL:
         seed_widget(base, bool(value))
@@ -207,7 +216,7 @@ def _scale_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, c
     value = layer.get(arg.name, arg.default)
     seed_widget(f"{base}:none", value is None)
     none = i18n.translate("{label} = None", lang, label=arg.name)
-    helptext = i18n.translate_text(arg.help, lang) or None
+    helptext = _help(arg, lang)
     container.checkbox(none, key=f"{base}:none", help=helptext, **cb)
     if value is None:
         return
