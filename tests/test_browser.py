@@ -294,6 +294,52 @@ def test_nothing_clipped_and_the_network_on_the_first_screen(server, browser):
                 page.close()
 
 
+# text cut short with an ellipsis (a metric's label, a select box's value): clipped as well; the
+# header's title is cut on purpose (a long design name) and is left out
+ELLIPSIZED = """() => {
+  const out = [];
+  for (const el of document.querySelectorAll('[data-testid=stMain] *, [data-testid=stSidebar] *')) {
+    if (el.offsetParent === null || el.clientWidth === 0 || el.closest('.st-key-header')) continue;
+    const style = getComputedStyle(el);
+    if (style.textOverflow !== 'ellipsis' || style.overflow === 'visible') continue;
+    if (el.scrollWidth > el.clientWidth + 1)
+      out.push(`${el.dataset.testid || el.tagName} "${el.innerText.slice(0, 30)}" ` +
+               `${el.scrollWidth} > ${el.clientWidth}`);
+  }
+  return out;
+}"""
+
+
+def test_longer_text_is_not_clipped_and_the_chinese_page(server, browser):
+    """At 1024×768 with ``?lang=pseudo`` (every translated text ~40 % longer, wrapped in ⟦…⟧)
+    nothing overflows its box, editing and presenting, for the LeNet and VGG-16 with fc1
+    failing (its message and fix button shown); the same holds in Chinese, whose editing page
+    is tests/screenshots/edit_zh_1024x768.png."""
+    from builder.share import encode_design
+
+    width, height = SIZES[0]
+    failing = encode_design(vgg16(flatten=False))
+    for lang in ("pseudo", "zh-CN"):
+        for design in ("", f"&d={failing}"):
+            for present in ("", "&present=1"):
+                url = f"{server}/?lang={lang}{design}{present}"
+                page, errors = _open_page(browser, url, width, height)
+                where = f"{lang} {'vgg16_failing' if design else 'lenet'} {present}"
+                mark = "⟦" if lang == "pseudo" else "参数量"
+                playwright_api.expect(
+                    page.locator('[data-testid="stMetricLabel"]').first
+                ).to_contain_text(mark)
+                assert page.evaluate(OVERFLOWS) == [], where
+                assert page.evaluate(ELLIPSIZED) == [], where
+                _in_first_screen(page, page.locator(DIAGRAM), height)
+                if design and not present:
+                    _in_first_screen(page, page.locator(_key("apply_fix")), height)
+                if lang == "zh-CN" and not design and not present:
+                    page.screenshot(path=str(SCREENSHOTS / "edit_zh_1024x768.png"))
+                assert not errors, (where, errors)
+                page.close()
+
+
 POINTS_OF = """(index) => {
   const plot = document.querySelector('[class*="st-key-diagram_pick"] .js-plotly-plot');
   const meta = plot.data[0].customdata;

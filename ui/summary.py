@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+from unicodedata import east_asian_width
 
 import pandas as pd
 import streamlit as st
@@ -26,6 +28,9 @@ METRICS = (
 FAILED_ROW = "background-color: #fde2e1; color: #8a1c12; font-weight: 600"
 METRIC_WIDTH = {False: 118, True: 200}
 """The narrowest a metric card gets before the grid puts fewer in a row (edit, presenting)."""
+LABEL_PX, LABEL_EXTRA_PX, PRESENT_SCALE = 6.8, 26, 22 / 16
+"""A card label's width: pixels per Latin character (a CJK one is two), plus its help icon
+and gap; presenting, the page's type is 22 px, not 16."""
 TABLE_HEIGHT = 262
 BIG_TABLE = 120
 """Rows above which the table is a virtualized grid (a static table of a ResNet-152's 515
@@ -49,17 +54,27 @@ def _metric_values(analysis: builder.Analysis) -> list[tuple[str, str]]:
     return values
 
 
+def metric_width(labels: list[str], present: bool) -> int:
+    """The narrowest a card gets: ``METRIC_WIDTH``, or wider where a label (in a longer
+    language) would not fit on one line beside its help icon."""
+    units = max(sum(2 if east_asian_width(c) in "WF" else 1 for c in label) for label in labels)
+    needed = (units * LABEL_PX + LABEL_EXTRA_PX) * (PRESENT_SCALE if present else 1)
+    return max(METRIC_WIDTH[present], math.ceil(needed))
+
+
 def metrics(analysis: builder.Analysis | None, present: bool = False) -> None:
     """The totals as cards in a grid that puts fewer in a row where the page is narrow; large
     counts are written ``61.1 M``, with the exact value in each card's tooltip."""
     lang = i18n.language()
     values = [("—", "")] * len(METRICS) if analysis is None else _metric_values(analysis)
-    with st.grid("auto", min_column_width=METRIC_WIDTH[present], gap="small", key="metrics"):
-        for (label, helptext), (value, exact) in zip(METRICS, values):
+    labels = [i18n.translate(label, lang) for label, _ in METRICS]
+    width = metric_width(labels, present)
+    with st.grid("auto", min_column_width=width, gap="small", key="metrics"):
+        for label, (_, helptext), (value, exact) in zip(labels, METRICS, values):
             helptext = i18n.translate(helptext, lang)
             if exact:
                 helptext = i18n.translate("{help}: {exact}", lang, help=helptext, exact=exact)
-            st.metric(i18n.translate(label, lang), value, help=helptext)
+            st.metric(label, value, help=helptext)
 
 
 def _rows(spec: builder.Spec, analysis: builder.Analysis, lang: str) -> pd.DataFrame:
