@@ -1095,6 +1095,7 @@ def _ids_of_catalog() -> dict:
 def test_switching_the_language_redraws_the_page():
     at = _start({"lang": "en"})
     assert at.button(key="load_preset").label == "Load preset"
+    _open_tab(at, "Signal")
     at.sidebar.selectbox(key=i18n.PICKER_KEY).set_value(i18n.CHINESE).run()
     assert not at.exception, at.exception
     ids = _ids_of_catalog()
@@ -1102,6 +1103,9 @@ def test_switching_the_language_redraws_the_page():
     assert at.metric[0].label == ids["Parameters"]
     assert at.query_params["lang"] == ["zh-CN"] or at.query_params["lang"] == "zh-CN"
     assert _tab(at, "Initialization").label == ids["Initialization"]
+    assert at.session_state["view"] == ids["Signal"]  # the open tab stays open
+    signal = _tab(at, "Signal")
+    assert signal.radio(key="signal_mode").label == ids["Mode"]  # drawn, in Chinese
 
 
 # --- pseudo-localization -------------------------------------------------------------------
