@@ -1141,3 +1141,14 @@ def test_the_pseudo_page_routes_every_text_through_the_translator():
     bare = [text for text in bare if text not in picker]
     assert not bare, bare
     assert at.sidebar.selectbox(key=i18n.PICKER_KEY).value == i18n.PSEUDO
+
+
+def test_the_live_diagram_names_the_input_in_the_language():
+    import json
+
+    from tests.test_app import diagram, start
+
+    zh = json.dumps(diagram(start({"lang": "zh-CN"})), ensure_ascii=False)
+    en = json.dumps(diagram(start()), ensure_ascii=False)
+    assert "输入" in zh and '"input"' not in zh
+    assert '"input"' in en and "输入" not in en

@@ -9,6 +9,7 @@ click, GRAPH_CANVAS.md).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,7 @@ import builder
 from builder.diagram import diagram_layout
 from builder.figures import diagram_figure
 
+from . import i18n
 from .partial import memo
 
 EDIT_HEIGHT = 270
@@ -88,15 +90,28 @@ def scroll_to_picked() -> None:
         st.html(body, unsafe_allow_javascript=True)
 
 
+def _localized(spec: builder.Spec, analysis: builder.Analysis, lang: str) -> Any:
+    """The diagram's layout with the input block named in the language (layer names are
+    identifiers and stay)."""
+    layout = diagram_layout(spec, analysis)
+    if not layout.blocks or layout.blocks[0].index != 0:
+        return layout
+    word = i18n.translate("input", lang)
+    first = layout.blocks[0]
+    labels = tuple(word if label == first.name else label for label in first.labels)
+    return replace(layout, blocks=(replace(first, name=word, labels=labels), *layout.blocks[1:]))
+
+
 def live_diagram(spec: builder.Spec, analysis: builder.Analysis, present: bool = False) -> None:
     """The network as blocks, the selected layer highlighted; clicking a block selects it."""
     if not spec.layers:
         return
     index = selected_index()
     design = st.session_state.design
-    layout = memo("diagram_layout", design, lambda: diagram_layout(spec, analysis))
+    lang = i18n.language()
+    layout = memo(f"diagram_layout:{lang}", design, lambda: _localized(spec, analysis, lang))
     figure = memo(
-        f"diagram:{index}:{present}",
+        f"diagram:{index}:{present}:{lang}",
         design,
         lambda: diagram_figure(
             layout,
