@@ -646,3 +646,17 @@ def test_train_tab_refuses_a_bad_upload_and_fixes_the_output_size():
     assert not at.exception
     assert builder.analyze(at.session_state.design).output_shape == (3,)
     assert not at.warning
+
+
+def test_sizes_tab_shows_the_estimates_peak_and_reserved_memory():
+    """The cards show the estimate's own peak and reserved bytes (not a sum of its parts)."""
+    from builder.memory import format_bytes, memory_estimate
+
+    at = _open(start(), "Sizes & memory")
+    batch = int(at.number_input(key="mem_batch").value)
+    dtype, optimizer = at.selectbox(key="mem_dtype").value, at.selectbox(key="mem_opt").value
+    estimate = memory_estimate(design(at), batch, dtype, optimizer)
+    shown = [m.value for m in at.metric]
+    assert format_bytes(estimate.peak) in shown
+    assert format_bytes(estimate.reserved) in shown
+    assert format_bytes(estimate.total) in shown

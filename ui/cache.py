@@ -134,6 +134,8 @@ def cached_memory(
     return {
         "figure": memory_figure(estimate, translate=i18n.translator(lang)).to_plotly_json(),
         "parts": {k.replace("_", " "): v for k, v in estimate.parts().items()},
+        "peak": estimate.peak,
+        "reserved": estimate.reserved,
         "total": estimate.total,
         "fits": {gb: fits(estimate.total, gb) for gb in GPU_SIZES_GB},
     }

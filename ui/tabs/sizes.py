@@ -77,8 +77,7 @@ def render(ctx: Context) -> None:
     )
     data = cached_memory(ctx.model_json, int(batch), dtype, optimizer, lang)
     parts = data["parts"]
-    peak = sum(value for name, value in parts.items() if name not in OVERHEAD)
-    reserved = data["total"] - parts.get("cuda context", 0)
+    peak, reserved = data["peak"], data["reserved"]
     with st.grid("auto", min_column_width=120, gap="small", key="memory_totals"):
         st.metric(
             i18n.translate("peak allocated", lang),
