@@ -67,11 +67,9 @@ def _restructured(design: dict[str, Any], order: list[int | dict[str, Any]]) -> 
     that named a kept layer is rewritten to its new name, and one that named a removed layer
     reads what that layer read (a plain stack has no ``inputs`` and is untouched)."""
     out = _copy(design)
-    old = out.get("layers", [])
+    old = out.get("layers", [])  # already a copy: each kept layer is placed, not copied again
     old_names = _names(old)
-    layers = [
-        copy.deepcopy(old[item]) if isinstance(item, int) else copy.deepcopy(item) for item in order
-    ]
+    layers = [old[item] if isinstance(item, int) else copy.deepcopy(item) for item in order]
     if not any("inputs" in layer for layer in layers):
         out["layers"] = layers
         return out
