@@ -342,6 +342,28 @@ def _shift(name: str) -> str:
 
 # --- random graphs against torch ------------------------------------------------------------
 
+
+def walk_graph(net: nn.Module, spec: Any, analysis: Any, x: torch.Tensor) -> torch.Tensor:
+    """An independent walk of the graph, module by module (merges by hand): every row's output
+    shape and parameter count must be torch's. Returns the last output."""
+    values = {"input": x}
+    modules = dict(net.named_children())
+    out = x
+    for layer, row in zip(spec.layers, analysis.layers):
+        ins = [values[n] for n in layer.inputs]
+        if layer.type == "Add":
+            out = sum(ins[1:], ins[0])
+        elif layer.type == "Concat":
+            out = torch.cat(ins, dim=layer.resolved()["dim"])
+        else:
+            out = modules[layer.name](ins[0])
+        values[layer.name] = out
+        assert tuple(out.shape[1:]) == row.output_shape, layer.name
+        own = sum(p.numel() for p in modules[layer.name].parameters())
+        assert row.params == own, layer.name
+    return out
+
+
 BLOCKS = [
     {"type": "Conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
     {"type": "Conv2d", "out_channels": 6, "kernel_size": 1},
@@ -398,20 +420,5 @@ def test_random_graphs_against_torch(data: st.DataObject) -> None:
     net = build_model(design).eval()
     spec = load_spec(design)
     x = torch.randn(2, 3, 8, 8)
-    # an independent walk of the graph, module by module
-    values = {"input": x}
-    modules = dict(net.named_children())
     with torch.no_grad():
-        for layer, row in zip(spec.layers, analysis.layers):
-            ins = [values[n] for n in layer.inputs]
-            if layer.type == "Add":
-                out = sum(ins[1:], ins[0])
-            elif layer.type == "Concat":
-                out = torch.cat(ins, dim=1)
-            else:
-                out = modules[layer.name](ins[0])
-            values[layer.name] = out
-            assert tuple(out.shape[1:]) == row.output_shape, layer.name
-            own = sum(p.numel() for p in modules[layer.name].parameters())
-            assert row.params == own, layer.name
-        assert torch.equal(net(x), out)
+        assert torch.equal(net(x), walk_graph(net, spec, analysis, x))

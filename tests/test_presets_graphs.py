@@ -23,6 +23,7 @@ from builder.limits import MAX_LAYERS
 from builder.presets import preset
 from builder.templates import TEMPLATES, template
 from tests.designs import resnet50, resnet152
+from tests.test_graphs import walk_graph
 
 # --- torchvision's ResNet, by hand -----------------------------------------------------------
 
@@ -282,20 +283,9 @@ def test_template_inserted_analyses_and_runs(name: str) -> None:
     net = build_model(design).eval()
     assert analysis.total_params == sum(p.numel() for p in net.parameters())
     spec = load_spec(design)
-    modules = dict(net.named_children())
-    values = {"input": torch.randn(2, 3, 16, 16)}
+    x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():  # walk the graph module by module: every row's shape is torch's
-        for layer, row in zip(spec.layers, analysis.layers):
-            ins = [values[n] for n in layer.inputs]
-            if layer.type == "Add":
-                out = sum(ins[1:], ins[0])
-            elif layer.type == "Concat":
-                out = torch.cat(ins, dim=1)
-            else:
-                out = modules[layer.name](ins[0])
-            values[layer.name] = out
-            assert tuple(out.shape[1:]) == row.output_shape, layer.name
-        assert torch.equal(net(values["input"]), out)
+        assert torch.equal(net(x), walk_graph(net, spec, analysis, x))
 
 
 def test_templates_do_what_they_say() -> None:
