@@ -300,14 +300,13 @@ def _unused(row: LayerAnalysis, spec: Spec) -> LayerAnalysis:
     text = message(
         "its output is never used: no later layer reads it, and it is not the last layer"
     )
-    problem = LayerProblem("inputs", text, fix, torch_fails=False)
     return replace(
         row,
         error=_error(where, text, fix),
         error_field="inputs",
         fix=fix,
         fix_action={"op": "delete", "index": row.index},
-        torch_fails=problem.torch_fails,
+        torch_fails=False,  # torch runs it: the rule is NetBuilder's
     )
 
 
