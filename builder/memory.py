@@ -278,9 +278,12 @@ def _step(spec: Spec, analysis: Analysis, batch: int, size: int, device: str) ->
         args = layer.resolved()
         kinds = REGISTRY[row.type].saves(args, row.input_shape)
         source = tensor[row.inputs[0]] if row.inputs else "input"
-        grad[row.name] = any(grad[name] for name in row.inputs) or bool(
-            row.trainable and row.params
-        )
+        in_grad = any(grad[name] for name in row.inputs)
+        grad[row.name] = in_grad or bool(row.trainable and row.params)
+        if not in_grad and "padded_input" in kinds:
+            # the input a reflect or replicate pad keeps is for its own backward, which
+            # autograd records only when that input needs a gradient
+            kinds = tuple(kind for kind in kinds if kind != "input")
         if not grad[row.name]:
             kinds = tuple(kind for kind in kinds if kind == "view")
         if "view" in kinds:

@@ -255,3 +255,34 @@ def test_the_backward_peak_holds_the_saved_tensors_and_the_gradients_in_flight()
     old_one = batch_one.parameters * 4 + batch_one.activations + batch_one.input
     assert batch_one.peak == pytest.approx(old_one * 1.19, rel=0.15)
     assert math.isclose(batch_one.peak / old_one, 1.19, rel_tol=0.15)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular", "zeros"])
+@pytest.mark.parametrize("padding", [0, 1, "same"])
+def test_a_padded_conv_after_layers_that_need_no_gradient(mode, padding):
+    """CI's falsifying example: a ReLU on the input batch makes a tensor outside autograd, so
+    the pad in front of the convolution records nothing and keeps no input of its own."""
+    design = {
+        "input_shape": [2, 5, 5],
+        "layers": [
+            {"type": "ReLU"},
+            {
+                "type": "Conv2d",
+                "out_channels": 3,
+                "kernel_size": 3 if padding else 1,
+                "padding": padding,
+                "padding_mode": mode,
+            },
+            {"type": "ReLU"},
+            {
+                "type": "Conv2d",
+                "out_channels": 2,
+                "kernel_size": 3,
+                "padding": 1,
+                "padding_mode": mode,
+            },
+        ],
+    }
+    assert analyze(design).ok
+    measured = sum(saved_bytes(design, 2).values())
+    assert memory_estimate(design, 2, device="cpu").saved == measured
