@@ -41,6 +41,11 @@ div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
 .st-key-header h4{padding:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .st-key-header{flex-wrap:nowrap}
 .st-key-header > div:first-child{min-width:0;flex:1 1 auto}
+[class*='st-key-palette-'] [data-testid='stButtonGroup'],
+[class*='st-key-tpl-'] [data-testid='stButtonGroup']
+{display:flex;flex-direction:row;align-items:center;gap:0.5rem}
+[class*='st-key-palette-'] [data-testid='stWidgetLabel'],
+[class*='st-key-tpl-'] [data-testid='stWidgetLabel']{flex:0 0 110px;margin:0}
 .st-key-keyboard,.st-key-scroll{display:none}
 .st-key-import_code textarea{font-family:ui-monospace,'DejaVu Sans Mono',Menlo,Consolas,monospace;
 font-size:0.9rem}
@@ -87,7 +92,7 @@ KEYBOARD_JS = """<script>
     const onScreen = () => [...document.querySelectorAll('.st-key-' + which + ' button')].find(
       (b) => b.offsetParent !== null && !b.disabled);
     let button = onScreen();
-    for (let t = 0; !button && field && field.tagName === 'INPUT' && t < 1000; t += 25) {
+    for (let t = 0; !button && field && field.tagName === 'INPUT' && t < 5000; t += 25) {
       await pause(25);  // the edit just committed enables Undo as its run's page is drawn
       button = onScreen();
     }

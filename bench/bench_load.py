@@ -336,6 +336,20 @@ class Session:
             setattr(state, name, v)
         return state
 
+    def _widget_like(self, prefix: str) -> str:
+        """The one widget whose key starts with ``prefix`` (the palette's rows change keys)."""
+        found = [k for k in self.last.widgets if k.startswith(prefix)]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} widgets like {prefix!r} on the page")
+        return self.last.widgets[found[0]]
+
+    @staticmethod
+    def _pick(element_id: str, option: str) -> WidgetState:
+        """A click on one pill of a row (the palette's layer types)."""
+        state = WidgetState(id=element_id)
+        state.string_array_value.data.append(option)
+        return state
+
     async def edit(self, kind: str, states: list[WidgetState], expect: dict[str, Any]) -> None:
         """One timed edit; ``expect`` says what the rerun must render."""
         start = time.perf_counter()
@@ -411,7 +425,7 @@ class Session:
         )
         await self.edit(
             "add layer",
-            [self._state(self._widget("add:Linear"), trigger_value=True)],
+            [self._pick(self._widget_like("palette:linear:"), "Linear")],
             {"params": self.params(), "design": True},
         )
         new = sorted(self._cards() - before)

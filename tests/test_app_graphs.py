@@ -8,7 +8,7 @@ from pathlib import Path
 
 import builder
 from builder.share import encode_design
-from tests.test_app import design, open_card, plain, start, table
+from tests.test_app import add_layer, add_template, design, open_card, plain, start, table
 from tests.test_graphs import TINY_RES
 
 
@@ -75,7 +75,7 @@ def test_branch_from_here_then_merge_from_the_palette() -> None:
     open_card(at, uid)
     # the branch is a loose end until merged: its error says so
     assert "never used" in builder.analyze(design(at)).layers[2].error
-    at.button(key="add:Add").click().run()
+    add_layer(at, "Add")
     layers = design(at)["layers"]
     assert layers[4]["type"] == "Add" and sorted(layers[4]["inputs"]) == ["conv2", "conv3"]
     analysis = builder.analyze(design(at))
@@ -108,7 +108,7 @@ def test_template_inserts_a_wired_block_as_one_edit() -> None:
         if name == up:
             continue
         before = len(design(at)["layers"])
-        at.button(key=f"tpl:{name}").click().run()
+        add_template(at, name)
         assert not at.exception
         grown = design(at)
         assert len(grown["layers"]) > before, name
@@ -118,11 +118,11 @@ def test_template_inserts_a_wired_block_as_one_edit() -> None:
         at.button(key="undo").click().run()
         assert len(design(at)["layers"]) == before, name
     # the up level needs an encoder output of twice its H×W: none yet, so it says so
-    at.button(key=f"tpl:{up}").click().run()
+    add_template(at, up)
     assert len(design(at)["layers"]) == 1 and at.warning
     down = next(name for name in TEMPLATES if "(down)" in name)
-    at.button(key=f"tpl:{down}").click().run()
-    at.button(key=f"tpl:{up}").click().run()
+    add_template(at, down)
+    add_template(at, up)
     analysis = builder.analyze(design(at))
     assert analysis.ok, analysis.error
     merge = next(row for row in analysis.layers if row.type == "Concat")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from builder.layers import REGISTRY
 from tests.server import streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -97,7 +98,8 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
     cards = page.locator('[class*="st-key-layer_card_"]')
     for count, (layer_type, fields, shape) in enumerate(stack, start=1):
         page.get_by_role("button", name="Add a layer").click()  # opens the palette in view
-        page.locator(_key(f"add:{layer_type}")).get_by_role("button").click()
+        row = page.locator(f'[class*="st-key-palette-{REGISTRY[layer_type].category}-"]')
+        row.get_by_role("radio", name=layer_type, exact=True).click()
         page.keyboard.press("Escape")  # close the palette again
         expect(cards).to_have_count(count)
         expect(cards.nth(count - 1)).to_contain_text(f"{layer_type} →")

@@ -70,7 +70,9 @@ def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
 
 
 def palette() -> None:
-    """Add a layer: one click on its type, at the end or right after the selected layer."""
+    """Add a layer: one click on its type, at the end or right after the selected layer. Each
+    category is one row of pills (one element, not a button per type: the palette is drawn on
+    every rerun, open or not), its types' summaries in the row's tooltip."""
     lang = i18n.language()
     with st.popover(
         i18n.translate("Add a layer", lang),
@@ -88,43 +90,63 @@ def palette() -> None:
         )
         assignment = st.session_state.get("assignment")
         allowed = assignment.allowed_types if assignment is not None else None
+        round_ = st.session_state.get("palette_round", 0)
         for category in CATEGORIES:
             names = [n for n, e in REGISTRY.items() if e.category == category]
             names = [n for n in names if allowed is None or n in allowed]
             if not names:
                 continue
-            with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-                st.caption(i18n.translate(category, lang), width=110)
-                for layer_type in names:
-                    st.button(
-                        layer_type,
-                        key=f"add:{layer_type}",
-                        on_click=actions.on_add,
-                        args=(layer_type,),
-                        help=i18n.translate(REGISTRY[layer_type].summary, lang),
-                    )
+            summaries = "  \n".join(
+                f"**{n}**: {i18n.translate(REGISTRY[n].summary, lang)}" for n in names
+            )
+            key = f"palette:{category}:{round_}"
+            st.pills(
+                i18n.translate(category, lang),
+                names,
+                key=key,
+                on_change=_picked,
+                args=(key, actions.on_add),
+                help=summaries,
+            )
         _templates(allowed, lang)
+
+
+def _picked(key: str, action: Any) -> None:
+    """A palette pill was clicked: do its action, then draw every row afresh (new keys: nothing
+    selected). Not by setting the row back to None: a rerun the browser sends before it has
+    drawn that (closing the palette with Escape at once) would carry the click again and add
+    a second layer; a row that keeps its value cannot change twice."""
+    st.session_state.palette_round = st.session_state.get("palette_round", 0) + 1
+    choice = st.session_state.get(key)
+    if choice is not None:
+        action(choice)
 
 
 def _templates(allowed: Any, lang: str) -> None:
     """Wired groups (a residual block, an Inception module ...), each one undoable edit."""
     from builder.templates import TEMPLATES, template
 
-    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-        st.caption(i18n.translate("blocks", lang), width=110)
-        for name, description in TEMPLATES.items():
-            sample = template(name, skip="input") if "(up)" in name else template(name)
-            types = {layer["type"] for layer in sample}
-            if allowed is not None and not types <= set(allowed):
-                continue
-            st.button(
-                i18n.translate(name, lang),
-                key=f"tpl:{name}",
-                icon=":material/account_tree:",
-                on_click=actions.on_template,
-                args=(name,),
-                help=i18n.translate(description, lang),
-            )
+    names = []
+    for name in TEMPLATES:
+        sample = template(name, skip="input") if "(up)" in name else template(name)
+        types = {layer["type"] for layer in sample}
+        if allowed is None or types <= set(allowed):
+            names.append(name)
+    if not names:
+        return
+    summaries = "  \n".join(
+        f"**{i18n.translate(n, lang)}**: {i18n.translate(TEMPLATES[n], lang)}" for n in names
+    )
+    key = f"tpl:{st.session_state.get('palette_round', 0)}"
+    st.pills(
+        i18n.translate("blocks", lang),
+        names,
+        key=key,
+        format_func=lambda name: i18n.translate(name, lang),
+        on_change=_picked,
+        args=(key, actions.on_template),
+        help=summaries,
+    )
 
 
 def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any], lang: str) -> None:
