@@ -27,6 +27,8 @@ div.block-container{padding:1rem 1.5rem 1rem 1.5rem;max-width:none}
 [data-testid='stTable'] td,[data-testid='stTable'] th{padding:0.18rem 0.5rem;white-space:nowrap}
 [data-testid='stTable'] th *{white-space:nowrap}
 [class*='st-key-layer_card_']{padding:0.2rem 0.6rem;gap:0.4rem}
+.st-key-stack [class*='st-key-head-']:not([class*='st-key-layer_card_'] *)
+{border:1px solid rgba(128,128,128,0.3);border-radius:0.5rem;padding:0.2rem 0.6rem}
 .st-key-stack{gap:0.5rem}
 [data-testid='stLayoutWrapper']:has(> .st-key-stack)
 {flex:0 0 clamp(240px,calc(100vh - 512px),640px);height:clamp(240px,calc(100vh - 512px),640px)}
@@ -54,7 +56,10 @@ min-height:2.5rem;border-radius:0.5rem;border:1px solid rgba(128,128,128,0.45);
 background:transparent;color:inherit;cursor:pointer;white-space:nowrap}
 .nb-copy-link:hover{border-color:currentColor}
 </style>"""
-SELECTED_CSS = "<style>.st-key-layer_card_{uid}{{border-color:#F58518;border-width:2px}}</style>"
+SELECTED_CSS = (
+    "<style>.st-key-layer_card_{uid},.st-key-stack .st-key-head-{uid}:not([class*='st-key-layer_"
+    "card_'] *){{border-color:#F58518;border-width:2px}}</style>"
+)
 KEYBOARD_JS = """<script>
 (() => {
   // Ctrl/Cmd+Z undoes and Shift+Ctrl/Cmd+Z (or Ctrl+Y) redoes the last design edit. A field

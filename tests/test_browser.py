@@ -95,7 +95,7 @@ def test_build_lenet_from_empty_by_clicking(server, browser):
         ("Linear", {"out_features": 10}, (10,)),
     ]
     uid = 12  # the LeNet took uids 0..11; the empty preset adds none
-    cards = page.locator('[class*="st-key-layer_card_"]')
+    cards = page.locator('.st-key-stack [class*="st-key-head-"]')  # open or closed
     for count, (layer_type, fields, shape) in enumerate(stack, start=1):
         page.get_by_role("button", name="Add a layer").click()  # opens the palette in view
         row = page.locator(f'[class*="st-key-palette-{REGISTRY[layer_type].category}-"]')

@@ -278,9 +278,10 @@ def layer_card(
     wired = esc(_wired(index, row, names))
     label = f"{marker}{index + 1}. **{name}**{wired} · {layer['type']} → {shape}{params}"
     # Open / closed is server state (``card:<uid>``), toggled by the card's header: a closed
-    # card draws no widgets, so a rerun costs little even for deep stacks.
+    # card is its header alone (one element, drawn as a card by the page's style), an open one
+    # a bordered box with the header and the layer's widgets.
     is_open = st.session_state.get(f"card:{uid}", bool(marker))  # a failing layer starts open
-    card = st.container(border=True, key=f"layer_card_{uid}")
+    card = st.container(border=True, key=f"layer_card_{uid}") if is_open else st
     card.button(
         label,
         key=f"head:{uid}",

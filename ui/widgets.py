@@ -266,48 +266,59 @@ def read_init(prefix: str) -> dict[str, Any]:
 
 def _number(col: Any, label: str, key: str, kind: str, cb: dict) -> None:
     low, high = init_arg_bounds(kind)
-    col.number_input(label, min_value=low, max_value=high, step=0.01, format="%.4g", key=key, **cb)
+    col.number_input(
+        label, min_value=low, max_value=high, step=0.01, format="%.4g", key=key, width=150, **cb
+    )
 
 
 def init_widgets(
-    prefix: str, init: dict[str, Any], ndim: int, on_change: Callable, args: tuple
+    prefix: str,
+    init: dict[str, Any],
+    ndim: int,
+    on_change: Callable,
+    args: tuple,
+    label: str | None = None,
 ) -> None:
-    """Scheme picker (only schemes that fit a tensor of ``ndim`` dims) and its arguments."""
+    """Scheme picker (only schemes that fit a tensor of ``ndim`` dims) and its arguments, on one
+    row that wraps (one block, not a column each: every element is sent on every rerun)."""
     fitting = [n for n, s in SCHEMES.items() if s.min_ndim <= ndim <= s.max_ndim]
     cb = {"on_change": on_change, "args": args, "disabled": locked("init")}
     seed_widget(f"{prefix}:scheme", init["scheme"])
     lang = i18n.language()
-    st.selectbox(
-        i18n.translate("scheme", lang),
+    row = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
+    row.selectbox(
+        label or i18n.translate("scheme", lang),
         fitting,
         key=f"{prefix}:scheme",
         format_func=lambda n: i18n.translate(SCHEMES[n].label, lang),
+        width=260,
         **cb,
     )
     scheme = SCHEMES[st.session_state[f"{prefix}:scheme"]]
-    if not scheme.args:
-        return
-    for col, arg in zip(st.columns(len(scheme.args)), scheme.args):
+    for arg in scheme.args:
         key = f"{prefix}:{arg.name}"
         value = init.get(arg.name, arg.default)
         if arg.kind == "gain":
             seed_widget(key, value if isinstance(value, str) else "number")
-            col.selectbox(
+            row.selectbox(
                 "gain",
                 ["number", *NONLINEARITIES],
                 key=key,
                 format_func=lambda g: i18n.translate(g, lang) if g == "number" else g,
+                width=150,
                 **cb,
             )
             if st.session_state[key] == "number":
                 seed_widget(f"{key}:value", float(value) if not isinstance(value, str) else 1.0)
-                _number(col, i18n.translate("gain value", lang), f"{key}:value", "gain", cb)
+                _number(row, i18n.translate("gain value", lang), f"{key}:value", "gain", cb)
         elif arg.kind == "choice":
             seed_widget(key, value)
-            col.selectbox(arg.name, list(arg.choices), key=key, **cb)
+            row.selectbox(arg.name, list(arg.choices), key=key, width=150, **cb)
         elif arg.kind == "int":
             seed_widget(key, int(value))
-            col.number_input(arg.name, min_value=1, max_value=MAX_INT, step=1, key=key, **cb)
+            row.number_input(
+                arg.name, min_value=1, max_value=MAX_INT, step=1, key=key, width=150, **cb
+            )
         else:
             seed_widget(key, float(value))
-            _number(col, arg.name, key, arg.kind, cb)
+            _number(row, arg.name, key, arg.kind, cb)

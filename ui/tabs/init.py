@@ -32,18 +32,16 @@ def render(ctx: Context) -> None:
     )
     plans = ctx.design.get("init", {})
     for layer_type in present:
-        st.markdown(f"**{layer_type}**")
-        for col, tensor in zip(st.columns(2), TENSOR_NDIM[layer_type]):  # PReLU: weight only
-            with col:
-                label = {"weight": N_("weight"), "bias": N_("bias")}.get(tensor, tensor)
-                if layer_type.startswith("BatchNorm"):
-                    label = {"weight": N_("weight (gamma)"), "bias": N_("bias (beta)")}[tensor]
-                st.caption(i18n.translate(label, lang))
-                current = plans.get(layer_type, {}).get(tensor, {"scheme": "default"})
-                init_widgets(
-                    f"{W}init:{layer_type}:{tensor}",
-                    current,
-                    TENSOR_NDIM[layer_type][tensor],
-                    actions.on_type_init,
-                    (layer_type, tensor),
-                )
+        for tensor in TENSOR_NDIM[layer_type]:  # PReLU: weight only
+            label = {"weight": N_("weight"), "bias": N_("bias")}.get(tensor, tensor)
+            if layer_type.startswith("BatchNorm"):
+                label = {"weight": N_("weight (gamma)"), "bias": N_("bias (beta)")}[tensor]
+            current = plans.get(layer_type, {}).get(tensor, {"scheme": "default"})
+            init_widgets(
+                f"{W}init:{layer_type}:{tensor}",
+                current,
+                TENSOR_NDIM[layer_type][tensor],
+                actions.on_type_init,
+                (layer_type, tensor),
+                label=f"**{layer_type}** · {i18n.translate(label, lang)}",
+            )
