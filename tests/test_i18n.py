@@ -1012,6 +1012,8 @@ def _page_texts(at: AppTest) -> list[str]:
             texts += [e.label, str(e.help or "")] + [str(o) for o in getattr(e, "options", ())]
     texts += [e.label for e in at.expander] + [t.label for t in at.tabs]
     texts += [e.proto.popover.label for e in at.get("popover")]
+    texts += [text for e in at.pills for text in (e.label, str(e.help or ""))]
+    texts += [str(o) for e in at.pills if e.key.startswith("tpl:") for o in e.options]
     texts += [e.proto.label for e in at.get("file_uploader")]
     texts += [e.proto.help for e in at.metric]
     return [text for text in texts if text and text != "None"]
@@ -1039,6 +1041,7 @@ def _editor(lang: str) -> AppTest:
     at.session_state["teacher_panel"] = True
     at.run()
     assert not at.exception, at.exception
+    assert at.pills, "the palette's rows"
     return at
 
 

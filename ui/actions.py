@@ -130,7 +130,9 @@ def _output_shape(index: int) -> tuple[int, ...] | None:
 
 def on_inputs(uid: int, key: str) -> None:
     """A layer's inputs picker (widget ``key``) changed: rewire it (one undoable edit)."""
-    chosen = st.session_state[key]
+    chosen = st.session_state.get(key)
+    if chosen is None:  # a picker of a wiring already replaced (a rerun sent before its redraw)
+        return
     inputs = list(chosen) if isinstance(chosen, (list, tuple)) else [chosen]
     design = edits.set_inputs(st.session_state.design, index_of(uid), inputs)
     commit(design, list(st.session_state.uids), False)
