@@ -92,15 +92,10 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
     label, helptext = arg.name, _help(arg, lang)
     value = layer.get(arg.name, arg.default)
     low, high = _int_bounds(arg)
-    cols = (
-        container.columns([1.25, 1, 1])
-        if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING)
-        else [None, *container.columns(2)]
-    )
+    # one wrapping row (one block; columns would be a block each, all sent on every rerun)
+    row = container.container(horizontal=True, gap="small", vertical_alignment="bottom")
     names = axis_names(arg.axes)
-    if len(names) != 2:
-        cols = [cols[0] if arg.kind in (ArgKind.OPT_SIZE, ArgKind.PADDING) else None]
-        cols += container.columns(len(names))
+    cols = [row] * (len(names) + 1)
     if arg.kind is ArgKind.OPT_SIZE:
         seed_widget(f"{base}:auto", value is None)
         auto = (
