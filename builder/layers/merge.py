@@ -229,10 +229,8 @@ def _concat_rule(shapes: tuple[Shape, ...], args: dict[str, Any]) -> tuple[Shape
             action = None
             if aligned is not None:
                 text, layers = aligned
-                fix = message(
-                    N_("insert {layer} on input {input} to make it {shape} wide")
-                    if len(target) == 3
-                    else N_("insert {layer} on input {input} to make it {shape}"),
+                fix = message(  # an image: only images are aligned
+                    "insert {layer} on input {input} to make it {shape} wide",
                     layer=text,
                     input=slot + 1,
                     shape=_shape(target[1:]),
