@@ -57,8 +57,9 @@ background:transparent;color:inherit;cursor:pointer;white-space:nowrap}
 .nb-copy-link:hover{border-color:currentColor}
 </style>"""
 SELECTED_CSS = (
-    "<style>.st-key-layer_card_{uid},.st-key-stack .st-key-head-{uid}:not([class*='st-key-layer_"
-    "card_'] *){{border-color:#F58518;border-width:2px}}</style>"
+    "<style>/*nb-selected*/.st-key-layer_card_{uid},"
+    ".st-key-stack .st-key-head-{uid}:not([class*='st-key-layer_card_'] *)"
+    "{{border-color:#F58518;border-width:2px}}</style>"
 )
 KEYBOARD_JS = """<script>
 (() => {
@@ -81,6 +82,28 @@ KEYBOARD_JS = """<script>
     const notes = box ? box.querySelectorAll('[data-testid="InputInstructions"]') : [];
     return [...notes].some((note) => /enter/i.test(note.textContent));
   }
+  // With no field focused (the page, or a button of the stack) and a layer selected: arrow
+  // up / down select the layer above / below and Delete (or Backspace) deletes it, each by
+  // pressing one of the app's hidden keyboard buttons.
+  const STEP = {
+    arrowup: 'kb_up', arrowdown: 'kb_down', delete: 'kb_delete', backspace: 'kb_delete'};
+  function free(field) {
+    if (!field || field === document.body) return true;
+    return field.tagName === 'BUTTON' && !!field.closest('.st-key-workbench')
+      && !field.closest('[data-testid="stPopoverBody"]');
+  }
+  const selected = () => [...document.querySelectorAll('style')].some(
+    (s) => s.textContent.includes('/*nb-selected*/'));
+  document.addEventListener('keydown', (event) => {
+    const name = STEP[(event.key || '').toLowerCase()];
+    if (!name || event.ctrlKey || event.metaKey || event.altKey || event.shiftKey) return;
+    if (!free(document.activeElement) || (name === 'kb_delete' && !selected())) return;
+    const button = document.querySelector('.st-key-' + name + ' button');
+    if (!button) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    button.click();
+  }, true);
   document.addEventListener('keydown', async (event) => {
     const key = (event.key || '').toLowerCase();
     if (!(event.ctrlKey || event.metaKey) || event.altKey || (key !== 'z' && key !== 'y')) return;
@@ -247,8 +270,11 @@ def main() -> None:
     store_view.class_panel(design)
     page_fragment(present)
     if not present:
-        with st.container(key="keyboard"):  # a script only: the box is not shown
+        with st.container(key="keyboard"):  # a script and its buttons: the box is not shown
             st.html(KEYBOARD_JS, unsafe_allow_javascript=True)
+            st.button("↑", key="kb_up", on_click=actions.on_key_step, args=(-1,))
+            st.button("↓", key="kb_down", on_click=actions.on_key_step, args=(1,))
+            st.button("⌦", key="kb_delete", on_click=actions.on_key_delete)
 
 
 main()

@@ -682,3 +682,61 @@ def test_sizes_tab_shows_the_estimates_peak_and_reserved_memory():
     assert format_bytes(estimate.peak) in shown
     assert format_bytes(estimate.reserved) in shown
     assert format_bytes(estimate.total) in shown
+
+
+def test_keyboard_buttons_step_the_selection_and_delete_the_selected_layer():
+    """The hidden buttons the arrow keys and Delete press (streamlit_app.KEYBOARD_JS)."""
+    at = start()
+    at.button(key="kb_down").click().run()  # nothing selected: the first layer
+    assert at.session_state["selected"] == 0
+    at.button(key="kb_down").click().run()
+    uids = at.session_state["uids"]
+    assert at.session_state["selected"] == 1
+    assert [u for u in uids if at.session_state[f"card:{u}"]] == [1]  # its card alone is open
+    at.button(key="kb_delete").click().run()  # relu1 goes, pool1 takes its place
+    assert [layer["type"] for layer in design(at)["layers"][:3]] == [
+        "Conv2d",
+        "MaxPool2d",
+        "Conv2d",
+    ]
+    assert at.session_state["selected"] == 2 and at.session_state["card:2"]
+    assert builder.analyze(design(at)).total_params == builder.analyze(preset()).total_params
+    at.button(key="kb_up").click().run()
+    at.button(key="kb_up").click().run()  # clamped at the first layer
+    assert at.session_state["selected"] == 0
+    at.button(key="undo").click().run()
+    assert [layer["type"] for layer in design(at)["layers"]] == [
+        layer["type"] for layer in preset()["layers"]
+    ]
+
+
+def drop(at: AppTest, order: list[int]) -> AppTest:
+    """Send what the sortable list sends after a drag: the layers' labels in ``order`` (old
+    indices), under the key of the list on screen (``ui.stack.drag_list``)."""
+    rows = builder.analyze(design(at)).layers
+    labels = [f"{i + 1}. {row.name} · {row.type}" for i, row in enumerate(rows)]
+    (key,) = [k for k in at.session_state if str(k).startswith("drag:")]
+    at.session_state[key] = [{"header": None, "items": [labels[i] for i in order]}]
+    return at.run()
+
+
+def test_drag_mode_reorders_as_one_undoable_edit():
+    at = start()
+    at.button(key="drag_toggle").click().run()
+    assert not [b for b in at.button if b.key and b.key.startswith("head:")]  # the list instead
+    before = design(at)
+    order = [0, 2, 1, *range(3, 12)]  # pool1 before relu1
+    drop(at, order)
+    assert not at.exception
+    assert design(at)["layers"] == [before["layers"][i] for i in order]
+    assert at.session_state["uids"][:3] == [0, 2, 1]
+    params = builder.analyze(design(at)).total_params
+    assert params == builder.analyze(before).total_params  # ReLU and a pool commute here
+    at.button(key="undo").click().run()
+    assert design(at) == before
+    key = next(k for k in at.session_state if str(k).startswith("drag:"))
+    at.session_state[key] = "not a list"  # what a hostile page could send: ignored
+    at.run()
+    assert not at.exception and design(at) == before
+    at.button(key="drag_toggle").click().run()
+    assert at.button(key="head:0")

@@ -147,3 +147,19 @@ def test_import_tab_reads_a_residual_network_and_says_what_it_left_out() -> None
     imported = builder.analyze(design(at))
     assert imported.ok and imported.is_graph
     assert any("unused" in w.value for w in at.warning)
+
+
+def test_a_drag_that_reads_a_layer_before_it_is_made_is_refused() -> None:
+    from tests.test_app import drop
+
+    at = _graph_app(TINY_RES)
+    at.button(key="drag_toggle").click().run()
+    before = design(at)
+    merge = next(i for i, layer in enumerate(before["layers"]) if layer["type"] == "Add")
+    order = [merge, *(i for i in range(len(before["layers"])) if i != merge)]  # the Add first
+    drop(at, order)
+    assert not at.exception
+    assert design(at) == before  # not applied: the design on screen stays
+    assert any("Not applied" in e.value for e in at.error), [e.value for e in at.error]
+    at.run()  # the list is drawn afresh: the refused drop is not sent again
+    assert not at.exception and design(at) == before and not at.error

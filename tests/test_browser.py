@@ -468,3 +468,70 @@ def test_keyboard_undo_redo_commits_the_field_being_typed_in(server, browser):
     assert params != "62,006"
     assert not errors, errors
     page.close()
+
+
+def test_arrow_keys_move_the_selection_and_delete_deletes_it(server, browser):
+    """With no field focused: arrow down selects the next layer (its card opens alone), Delete
+    deletes the selected layer and selects the one after it, Ctrl+Z brings it back; Backspace
+    in a text box edits the text only."""
+    expect = playwright_api.expect
+    page, errors = _open_page(browser, server, 1280, 800)
+    heads = page.locator('.st-key-stack [class*="st-key-head-"]')
+    expect(heads).to_have_count(12)
+    page.locator(_key("head:1")).get_by_role("button").click()  # relu1's card
+    _settled(page)
+    page.locator(_key("sel:1")).get_by_role("button").click()  # select relu1
+    _settled(page)
+    page.keyboard.press("ArrowDown")  # -> pool1 (uid 2), its card the only one open
+    expect(page.locator(_key("layer_card_2"))).to_be_visible()
+    expect(page.locator(_key("layer_card_1"))).to_have_count(0)
+    _settled(page)
+    page.keyboard.press("Delete")  # pool1 goes; conv2 (uid 3) is selected and open
+    expect(heads).to_have_count(11)
+    expect(page.locator(_key("head:2"))).to_have_count(0)
+    expect(page.locator(_key("layer_card_3"))).to_be_visible()
+    _settled(page)
+    page.keyboard.press("Control+z")  # the delete is undone
+    expect(heads).to_have_count(12)
+    expect(page.locator(_key("head:2"))).to_be_visible()
+    _settled(page)
+    name = page.locator(_key("w:3:name")).locator("input")
+    name.fill("abc")
+    name.press("Backspace")  # in a field: the text, not the layer
+    expect(name).to_have_value("ab")
+    expect(heads).to_have_count(12)
+    assert not errors, errors
+    page.close()
+
+
+def test_drag_to_reorder_is_one_undoable_edit(server, browser):
+    """The drag switch shows the layers as one sortable list; dragging relu1 below pool1 is one
+    edit (the table follows), and Undo puts it back."""
+    expect = playwright_api.expect
+    page, errors = _open_page(browser, server, 1280, 800)
+    page.locator(_key("drag_toggle")).get_by_role("button").click()
+    frame = page.frame_locator(".st-key-stack_drag iframe")
+    relu = frame.get_by_text("2. relu1 · ReLU", exact=True)
+    pool = frame.get_by_text("3. pool1 · MaxPool2d", exact=True)
+    expect(pool).to_be_visible(timeout=30_000)
+    _settled(page)
+    start, end = relu.bounding_box(), pool.bounding_box()
+    x = start["x"] + start["width"] / 2
+    page.mouse.move(x, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    for step in range(1, 11):  # in small moves: the list starts a drag after a few pixels
+        page.mouse.move(x, start["y"] + start["height"] / 2 + step * (end["height"] + 8) / 10)
+        page.wait_for_timeout(30)
+    page.mouse.move(x, end["y"] + end["height"] * 0.75)
+    page.mouse.up()
+    types = page.locator('[data-testid="stTable"] tbody tr td:nth-child(3)')
+    expect(types.nth(2)).to_have_text("MaxPool2d")
+    expect(types.nth(3)).to_have_text("ReLU")
+    expect(frame.get_by_text("2. pool1 · MaxPool2d", exact=True)).to_be_visible()
+    _settled(page)
+    page.locator(_key("undo")).get_by_role("button").click()
+    expect(types.nth(2)).to_have_text("ReLU")
+    page.locator(_key("drag_toggle")).get_by_role("button").click()  # the cards again
+    expect(page.locator(_key("head:1"))).to_be_visible()
+    assert not errors, errors
+    page.close()

@@ -145,6 +145,21 @@ def _focus(uid: int) -> None:
     st.session_state.selected = uid
 
 
+def on_drag_mode() -> None:
+    """The stack's drag switch: the layers as one sortable list, or as cards again."""
+    st.session_state.drag_mode = not st.session_state.get("drag_mode", False)
+
+
+def on_drag(order: list[int]) -> bool:
+    """A drop in the sortable list: the layers in ``order`` (old indices), one undoable edit.
+    An order that reads a layer before it is made is refused with the layer's message.
+
+    Returns:
+        Whether the new order was committed."""
+    uids = list(st.session_state.uids)
+    return commit(edits.reorder_layers(st.session_state.design, order), [uids[i] for i in order])
+
+
 def on_move(uid: int, offset: int) -> None:
     index = index_of(uid)
     target = index + offset
@@ -177,6 +192,34 @@ def on_toggle_card(uid: int) -> None:
 
 def on_select(uid: int) -> None:
     st.session_state.selected = uid
+
+
+def on_key_step(step: int) -> None:
+    """Arrow up / down with no field focused: select the layer ``step`` away (the first with
+    none selected), open its card alone and bring it into the stack's view."""
+    uids = st.session_state.uids
+    if not uids:
+        return
+    selected = st.session_state.get("selected")
+    index = uids.index(selected) + step if selected in uids else 0
+    uid = uids[min(max(index, 0), len(uids) - 1)]
+    _focus(uid)
+    st.session_state.scroll_to = uid
+    st.session_state.scroll_count = st.session_state.get("scroll_count", 0) + 1
+
+
+def on_key_delete() -> None:
+    """Delete (or Backspace) with no field focused: delete the selected layer (one undoable
+    edit) and select the one that takes its place, so the key can be pressed again."""
+    uids = st.session_state.uids
+    selected = st.session_state.get("selected")
+    if selected not in uids:
+        return
+    index = uids.index(selected)
+    on_delete(selected)
+    rest = st.session_state.uids
+    if rest is not uids and rest:  # committed: select the next layer (the last one's previous)
+        _focus(rest[min(index, len(rest) - 1)])
 
 
 def on_walk(step: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import streamlit as st
@@ -16,6 +17,12 @@ from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
 
 STACK_HEIGHT = {False: 300, True: 420}
 """Pixels of the stack's own scrolling box (a short page, a tall one)."""
+DRAG_STYLE = (
+    ".sortable-item,.sortable-item:hover{text-align:left;padding:0.2rem 0.7rem;margin:0.2rem 0;"
+    "font-size:0.95rem;cursor:grab;background-color:#1f4e9c;border-radius:0.4rem}"
+    ".sortable-item::before{content:'⠿  ';opacity:0.75}"
+)
+"""The sortable list in the app's primary colour, left-aligned, a grip before each layer."""
 PAGE = 40
 """Cards drawn at once: a ResNet-152 (515 layers) shows them a page at a time, so an edit
 reruns in milliseconds, not seconds; the page follows the selected layer."""
@@ -49,10 +56,54 @@ def _page_bounds(count: int) -> tuple[int, int]:
 
 
 def stack(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
-    """The palette, then the layers' cards (a page of them in a deep network) in a scrolling
-    box of its own."""
-    palette()
-    cards(design, analysis, tall)
+    """The palette and the drag switch, then the layers' cards (a page of them in a deep
+    network) in a scrolling box of its own, or while dragging, the layers as a sortable list."""
+    lang = i18n.language()
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        palette()
+        dragging = st.session_state.get("drag_mode", False)
+        st.button(
+            "",
+            icon=":material/check:" if dragging else ":material/drag_indicator:",
+            key="drag_toggle",
+            on_click=actions.on_drag_mode,
+            type="primary" if dragging else "secondary",
+            help=i18n.translate("done reordering", lang)
+            if dragging
+            else i18n.translate("reorder the layers by dragging", lang),
+        )
+    if dragging:
+        drag_list(design, analysis, tall)
+    else:
+        cards(design, analysis, tall)
+
+
+def drag_list(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
+    """The layers as one list to drag into a new order (``streamlit-sortables``); a drop is one
+    undoable edit. Keyed by the order shown (and a refused drop's count), so neither an undo nor
+    a refusal replays an older drag."""
+    from streamlit_sortables import sort_items
+
+    labels = [
+        f"{index + 1}. {row.name} · {layer['type']}"
+        for index, (layer, row) in enumerate(zip(design["layers"], analysis.layers))
+    ]
+    if not labels:
+        st.info(i18n.t("The stack is empty: pick a layer type above and press Add layer."))
+        return
+    tries = st.session_state.get("drag_round", 0)  # a refused drop draws the list afresh
+    key = f"drag:{zlib.crc32(chr(10).join(labels).encode()):08x}:{tries}"
+    with st.container(height=STACK_HEIGHT[tall], key="stack_drag", border=True):
+        try:
+            order = sort_items(labels, direction="vertical", key=key, custom_style=DRAG_STYLE)
+        except (TypeError, KeyError, IndexError):  # a value the list never sends: ignore it
+            return
+    if not isinstance(order, list) or not all(isinstance(item, str) for item in order):
+        return
+    if order != labels and sorted(order) == sorted(labels):
+        if not actions.on_drag([labels.index(label) for label in order]):
+            st.session_state.drag_round = tries + 1  # the list shows the order on screen again
+        st.rerun()
 
 
 def cards(design: dict[str, Any], analysis: Any, tall: bool = False) -> None:
