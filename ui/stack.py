@@ -150,16 +150,29 @@ def palette() -> None:
             summaries = "  \n".join(
                 f"**{n}**: {i18n.translate(REGISTRY[n].summary, lang)}" for n in names
             )
-            key = f"palette:{category}:{round_}"
-            st.pills(
+            _pill_row(
                 i18n.translate(category, lang),
                 names,
-                key=key,
-                on_change=_picked,
-                args=(key, actions.on_add),
-                help=summaries,
+                f"palette:{category}:{round_}",
+                actions.on_add,
+                summaries,
             )
         _templates(allowed, lang)
+
+
+def _pill_row(
+    label: str, options: list[str], key: str, action: Any, summaries: str, show: Any = str
+) -> None:
+    """One row of the palette: a click on a pill does ``action(option)`` (see ``_picked``)."""
+    st.pills(
+        label,
+        options,
+        key=key,
+        format_func=show,
+        on_change=_picked,
+        args=(key, action),
+        help=summaries,
+    )
 
 
 def _picked(key: str, action: Any) -> None:
@@ -188,15 +201,13 @@ def _templates(allowed: Any, lang: str) -> None:
     summaries = "  \n".join(
         f"**{i18n.translate(n, lang)}**: {i18n.translate(TEMPLATES[n], lang)}" for n in names
     )
-    key = f"tpl:{st.session_state.get('palette_round', 0)}"
-    st.pills(
+    _pill_row(
         i18n.translate("blocks", lang),
         names,
-        key=key,
-        format_func=lambda name: i18n.translate(name, lang),
-        on_change=_picked,
-        args=(key, actions.on_template),
-        help=summaries,
+        f"tpl:{st.session_state.get('palette_round', 0)}",
+        actions.on_template,
+        summaries,
+        show=lambda name: i18n.translate(name, lang),
     )
 
 
