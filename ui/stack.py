@@ -23,7 +23,7 @@ DRAG_STYLE = (
     ".sortable-item::before{content:'⠿  ';opacity:0.75}"
 )
 """The sortable list in the app's primary colour, left-aligned, a grip before each layer."""
-PAGE = 25
+PAGE = 40
 """Cards drawn at once: a ResNet-152 (515 layers) shows them a page at a time, so an edit
 reruns in milliseconds, not seconds; the page follows the selected layer."""
 
