@@ -473,6 +473,9 @@ def _r1(x: float) -> float:
 GRAPH_SCALE = 0.5  # blocks at half the stack's size: a ResNet-18 stays legible
 PASS_WIDTH, PASS_HEIGHT = 10.0, 30.0  # a shape-keeping layer: a thin upright pill
 MERGE_SIZE = 22.0
+BIG_GRAPH = 60
+"""Layers above which a graph's blocks are drawn with at most 2 sheets (4 otherwise): a
+ResNet-50 is then ~180 bars, not ~340, and the browser redraws it on every edit."""
 GRAPH_GAP = 26.0  # the least gap between columns
 ARCH = 22.0  # the room above a lane for the skip connections arched over it
 LANE_GAP = 12.0
@@ -580,7 +583,8 @@ def _graph_nodes(spec: Any, analysis: Any) -> list[_Node]:
         else:
             kind, w, h, deep, sheets = block_size(n.shape)
             s = GRAPH_SCALE
-            n.kind, n.size = kind, (max(6.0, w * s), max(6.0, h * s), deep * s, min(sheets, 4))
+            most = 4 if len(nodes) <= BIG_GRAPH else 2
+            n.kind, n.size = kind, (max(6.0, w * s), max(6.0, h * s), deep * s, min(sheets, most))
     return nodes
 
 
