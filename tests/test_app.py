@@ -685,7 +685,7 @@ def test_sizes_tab_shows_the_estimates_peak_and_reserved_memory():
 
 
 def test_keyboard_buttons_step_the_selection_and_delete_the_selected_layer():
-    """The hidden buttons the arrow keys and Delete press (streamlit_app.KEYBOARD_JS)."""
+    """The hidden buttons the arrow keys and Delete press (ui.style.KEYBOARD_JS)."""
     at = start()
     at.button(key="kb_down").click().run()  # nothing selected: the first layer
     assert at.session_state["selected"] == 0
