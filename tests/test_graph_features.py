@@ -30,7 +30,7 @@ from builder.receptive import receptive_field, receptive_field_figure
 from builder.signal import activation_stats, compare_plans, heavy_macs, signal_elements, with_plan
 from builder.spec import load_spec
 from builder.training import digits_dataset, train
-from tests.test_graphs import INCEPTION, TINY_RES, UNET, _random_graph
+from tests.test_graphs import INCEPTION, TINY_RES, UNET, _random_graph, graph_outputs
 from tests.test_receptive_memory import check_unit, measured_boxes
 
 
@@ -345,21 +345,7 @@ def test_a_skip_held_across_a_deep_path_is_counted():
 def hand_run(model: nn.Module, design: dict[str, Any], x: torch.Tensor) -> list[torch.Tensor]:
     """Every layer's output, walking the spec's graph with the built net's modules (merges by
     hand: a sum, ``torch.cat``)."""
-    spec = load_spec(design)
-    modules = dict(model.named_children())
-    values = {"input": x}
-    outs = []
-    for layer in spec.layers:
-        ins = [values[n] for n in layer.inputs]
-        if layer.type == "Add":
-            out = sum(ins[1:], ins[0])
-        elif layer.type == "Concat":
-            out = torch.cat(ins, dim=layer.resolved()["dim"])
-        else:
-            out = modules[layer.name](ins[0])
-        values[layer.name] = out
-        outs.append(out)
-    return outs
+    return [out for _, out in graph_outputs(model, load_spec(design), x)]
 
 
 @pytest.mark.parametrize("mode", ["eval", "train"])

@@ -8,6 +8,7 @@ order (so ``torch.manual_seed(seed)`` gives them the same weights), their forwar
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -343,13 +344,12 @@ def _shift(name: str) -> str:
 # --- random graphs against torch ------------------------------------------------------------
 
 
-def walk_graph(net: nn.Module, spec: Any, analysis: Any, x: torch.Tensor) -> torch.Tensor:
-    """An independent walk of the graph, module by module (merges by hand): every row's output
-    shape and parameter count must be torch's. Returns the last output."""
+def graph_outputs(net: nn.Module, spec: Any, x: torch.Tensor) -> Iterator[tuple[Any, torch.Tensor]]:
+    """An independent walk of the graph with the net's modules, merges by hand (a sum,
+    ``torch.cat``): each spec layer with its output, in order."""
     values = {"input": x}
     modules = dict(net.named_children())
-    out = x
-    for layer, row in zip(spec.layers, analysis.layers):
+    for layer in spec.layers:
         ins = [values[n] for n in layer.inputs]
         if layer.type == "Add":
             out = sum(ins[1:], ins[0])
@@ -358,6 +358,15 @@ def walk_graph(net: nn.Module, spec: Any, analysis: Any, x: torch.Tensor) -> tor
         else:
             out = modules[layer.name](ins[0])
         values[layer.name] = out
+        yield layer, out
+
+
+def walk_graph(net: nn.Module, spec: Any, analysis: Any, x: torch.Tensor) -> torch.Tensor:
+    """``graph_outputs``, checked: every row's output shape and parameter count must be
+    torch's. Returns the last output."""
+    modules = dict(net.named_children())
+    out = x
+    for (layer, out), row in zip(graph_outputs(net, spec, x), analysis.layers, strict=True):
         assert tuple(out.shape[1:]) == row.output_shape, layer.name
         own = sum(p.numel() for p in modules[layer.name].parameters())
         assert row.params == own, layer.name

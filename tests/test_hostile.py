@@ -27,6 +27,7 @@ from builder.assignment import encode_assignment, load_assignment
 from builder.limits import MAX_LAYERS, MAX_UPLOAD_BYTES
 from builder.presets import preset
 from builder.share import encode_design
+from ui.tabs import edit_tabs
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -764,17 +765,7 @@ def test_two_sessions_building_at_once_get_the_weights_of_their_own_seed():
         sys.setswitchinterval(interval)
 
 
-VIEWS = [
-    "Initialization",
-    "Histograms",
-    "Signal",
-    "Code",
-    "Model",
-    "Train",
-    "Sizes & memory",
-    "Diagram",
-    "Compare",
-]
+VIEWS = [name for name in edit_tabs() if name != "Import code"]  # each tab showing a design
 
 
 @pytest.mark.parametrize(

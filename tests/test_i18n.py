@@ -28,6 +28,7 @@ from builder.errors import SpecError
 from builder.layers import CATEGORIES, REGISTRY, LayerProblem
 from builder.messages import Message, message
 from ui import glossary, i18n
+from ui.tabs import edit_tabs
 
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "ui" / "locale" / "zh_CN" / "LC_MESSAGES" / "netbuilder.po"
@@ -159,7 +160,6 @@ def test_source_message_ids_are_in_the_catalog(po):
 
 def test_palette_summaries_assignment_and_metrics_are_in_the_catalog(po):
     from ui.summary import METRICS
-    from ui.tabs import edit_tabs
 
     ids = _ids(po)
     wanted = {
@@ -784,18 +784,7 @@ def test_glossary_view_shows_every_term():
 
 # --- the tabs in Chinese -------------------------------------------------------------------
 
-TABS = (
-    "Initialization",
-    "Histograms",
-    "Signal",
-    "Code",
-    "Model",
-    "Train",
-    "Sizes & memory",
-    "Diagram",
-    "Compare",
-    "Import code",
-)
+TABS = tuple(edit_tabs())  # the editor's tabs, by their English names
 PROPER = {
     word.lower()
     for word in (

@@ -15,9 +15,13 @@ import streamlit as st
 
 import builder
 from builder.limits import MAX_HEAVY_PARAMS
+from builder.messages import N_
 
 from .. import i18n
 from ..format import esc
+
+THIS_DESIGN = N_("this design")
+"""How a tab comparing two designs names the one on screen."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ from builder.messages import N_
 from .. import actions, i18n
 from ..cache import cached_histograms, cached_summary
 from ..format import compact, count, esc, megabytes
-from . import Context
+from . import THIS_DESIGN, Context
 
-THIS = N_("this design")
 PINNED = N_("the pinned design")
 COLUMNS = {
     "no.": N_("no."),
@@ -112,6 +111,8 @@ def render(ctx: Context) -> None:
     # side by side where both tables fit, one under the other where they do not (the page's
     # style gives each side its table's width)
     with st.container(horizontal=True, gap="medium", key="compare_pair"):
-        for side, (title, item) in enumerate(zip((THIS, other_name), (ctx.spec, other_spec))):
+        for side, (title, item) in enumerate(
+            zip((THIS_DESIGN, other_name), (ctx.spec, other_spec))
+        ):
             with st.container(key=f"compare_side_{side}"):
                 _column(title, item, show_hist, lang, i18n.translate(title, lang))

@@ -16,12 +16,11 @@ from builder.messages import N_, message
 
 from .. import actions, i18n
 from ..format import esc
-from . import Context, heavy_ok
+from . import THIS_DESIGN, Context, heavy_ok
 
 NO_PLAN = "—"
 DIGITS = N_("Handwritten digits (built in)")
 UPLOAD = N_("Upload a file")
-THIS = N_("this design")
 REASONS = {
     "done": N_("done"),
     "cancelled": N_("cancelled"),
@@ -362,7 +361,7 @@ def render(ctx: Context) -> None:
         if kept is not None and (kept["spec"], kept["data"]) == (ctx.model_json, data_name):
             _show(kept, chart, lang)
         return
-    names = [THIS] if options["other"] == NO_PLAN else [THIS, options["other"]]
+    names = [THIS_DESIGN] if options["other"] == NO_PLAN else [THIS_DESIGN, options["other"]]
     labels = [i18n.translate(name, lang) for name in names]
     try:
         results = _run(json.loads(ctx.model_json), options, progress, dataset, lang)
