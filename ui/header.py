@@ -7,6 +7,7 @@ import streamlit as st
 
 from . import actions, i18n, sidebar, store_view
 from .format import esc
+from .widgets import icon_button
 
 
 def header(design: dict, present: bool) -> None:
@@ -19,18 +20,8 @@ def header(design: dict, present: bool) -> None:
         if not present:
             sidebar.copy_link_button(design)
             undo, redo = st.session_state.undo_stack, st.session_state.redo_stack
-            for key, icon, tip, callback, off in (
-                ("undo", "undo", "Undo (Ctrl+Z)", actions.on_undo, not undo),
-                ("redo", "redo", "Redo (Ctrl+Shift+Z)", actions.on_redo, not redo),
-            ):
-                st.button(
-                    "",
-                    icon=f":material/{icon}:",
-                    key=key,
-                    help=i18n.translate(tip, lang),
-                    on_click=callback,
-                    disabled=off,
-                )
+            icon_button("undo", "undo", "Undo (Ctrl+Z)", actions.on_undo, disabled=not undo)
+            icon_button("redo", "redo", "Redo (Ctrl+Shift+Z)", actions.on_redo, disabled=not redo)
     for level, message in st.session_state.flash:
         if level == "success":  # news, not a problem: a toast takes no room on the page
             st.toast(esc(message), icon=":material/check_circle:")

@@ -13,7 +13,7 @@ from builder.layers import CATEGORIES, PARAM_TYPES, REGISTRY, TENSOR_NDIM
 from . import actions, i18n
 from .format import esc, formula_text, shape_text
 from .state import W, locked, seed_widget
-from .widgets import PAIRS, arg_widgets, axis_names, init_widgets
+from .widgets import PAIRS, arg_widgets, axis_names, icon_button, init_widgets
 
 STACK_HEIGHT = {False: 300, True: 420}
 """Pixels of the stack's own scrolling box (a short page, a tall one)."""
@@ -246,15 +246,7 @@ def _card_toolbar(uid: int, index: int, name: str, layer: dict[str, Any], lang: 
             ),
             (f"del:{uid}", "delete", "delete", actions.on_delete, (uid,), False),
         ):
-            st.button(
-                "",
-                icon=f":material/{icon}:",
-                key=key,
-                help=i18n.translate(tip, lang),
-                on_click=callback,
-                args=args,
-                disabled=off,
-            )
+            icon_button(key, icon, tip, callback, args, off)
         st.button(
             i18n.translate("select", lang),
             icon=":material/my_location:",

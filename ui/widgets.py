@@ -24,6 +24,21 @@ DIMS = ["None", "-1", "1", "0", "2", "3", "-2", "-3", "-4"]
 OPT_BOOLS = ["None", "True", "False"]
 
 
+def icon_button(
+    key: str, icon: str, tip: str, on_click: Callable, args: tuple = (), disabled: bool = False
+) -> None:
+    """A button showing only a Material icon, its English ``tip`` translated as its tooltip."""
+    st.button(
+        "",
+        icon=f":material/{icon}:",
+        key=key,
+        help=i18n.translate(tip, i18n.language()),
+        on_click=on_click,
+        args=args,
+        disabled=disabled,
+    )
+
+
 def _help(arg: Arg, lang: str) -> str | None:
     """An argument's help in ``lang``: a ``Message`` with its parameters, an ``N_`` id as it is."""
     if not arg.help:
