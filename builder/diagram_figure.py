@@ -475,7 +475,7 @@ PASS_WIDTH, PASS_HEIGHT = 10.0, 30.0  # a shape-keeping layer: a thin upright pi
 MERGE_SIZE = 22.0
 BIG_GRAPH = 60
 """Layers above which a graph's blocks are drawn with at most 2 sheets (4 otherwise): a
-ResNet-50 is then ~180 bars, not ~340, and the browser redraws it on every edit."""
+ResNet-50 is then 232 bars, not 343, and the browser redraws them on every edit."""
 GRAPH_GAP = 26.0  # the least gap between columns
 ARCH = 22.0  # the room above a lane for the skip connections arched over it
 LANE_GAP = 12.0

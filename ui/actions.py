@@ -14,7 +14,7 @@ from builder.assignment import load_assignment
 from builder.layers import REGISTRY
 from builder.limits import MAX_UPLOAD_BYTES
 
-from . import state
+from . import diagram_view, state
 from .i18n import t, translate_error
 from .state import W, commit, flash, fresh_uids, index_of
 from .widgets import axis_names, read_arg, read_init
@@ -197,15 +197,11 @@ def on_select(uid: int) -> None:
 def on_key_step(step: int) -> None:
     """Arrow up / down with no field focused: select the layer ``step`` away (the first with
     none selected), open its card alone and bring it into the stack's view."""
-    uids = st.session_state.uids
-    if not uids:
+    if not st.session_state.uids:
         return
-    selected = st.session_state.get("selected")
-    index = uids.index(selected) + step if selected in uids else 0
-    uid = uids[min(max(index, 0), len(uids) - 1)]
-    _focus(uid)
-    st.session_state.scroll_to = uid
-    st.session_state.scroll_count = st.session_state.get("scroll_count", 0) + 1
+    on_walk(step)
+    _focus(st.session_state.selected)
+    diagram_view.request_scroll(st.session_state.selected)
 
 
 def on_key_delete() -> None:

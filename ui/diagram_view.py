@@ -53,8 +53,14 @@ def on_pick(key: str) -> None:
         uid = uids[index - 1]
         st.session_state.selected = uid
         st.session_state[f"card:{uid}"] = True
-        st.session_state.scroll_to = uid
-        st.session_state.scroll_count = st.session_state.get("scroll_count", 0) + 1
+        request_scroll(uid)
+
+
+def request_scroll(uid: int) -> None:
+    """Ask the next run to bring layer ``uid``'s card into the stack's view (``scroll_to_picked``);
+    the count makes each request a new script, so asking twice scrolls twice."""
+    st.session_state.scroll_to = uid
+    st.session_state.scroll_count = st.session_state.get("scroll_count", 0) + 1
 
 
 SCROLL_JS = """<script>

@@ -190,12 +190,11 @@ def _templates(allowed: Any, lang: str) -> None:
     """Wired groups (a residual block, an Inception module ...), each one undoable edit."""
     from builder.templates import TEMPLATES, template
 
-    names = []
-    for name in TEMPLATES:
+    def fits(name: str) -> bool:  # an assignment's allowed types hold all of the block's
         sample = template(name, skip="input") if "(up)" in name else template(name)
-        types = {layer["type"] for layer in sample}
-        if allowed is None or types <= set(allowed):
-            names.append(name)
+        return {layer["type"] for layer in sample} <= set(allowed)
+
+    names = [name for name in TEMPLATES if allowed is None or fits(name)]
     if not names:
         return
     summaries = "  \n".join(

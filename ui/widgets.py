@@ -110,7 +110,6 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
     # one wrapping row (one block; columns would be a block each, all sent on every rerun)
     row = container.container(horizontal=True, gap="small", vertical_alignment="bottom")
     names = axis_names(arg.axes)
-    cols = [row] * (len(names) + 1)
     if arg.kind is ArgKind.OPT_SIZE:
         seed_widget(f"{base}:auto", value is None)
         auto = (
@@ -118,13 +117,13 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
             if arg.name == "stride"
             else i18n.translate("{label} = None", lang, label=label)
         )
-        cols[0].checkbox(auto, key=f"{base}:auto", help=helptext, **cb)
+        row.checkbox(auto, key=f"{base}:auto", help=helptext, **cb)
         if value is None:
             value = layer.get("kernel_size", 1)
     elif arg.kind is ArgKind.PADDING:
         seed_widget(f"{base}:mode", value if isinstance(value, str) else "number")
         modes = ["number", *arg.choices]
-        cols[0].selectbox(
+        row.selectbox(
             label,
             modes,
             key=f"{base}:mode",
@@ -141,9 +140,9 @@ def _pair_widgets(base: str, layer: dict[str, Any], arg: Arg, container: Any, cb
     if arg.kind is ArgKind.OUTPUT_SIZE:
         values, low = [v or 0 for v in values], 0
     disabled = arg.kind is ArgKind.OPT_SIZE and layer.get(arg.name) is None
-    for col, axis, current in zip(cols[1:], names, values):
+    for axis, current in zip(names, values):
         seed_widget(f"{base}:{axis}", int(current))
-        col.number_input(
+        row.number_input(
             label if len(names) == 1 else f"{label} {axis}",
             min_value=low,
             max_value=high,
