@@ -280,6 +280,7 @@ def test_nothing_clipped_and_the_network_on_the_first_screen(server, browser):
                 page, errors = _open_page(browser, url, width, height)
                 where = f"{tag} {width}x{height}{' present' if present else ''}"
                 assert page.evaluate(OVERFLOWS) == [], where
+                assert page.evaluate(TABLE_OVERLAPS) == [], where
                 diagram = page.locator(DIAGRAM)
                 _in_first_screen(page, diagram, height)
                 _in_first_screen(page, page.locator('[data-testid="stMetric"]').last, height)
@@ -294,6 +295,24 @@ def test_nothing_clipped_and_the_network_on_the_first_screen(server, browser):
                     page.screenshot(path=str(SCREENSHOTS / f"edit_{width}x{height}.png"))
                 assert not errors, (where, errors)
                 page.close()
+
+
+# the table drawn over the explain picker below it (a box sized by the page's style that does not
+# scroll would let its rows run over what follows): [table's shown bottom, picker's top] or []
+TABLE_OVERLAPS = """() => {
+  const table = document.querySelector('[data-testid=stTable]');
+  const next = document.querySelector('.st-key-explain');
+  if (!table || !next) return [];
+  let bottom = table.getBoundingClientRect().bottom;  // as far as a scrolling box shows it
+  for (let box = table.parentElement; box; box = box.parentElement) {
+    if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(box).overflowY)) {
+      bottom = Math.min(bottom, box.getBoundingClientRect().bottom);
+      break;
+    }
+  }
+  const top = next.getBoundingClientRect().top;
+  return bottom > top + 1 ? [Math.round(bottom), Math.round(top)] : [];
+}"""
 
 
 # text cut short with an ellipsis (a metric's label, a select box's value): clipped as well; the

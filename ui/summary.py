@@ -217,7 +217,9 @@ def analysis_table(
         st.dataframe(shown, hide_index=True, height=height or 420, key="table_grid")
         _explain(analysis, lang)
         return
-    box = st.container(height=height, key="table_box") if height else st.container(key="table_box")
+    # a box of its own height only beside the stack (the page's style sizes ``table_box``);
+    # presenting, the table takes the room it needs
+    box = st.container(height=height, key="table_box") if height else st.container(key="table")
     box.table(shown, border="horizontal", hide_index=True)
     _explain(analysis, lang)
 
