@@ -738,5 +738,9 @@ def test_drag_mode_reorders_as_one_undoable_edit():
     at.session_state[key] = "not a list"  # what a hostile page could send: ignored
     at.run()
     assert not at.exception and design(at) == before
+    key = next(k for k in at.session_state if str(k).startswith("drag:"))
+    at.session_state[key] = [{"header": None, "items": ["x"] * 100_000}]  # too long: not sorted
+    at.run()
+    assert not at.exception and design(at) == before
     at.button(key="drag_toggle").click().run()
     assert at.button(key="head:0")

@@ -98,7 +98,9 @@ def drag_list(design: dict[str, Any], analysis: Any, tall: bool = False) -> None
             order = sort_items(labels, direction="vertical", key=key, custom_style=DRAG_STYLE)
         except (TypeError, KeyError, IndexError):  # a value the list never sends: ignore it
             return
-    if not isinstance(order, list) or not all(isinstance(item, str) for item in order):
+    if not isinstance(order, list) or len(order) != len(labels):  # checked before any sort
+        return
+    if not all(isinstance(item, str) for item in order):
         return
     if order != labels and sorted(order) == sorted(labels):
         if not actions.on_drag([labels.index(label) for label in order]):
