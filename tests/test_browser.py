@@ -391,10 +391,12 @@ def test_clicking_a_block_selects_its_layer(server, browser):
     out_features = page.locator(_key("w:11:out_features")).locator("input")
     expect(out_features).to_have_value("10")
     _settled(page)
-    assert out_features.evaluate(
-        """(el) => { const box = document.querySelector('.st-key-stack').getBoundingClientRect();
-                     const r = el.getBoundingClientRect();
-                     return r.top >= box.top && r.bottom <= box.bottom; }"""
+    page.wait_for_function(  # the page's script scrolls the box as the run settles
+        """() => { const box = document.querySelector('.st-key-stack').getBoundingClientRect();
+                   const el = document.querySelector('.st-key-w-11-out_features input');
+                   const r = el.getBoundingClientRect();
+                   return r.top >= box.top && r.bottom <= box.bottom; }""",
+        timeout=5_000,
     )
     # the stack scrolls in a box of its own: the page does not grow with the stack
     stack = page.locator(_key("stack"))
